@@ -1,0 +1,109 @@
+"""The ``flashcli`` command group: thin click commands over the Python API."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from flashcli import __version__
+from flashcli.console import settings
+
+#: Core subcommands: module ``flashcli.commands.<name>`` exposes ``command``.
+CORE_COMMANDS = ("plugins",)
+
+
+def _set_device(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        settings.device = value
+
+
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        settings.verbose = max(settings.verbose, value)
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        settings.quiet = True
+
+
+def common_options(f):
+    """``--device``, ``-v`` and ``-q``, accepted by the group and by every command."""
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                     is_eager=True, help="Only errors and results.")(f)
+    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
+                     is_eager=True, help="More detail; tracebacks for errors.")(f)
+    f = click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N", expose_value=False,
+                     callback=_set_device, is_eager=True,
+                     help="Where to compute (default auto: CUDA when available).")(f)
+    return f
+
+
+class FlashcliGroup(click.Group):
+    """Adds the core commands and, once, the commands plugins register."""
+
+    _plugins_added = False
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        settings.__init__()  # fresh options for every invocation (also under CliRunner)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+    def _add_plugin_commands(self) -> None:
+        if self._plugins_added:
+            return
+        self._plugins_added = True
+        from flashcli import plugins
+        from flashcli.errors import FlashcliError
+
+        try:
+            reg = plugins.registry()
+        except FlashcliError:
+            return  # reported when a command needs the methods
+        plugins.register_commands(self, reg, verbose=bool(settings.verbose))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._add_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None:
+            self._add_plugin_commands()
+            cmd = super().get_command(ctx, cmd_name)
+        return cmd
+
+
+@click.group(cls=FlashcliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="flashcli")
+@common_options
+def cli() -> None:
+    """Turn flash photographs into natural, ambient-lit ones.
+
+    Methods come from plugins; `flashcli plugins` lists them.
+    """
+    click.get_current_context().call_on_close(_report_plugin_failures)
+
+
+for _name in CORE_COMMANDS:
+    cli.add_command(importlib.import_module(f"flashcli.commands.{_name}").command)
+
+
+def _report_plugin_failures() -> None:
+    if not settings.verbose:
+        return
+    from flashcli import plugins
+    from flashcli.errors import FlashcliError
+
+    try:
+        reg = plugins.registry()
+    except FlashcliError:
+        return
+    for failed in reg.failures:
+        print(f"flashcli: plugin {failed.name} ({failed.dist}) failed: {failed.error}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="flashcli", standalone_mode=True)

@@ -1,0 +1,1 @@
+"""Core click commands: each module exposes ``command``."""

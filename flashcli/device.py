@@ -1,0 +1,29 @@
+"""Pick the torch device from ``--device auto|cpu|cuda|cuda:N``."""
+
+from __future__ import annotations
+
+import torch
+
+from flashcli.errors import FlashcliError
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` means CUDA when available, else the CPU."""
+    if isinstance(spec, torch.device):
+        return spec
+    spec = (spec or "auto").strip().lower()
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if spec == "cpu":
+        return torch.device("cpu")
+    if spec == "cuda" or spec.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise FlashcliError(f"--device {spec}: CUDA is not available here; use --device cpu or auto")
+        index = spec.partition(":")[2]
+        if index:
+            if not index.isdigit() or int(index) >= torch.cuda.device_count():
+                raise FlashcliError(
+                    f"--device {spec}: no such GPU (found {torch.cuda.device_count()}); use cuda:0..cuda:{torch.cuda.device_count() - 1}"
+                )
+        return torch.device(spec)
+    raise FlashcliError(f"--device {spec}: unknown device; use auto, cpu, cuda or cuda:N")

@@ -1,0 +1,176 @@
+"""The enhancer interface every method implements, built-in or third-party.
+
+An enhancer turns a batch of flash photos into ambient-lit ones::
+
+    class Gamma(Enhancer):
+        name = "gamma"
+        description = "Darken the flash image with a gamma curve."
+        options = (Option("gamma", 1.6, "exponent applied to each channel"),)
+
+        def enhance(self, flash):
+            return flash ** self.config["gamma"]
+
+``enhance`` receives an ``N x 3 x H x W`` float tensor in [0, 1] on any device and returns
+the same shape on the same device. Call the enhancer (``enhancer(flash)``) rather than
+``enhance`` to get input checks, inference mode and clamping.
+
+Neural methods keep their ``torch.nn.Module`` in ``self.network``; the base class moves it
+between devices and loads and saves its weights. Methods that need weights set
+``needs_weights = True`` and may ship defaults through ``default_weights``. Trainable
+methods set ``trainable = True`` and implement ``training_task`` (see
+``flashcli.training``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from flashcli.errors import FlashcliError
+
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One typed option of a method, set on the command line as ``--opt name=value``."""
+
+    name: str
+    default: Any
+    help: str = ""
+    choices: tuple[Any, ...] | None = None
+    type: type | None = None
+
+    @property
+    def kind(self) -> type:
+        return self.type or type(self.default)
+
+    def parse(self, value: Any) -> Any:
+        """Turn a command-line string (or a Python value) into the option's type."""
+        kind = self.kind
+        try:
+            if isinstance(value, str):
+                if kind is bool:
+                    low = value.strip().lower()
+                    if low not in _TRUE | _FALSE:
+                        raise ValueError
+                    parsed: Any = low in _TRUE
+                elif kind in (int, float, str):
+                    parsed = kind(value)
+                elif value.strip().lower() in ("none", "") and self.default is None:
+                    parsed = None
+                else:
+                    parsed = value
+            elif kind is float and isinstance(value, int) and not isinstance(value, bool):
+                parsed = float(value)
+            else:
+                parsed = value
+        except ValueError:
+            raise FlashcliError(
+                f"option {self.name}={value!r}: expected {kind.__name__}"
+            ) from None
+        if self.choices is not None and parsed not in self.choices:
+            valid = ", ".join(map(str, self.choices))
+            raise FlashcliError(f"option {self.name}={value!r}: choose one of {valid}")
+        return parsed
+
+
+def parse_opt_pairs(pairs: Iterable[str]) -> dict[str, str]:
+    """Split ``["key=value", ...]`` (as given to ``--opt``) into a dict."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise FlashcliError(f"--opt {pair!r}: expected key=value, e.g. --opt gamma=0.7")
+        out[key.strip()] = value
+    return out
+
+
+def resolve_options(cls: type[Enhancer], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``given`` against ``cls.options`` and fill in the defaults."""
+    known = {o.name: o for o in cls.options}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        valid = ", ".join(sorted(known)) or "(none)"
+        raise FlashcliError(
+            f"method {cls.name}: unknown option {', '.join(unknown)}; valid options: {valid}"
+        )
+    config = {name: o.default for name, o in known.items()}
+    for name, value in given.items():
+        config[name] = known[name].parse(value)
+    return config
+
+
+class Enhancer:
+    """Base class of every enhancement method. See the module docstring."""
+
+    #: The method's name on the command line (``--method NAME``).
+    name: ClassVar[str] = ""
+    #: One line shown by ``flashcli plugins``.
+    description: ClassVar[str] = ""
+    #: Typed options with defaults.
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: True when the method cannot run without weights (``--weights PATH``).
+    needs_weights: ClassVar[bool] = False
+    #: True when ``flashcli train`` can train it.
+    trainable: ClassVar[bool] = False
+    #: Long side (pixels) the method is meant to run at; None means any size.
+    working_size: ClassVar[int | None] = None
+
+    network: torch.nn.Module | None = None
+
+    def __init__(self, **options: Any) -> None:
+        self.config: dict[str, Any] = resolve_options(type(self), options)
+        self.device = torch.device("cpu")
+
+    # -- running ---------------------------------------------------------------------
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        """Return the ambient-lit version of ``flash`` (N x 3 x H x W, [0, 1])."""
+        raise NotImplementedError
+
+    def __call__(self, flash: torch.Tensor) -> torch.Tensor:
+        if flash.ndim != 4 or flash.shape[1] != 3:
+            raise ValueError(f"{self.name}: expected an N x 3 x H x W tensor, got {tuple(flash.shape)}")
+        if self.network is not None:
+            self.network.eval()
+        with torch.inference_mode():
+            out = self.enhance(flash.to(self.device, torch.float32))
+        if out.shape != flash.shape:
+            raise RuntimeError(f"{self.name}: returned shape {tuple(out.shape)} for input {tuple(flash.shape)}")
+        return out.float().clamp_(0.0, 1.0)
+
+    def to(self, device: torch.device | str) -> Enhancer:
+        self.device = torch.device(device)
+        if self.network is not None:
+            self.network.to(self.device)
+        return self
+
+    # -- weights ---------------------------------------------------------------------
+
+    @classmethod
+    def default_weights(cls) -> Path | None:
+        """Weights shipped with the plugin, used when no ``--weights`` is given."""
+        return None
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        if self.network is None:
+            return {}
+        return {k: v.detach() for k, v in self.network.state_dict().items()}
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        if self.network is None:
+            raise FlashcliError(f"method {self.name} takes no weights")
+        self.network.load_state_dict(dict(state))
+        self.network.to(self.device)
+
+    # -- training --------------------------------------------------------------------
+
+    def training_task(self, config: Any) -> Any:
+        """Return the ``flashcli.training.TrainingTask`` that trains this method."""
+        raise FlashcliError(f"method {self.name} is not trainable")

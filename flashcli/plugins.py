@@ -1,0 +1,167 @@
+"""Plugin manager: loads the ``flashcli`` entry-point group and collects the methods.
+
+Built-in methods arrive exactly like third-party ones: through entry points. A plugin
+that fails to import or register is recorded (``registry().failures``) and never breaks
+another command. ``FLASHCLI_DISABLE_PLUGINS=a,b`` switches plugins off by entry-point
+or distribution name.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import os
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from flashcli import hookspecs
+from flashcli.errors import FlashcliError
+
+GROUP = "flashcli"
+
+
+@dataclass
+class PluginInfo:
+    """One entry point of the ``flashcli`` group."""
+
+    name: str
+    module: str
+    dist: str
+    version: str
+    error: str | None = None
+    obj: ModuleType | Any | None = None
+
+
+@dataclass
+class MethodInfo:
+    name: str
+    cls: Any
+    plugin: PluginInfo
+
+    @property
+    def provided_by(self) -> str:
+        return f"{self.plugin.dist} {self.plugin.version}".strip()
+
+
+@dataclass
+class Registry:
+    manager: pluggy.PluginManager
+    plugins: list[PluginInfo] = field(default_factory=list)
+    methods: dict[str, MethodInfo] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        return [p for p in self.plugins if p.error]
+
+    def get(self, name: str) -> MethodInfo:
+        if name not in self.methods:
+            known = ", ".join(sorted(self.methods)) or "(none installed)"
+            raise FlashcliError(f"unknown method {name!r}; available methods: {known} (see `flashcli plugins`)")
+        return self.methods[name]
+
+
+def disabled_plugins() -> set[str]:
+    raw = os.environ.get("FLASHCLI_DISABLE_PLUGINS", "")
+    return {p.strip() for p in raw.split(",") if p.strip()}
+
+
+def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
+    seen: set[tuple[str, str]] = set()
+    found = []
+    for dist in md.distributions():
+        for ep in dist.entry_points:
+            if ep.group != GROUP:
+                continue
+            dname = dist.metadata["Name"] or "?"
+            key = (ep.name, ep.value)
+            if key in seen:  # the same distribution visible twice on sys.path
+                continue
+            seen.add(key)
+            found.append((ep, dname, dist.version or ""))
+    return sorted(found, key=lambda t: t[0].name)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Registry:
+    """Load every plugin and collect its methods. ``extra_plugins`` adds in-process
+    plugins as ``(name, module_or_object)`` (used by tests and embedding code)."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    reg = Registry(manager=pm)
+    off = disabled_plugins()
+
+    for ep, dist, version in _entry_points():
+        if ep.name in off or dist in off:
+            continue
+        info = PluginInfo(ep.name, ep.value, dist, version)
+        reg.plugins.append(info)
+        try:
+            info.obj = ep.load()
+            pm.register(info.obj, name=ep.name)
+        except Exception as exc:  # a broken plugin must not break flashcli
+            info.error = _describe(exc)
+    for name, obj in extra_plugins or ():
+        info = PluginInfo(name, getattr(obj, "__name__", repr(obj)), "(in-process)", "", obj=obj)
+        reg.plugins.append(info)
+        try:
+            pm.register(obj, name=name)
+        except Exception as exc:
+            info.error = _describe(exc)
+
+    by_obj = {id(p.obj): p for p in reg.plugins if p.obj is not None and not p.error}
+    for impl in pm.hook.flashcli_register_enhancers.get_hookimpls():
+        info = by_obj.get(id(impl.plugin))
+        if info is None:
+            continue
+        staged: list[Any] = []
+        try:
+            impl.function(register=staged.append)
+            for cls in staged:
+                name = getattr(cls, "name", "")
+                if not isinstance(name, str) or not name:
+                    raise TypeError(f"registered {cls!r} has no name")
+        except Exception as exc:
+            info.error = _describe(exc)
+            continue
+        for cls in staged:
+            other = reg.methods.get(cls.name)
+            if other is not None:
+                raise FlashcliError(
+                    f"method {cls.name!r} is registered twice: by {other.provided_by} "
+                    f"(plugin {other.plugin.name}) and by {info.dist} {info.version} (plugin {info.name}); "
+                    f"uninstall one or set FLASHCLI_DISABLE_PLUGINS={info.name}"
+                )
+            reg.methods[cls.name] = MethodInfo(cls.name, cls, info)
+    return reg
+
+
+@lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    return build_registry()
+
+
+def reset() -> None:
+    """Forget the loaded registry (after installing plugins or changing the environment)."""
+    registry.cache_clear()
+
+
+def register_commands(cli: Any, reg: Registry, verbose: bool = False) -> None:
+    """Let every plugin add its click commands; failures are recorded, not raised."""
+    by_obj = {id(p.obj): p for p in reg.plugins if p.obj is not None}
+    for impl in reg.manager.hook.flashcli_register_commands.get_hookimpls():
+        info = by_obj.get(id(impl.plugin))
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            if info is not None:
+                info.error = _describe(exc)
+            if verbose:
+                print(f"flashcli: plugin {impl.plugin_name} failed to add commands: {exc}", file=sys.stderr)

@@ -1,0 +1,22 @@
+"""The ``identity`` method: returns the flash image unchanged (the reference row of every
+evaluation). Also the smallest complete example of a flashcli plugin."""
+
+from __future__ import annotations
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer
+
+
+class Identity(Enhancer):
+    name = "identity"
+    description = "Return the flash image unchanged (reference row)."
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        return flash.clone()
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(Identity)
