@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 
 import click
@@ -10,8 +11,10 @@ import click
 from flashcli import __version__
 from flashcli.console import settings
 
-#: Core subcommands: module ``flashcli.commands.<name>`` exposes ``command``.
-CORE_COMMANDS = ("plugins",)
+from flashcli import commands as _commands
+
+#: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
+CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))
 
 
 def _set_device(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -1,0 +1,37 @@
+"""Shared test setup: CPU by default, GPU tests skipped without CUDA, no network."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _no_download(monkeypatch):
+    """Fail loudly if anything tries to fetch model weights during tests."""
+    import torch.hub
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("tests must not download anything")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    """Every test sees the plugin registry loaded from the current environment."""
+    from flashcli import plugins
+
+    plugins.reset()
+    yield
+    plugins.reset()
