@@ -12,7 +12,7 @@ An enhancer turns a batch of flash photos into ambient-lit ones::
 
 ``enhance`` receives an ``N x 3 x H x W`` float tensor in [0, 1] on any device and returns
 the same shape on the same device. Call the enhancer (``enhancer(flash)``) rather than
-``enhance`` to get input checks, inference mode and clamping.
+``enhance`` to get input checks, no-grad mode and clamping.
 
 Neural methods keep their ``torch.nn.Module`` in ``self.network``; the base class moves it
 between devices and loads and saves its weights. Methods that need weights set
@@ -139,11 +139,11 @@ class Enhancer:
             raise ValueError(f"{self.name}: expected an N x 3 x H x W tensor, got {tuple(flash.shape)}")
         if self.network is not None:
             self.network.eval()
-        with torch.inference_mode():
+        with torch.no_grad():
             out = self.enhance(flash.to(self.device, torch.float32))
         if out.shape != flash.shape:
             raise RuntimeError(f"{self.name}: returned shape {tuple(out.shape)} for input {tuple(flash.shape)}")
-        return out.float().clamp_(0.0, 1.0)
+        return out.float().clamp(0.0, 1.0)
 
     def to(self, device: torch.device | str) -> Enhancer:
         self.device = torch.device(device)

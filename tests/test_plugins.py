@@ -1,0 +1,199 @@
+"""The plugin system: discovery through entry points, isolation, duplicates, options."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from plugin_dist import make_dist
+
+from flashcli import __version__, plugins
+from flashcli.cli import cli
+from flashcli.enhancer import Option, parse_opt_pairs
+from flashcli.errors import FlashcliError
+from flashcli.methods import create_enhancer
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "flashcli-gamma"
+
+BROKEN = """
+raise ImportError("this plugin is broken on purpose")
+"""
+
+RAISES_ON_REGISTER = """
+import flashcli
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    raise RuntimeError("cannot register today")
+"""
+
+DUPLICATE = """
+import flashcli
+from flashcli.enhancer import Enhancer
+
+class Again(Enhancer):
+    name = "identity"
+    def enhance(self, flash):
+        return flash
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(Again)
+"""
+
+WITH_COMMAND = """
+import click
+import flashcli
+
+@click.command("hello")
+def hello():
+    click.echo("hello from a plugin")
+
+@flashcli.hookimpl
+def flashcli_register_commands(cli):
+    cli.add_command(hello)
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    yield site
+    for mod in [m for m in sys.modules if m.startswith(("flashcli_gamma", "fx_"))]:
+        del sys.modules[mod]
+
+
+@pytest.fixture
+def gamma_installed(site):
+    """The example plugin, installed the way pip would expose it: a dist-info entry point."""
+    shutil.copytree(EXAMPLE / "flashcli_gamma", site / "flashcli_gamma")
+    make_dist(site, "flashcli-gamma", "0.1.0", {"gamma": "flashcli_gamma"})
+    return site
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, list(args))
+    return result
+
+
+def test_help_lists_commands_and_version():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "plugins" in result.output
+    assert "--device" in result.output
+    version = run("--version")
+    assert version.exit_code == 0 and __version__ in version.output
+
+
+def test_builtins_come_through_entry_points():
+    reg = plugins.build_registry()
+    info = reg.methods["identity"]
+    assert info.plugin.dist == "flashcli"
+    assert info.plugin.module == "flashcli_identity"
+    out = create_enhancer("identity", device="cpu")(torch.rand(2, 3, 5, 7))
+    assert out.shape == (2, 3, 5, 7)
+
+
+def test_plugins_command_json_lists_identity():
+    result = run("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    names = {m["name"]: m for m in data["methods"]}
+    assert names["identity"]["distribution"] == "flashcli"
+    assert names["identity"]["trainable"] is False
+
+
+def test_example_plugin_is_found_and_runs(gamma_installed):
+    reg = plugins.build_registry()
+    assert reg.methods["gamma"].provided_by == "flashcli-gamma 0.1.0"
+    enh = create_enhancer("gamma", {"gamma": "2", "gain": "0.5"}, device="cpu")
+    x = torch.full((1, 3, 4, 4), 0.5)
+    assert torch.allclose(enh(x), torch.full_like(x, 0.125))
+    table = run("plugins")
+    assert table.exit_code == 0 and "gamma" in table.output and "flashcli-gamma" in table.output
+
+
+def test_broken_plugins_are_listed_and_do_not_break_commands(site):
+    make_dist(site, "fx-broken", "1.0", {"broken": "fx_broken"}, {"fx_broken": BROKEN})
+    make_dist(site, "fx-raises", "2.0", {"raises": "fx_raises"}, {"fx_raises": RAISES_ON_REGISTER})
+    result = run("plugins", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    failed = {f["plugin"]: f for f in data["failed"]}
+    assert "broken on purpose" in failed["broken"]["error"]
+    assert failed["raises"]["distribution"] == "fx-raises"
+    assert "cannot register today" in failed["raises"]["error"]
+    assert any(m["name"] == "identity" for m in data["methods"])
+    verbose = run("plugins", "-v")
+    assert verbose.exit_code == 0 and "broken on purpose" in verbose.output
+
+
+def test_duplicate_method_names_name_both_distributions(site):
+    make_dist(site, "fx-dup", "3.1", {"dup": "fx_dup"}, {"fx_dup": DUPLICATE})
+    with pytest.raises(FlashcliError) as err:
+        plugins.build_registry()
+    msg = err.value.message
+    assert "'identity'" in msg and "flashcli" in msg and "fx-dup 3.1" in msg
+    result = run("plugins")
+    assert result.exit_code == 1
+    assert "registered twice" in result.output and "Traceback" not in result.output
+
+
+def test_disable_plugins_env(site, monkeypatch):
+    make_dist(site, "fx-dup", "3.1", {"dup": "fx_dup"}, {"fx_dup": DUPLICATE})
+    monkeypatch.setenv("FLASHCLI_DISABLE_PLUGINS", "dup")
+    reg = plugins.build_registry()
+    assert reg.methods["identity"].plugin.dist == "flashcli"
+    assert "dup" not in {p.name for p in reg.plugins}
+
+
+def test_plugin_can_add_a_command(site):
+    make_dist(site, "fx-cmd", "1.0", {"cmd": "fx_cmd"}, {"fx_cmd": WITH_COMMAND})
+    from flashcli.cli import FlashcliGroup
+
+    group = FlashcliGroup(name="flashcli")
+    result = CliRunner().invoke(group, ["hello"])
+    assert result.exit_code == 0 and "hello from a plugin" in result.output
+
+
+def test_unknown_option_lists_valid_keys(gamma_installed):
+    with pytest.raises(FlashcliError) as err:
+        create_enhancer("gamma", {"gama": "2"}, device="cpu")
+    assert "gama" in err.value.message and "gain, gamma" in err.value.message
+
+
+def test_unknown_method_lists_available():
+    with pytest.raises(FlashcliError) as err:
+        create_enhancer("nope", device="cpu")
+    assert "identity" in err.value.message
+
+
+def test_option_parsing():
+    assert Option("on", True).parse("off") is False
+    assert Option("n", 3).parse("7") == 7
+    assert Option("x", 0.5).parse("2") == 2.0
+    with pytest.raises(FlashcliError):
+        Option("n", 3).parse("seven")
+    with pytest.raises(FlashcliError):
+        Option("mode", "a", choices=("a", "b")).parse("c")
+    assert parse_opt_pairs(["a=1", "b = x=y"]) == {"a": "1", "b": " x=y"}
+    with pytest.raises(FlashcliError):
+        parse_opt_pairs(["novalue"])
+
+
+def test_device_option_rejects_unknown():
+    from flashcli.device import resolve_device
+
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(FlashcliError):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(FlashcliError, match="CUDA is not available"):
+            resolve_device("cuda")
