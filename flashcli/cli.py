@@ -9,9 +9,8 @@ import sys
 import click
 
 from flashcli import __version__
-from flashcli.console import settings
-
 from flashcli import commands as _commands
+from flashcli.console import settings
 
 #: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
 CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))

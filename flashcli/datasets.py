@@ -226,7 +226,7 @@ def load_pairs_uint8(pairs: Sequence[Pair], device: torch.device | str | None = 
     """
     by_size: dict[tuple[int, int], list[tuple[str, torch.Tensor, torch.Tensor]]] = defaultdict(list)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for pair, (fl, am) in zip(pairs, pool.map(load_pair_uint8, pairs)):
+        for pair, (fl, am) in zip(pairs, pool.map(load_pair_uint8, pairs), strict=True):
             by_size[tuple(fl.shape[1:])].append((pair.stem, fl, am))
             if on_loaded is not None:
                 on_loaded(pair)

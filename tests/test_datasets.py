@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from flashcli.datasets import (
-    fingerprint,
     find_pairs,
+    fingerprint,
     load_pairs_uint8,
     pairs_from_dirs,
     require_clean,
