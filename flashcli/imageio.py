@@ -1,0 +1,334 @@
+"""Reading and writing photos: JPEG/PNG/TIFF via Pillow (tifffile for 16-bit), RAW via LibRaw.
+
+Pixels come back as float32 3 x H x W tensors in [0, 1], upright (EXIF Orientation applied);
+metadata as a :class:`PhotoMeta`. Writes are atomic and carry the source's EXIF and ICC.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from flashcli import exif as _exif
+from flashcli.errors import FlashcliError
+from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
+from flashcli.fsutil import atomic_path
+
+__all__ = [
+    "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageReadError",
+    "PhotoMeta", "apply_orientation", "decode_flash", "is_image_path", "is_raw_path",
+    "read_image", "read_metadata", "write_image",
+]
+
+RAW_EXTENSIONS = frozenset({
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
+    ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
+    ".rwl",
+})
+PILLOW_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"})
+IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | RAW_EXTENSIONS
+
+#: Default pixel-count limit (Pillow's own decompression-bomb error threshold).
+DEFAULT_MAX_PIXELS = 2 * 89_478_485
+
+_OUTPUT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG",
+                   ".tif": "TIFF", ".tiff": "TIFF"}
+_bomb_lock = threading.Lock()
+
+
+class ImageReadError(FlashcliError):
+    """A photo that cannot be read (missing, not an image, truncated, too large)."""
+
+
+def is_image_path(path: str | Path) -> bool:
+    """True when the file name has an extension flashcli reads (case-insensitive)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def is_raw_path(path: str | Path) -> bool:
+    """True for camera RAW extensions (decoded through LibRaw)."""
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
+
+
+# --- opening -------------------------------------------------------------------------------
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise ImageReadError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not a photo; pass the image files inside it")
+
+
+@contextlib.contextmanager
+def _open_pillow(path: Path) -> Iterator[Image.Image]:
+    """Image.open with Pillow's own bomb check off (flashcli checks against ``max_pixels``)."""
+    with _bomb_lock:
+        saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                img = Image.open(path)
+        except UnidentifiedImageError as e:
+            raise ImageReadError(
+                f"{path}: not a readable image (unrecognised content); check that it is a "
+                "complete JPEG, PNG, TIFF or camera RAW file") from e
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ImageReadError(f"{path}: cannot open ({e}); the file may be damaged") from e
+        finally:
+            Image.MAX_IMAGE_PIXELS = saved
+    try:
+        yield img
+    finally:
+        img.close()
+
+
+def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+    limit = DEFAULT_MAX_PIXELS if max_pixels is None else int(max_pixels)
+    if width * height > limit:
+        raise ImageReadError(
+            f"{path}: {width}x{height} = {width * height} pixels is over the limit of {limit} "
+            f"(decompression-bomb guard); if you trust the file, raise it with "
+            f"--max-pixels {width * height}")
+
+
+def _bit_depth(img: Image.Image) -> int:
+    if img.mode in ("I", "F"):
+        return 32
+    if img.mode.startswith("I;16"):
+        return 16
+    if img.format == "TIFF":
+        bits = img.tag_v2.get(258, (8,))
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return int(max(bits))
+    with contextlib.suppress(Exception):
+        rawmode = img.tile[0][3]
+        rawmode = rawmode[0] if isinstance(rawmode, tuple) else rawmode
+        if "16" in str(rawmode):
+            return 16
+    return 8
+
+
+def _pillow_meta(path: Path, img: Image.Image, tags: dict) -> PhotoMeta:
+    fmt = "JPEG" if img.format == "MPO" else (img.format or path.suffix[1:].upper())
+    meta = PhotoMeta(path=path, format=fmt, width=img.width, height=img.height,
+                     bit_depth=_bit_depth(img), icc_profile=img.info.get("icc_profile") or None)
+    if not tags:  # e.g. a PNG eXIf chunk exifread did not find; not getexif(): it decodes PNGs
+        tags = _exif.tags_from_block(img.info.get("exif"))
+    _exif.fill_from_tags(meta, tags)
+    if fmt == "TIFF":
+        meta.exif_block = _exif.build_exif_block(tags)
+    else:
+        meta.exif_block = img.info.get("exif") or None
+    if meta.orientation in (5, 6, 7, 8):
+        meta.width, meta.height = meta.height, meta.width
+    return meta
+
+
+def _raw_meta(path: Path, tags: dict) -> PhotoMeta:
+    from flashcli.raw import raw_header
+
+    width, height, orientation = raw_header(path)
+    meta = PhotoMeta(path=path, format=path.suffix[1:].upper(), width=width, height=height,
+                     bit_depth=16, is_raw=True)
+    _exif.fill_from_tags(meta, tags)
+    meta.orientation = orientation  # LibRaw's own reading; applied by LibRaw on decode
+    meta.exif_block = _exif.build_exif_block(tags)
+    return meta
+
+
+def read_metadata(path: str | Path) -> PhotoMeta:
+    """Size, format, bit depth, EXIF, ICC, camera, capture time and flash, without decoding pixels."""
+    path = Path(path)
+    _check_file(path)
+    tags = _exif.read_exif_tags(path)
+    if is_raw_path(path):
+        return _raw_meta(path, tags)
+    with _open_pillow(path) as img:
+        return _pillow_meta(path, img, tags)
+
+
+# --- decoding ------------------------------------------------------------------------------
+
+def apply_orientation(x: torch.Tensor, orientation: int) -> torch.Tensor:
+    """Make a ... x H x W tensor upright for EXIF Orientation 1-8 (as Pillow's exif_transpose)."""
+    if orientation == 2:
+        return x.flip(-1)
+    if orientation == 3:
+        return x.flip(-1, -2)
+    if orientation == 4:
+        return x.flip(-2)
+    if orientation == 5:
+        return x.transpose(-1, -2)
+    if orientation == 6:
+        return torch.rot90(x, -1, (-2, -1))
+    if orientation == 7:
+        return x.transpose(-1, -2).flip(-1, -2)
+    if orientation == 8:
+        return torch.rot90(x, 1, (-2, -1))
+    return x
+
+
+def _to_float(arr: np.ndarray) -> torch.Tensor:
+    """H x W (x C) integer or float array -> 3 x H x W float32 in [0, 1]."""
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.shape[2] == 1:
+        arr = np.repeat(arr, 3, axis=2)
+    elif arr.shape[2] == 2:  # grey + alpha
+        arr = np.repeat(arr[:, :, :1], 3, axis=2)
+    arr = arr[:, :, :3]
+    if arr.dtype == np.uint8:  # the common case: convert on the torch side, one pass
+        arr = np.array(arr, copy=True) if not arr.flags.writeable else arr
+        return torch.from_numpy(arr).permute(2, 0, 1).contiguous().float().div_(255.0)
+    if arr.dtype == np.uint16:
+        scale = 65535.0
+    elif arr.dtype.kind in "iu":
+        scale = 65535.0 if arr.max(initial=0) <= 65535 else float(np.iinfo(arr.dtype).max)
+    else:
+        scale = 1.0
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)).permute(2, 0, 1)
+    return (t / scale).clamp_(0.0, 1.0).contiguous()
+
+
+def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
+                   half_size: bool = False) -> np.ndarray:
+    if img.format == "TIFF" and bit_depth > 8:
+        import tifffile
+
+        arr = tifffile.imread(path, key=0)
+        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+            arr = np.moveaxis(arr, 0, -1)  # planar storage
+        return arr
+    if img.format == "PNG" and bit_depth > 8:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from torchvision.io import ImageReadMode, decode_png
+
+            data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
+            return decode_png(data, mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
+    if half_size and img.format == "JPEG":
+        img.draft("RGB", ((img.width + 1) // 2, (img.height + 1) // 2))  # DCT-domain scaling
+    img.load()
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+        return np.asarray(img)
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img)
+
+
+def read_image(path: str | Path, *, half_size: bool = False,
+               max_pixels: int | None = None) -> tuple[torch.Tensor, PhotoMeta]:
+    """Decode a photo to a float32 3 x H x W tensor in [0, 1], upright, plus its metadata.
+
+    16-bit sources keep their precision. RAW files are demosaiced by LibRaw with the camera
+    white balance to sRGB (``half_size``: half resolution, much faster). ``max_pixels`` raises
+    the decompression-bomb limit (default :data:`DEFAULT_MAX_PIXELS`).
+    """
+    path = Path(path)
+    meta = read_metadata(path)
+    _check_pixels(path, meta.width, meta.height, max_pixels)
+    if meta.is_raw:
+        from flashcli.raw import decode_raw
+
+        x = _to_float(decode_raw(path, half_size=half_size))
+    else:
+        with _open_pillow(path) as img:
+            try:
+                arr = _pillow_pixels(path, img, meta.bit_depth, half_size)
+            except (OSError, SyntaxError, ValueError, RuntimeError) as e:
+                raise ImageReadError(
+                    f"{path}: cannot decode the pixels ({e}); the file is truncated or "
+                    "damaged, re-copy it from the camera or card") from e
+        x = _to_float(arr)
+        if half_size and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
+            x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
+        x = apply_orientation(x, meta.orientation)
+    return x, meta
+
+
+# --- writing -------------------------------------------------------------------------------
+
+def _output_format(path: Path, format: str | None) -> str:
+    if format:
+        name = format.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
+        if name in ("JPEG", "PNG", "TIFF"):
+            return name
+        raise FlashcliError(f"{path}: unknown output format {format!r}; use jpeg, png or tiff")
+    fmt = _OUTPUT_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise FlashcliError(
+            f"{path}: cannot tell the output format from {path.suffix or 'no extension'!r}; "
+            "name the file .jpg, .png or .tif")
+    return fmt
+
+
+def _quantize(image: torch.Tensor, bit_depth: int) -> np.ndarray:
+    x = image.detach()
+    if x.ndim == 4 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim != 3 or x.shape[0] not in (1, 3):
+        raise FlashcliError(f"cannot write an image of shape {tuple(x.shape)}; expected 3 x H x W")
+    if x.shape[0] == 1:
+        x = x.expand(3, -1, -1)
+    top = 255 if bit_depth == 8 else 65535
+    q = (torch.nan_to_num(x.float()).clamp(0, 1) * top).round().to(torch.int32).cpu().permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(q.astype(np.uint8 if bit_depth == 8 else np.uint16))
+
+
+def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = None, *,
+                format: str | None = None, quality: int = 95, bit_depth: int = 8,
+                protect: Sequence[str | Path] = (), subsampling: str | int | None = None) -> Path:
+    """Write a 3 x H x W tensor in [0, 1] atomically; carry ``meta``'s EXIF (Orientation = 1,
+    Software = flashcli) and ICC profile. Refuses to replace ``meta.path`` or any ``protect`` path.
+
+    Formats: JPEG (``quality``, ``subsampling`` "4:4:4"/"4:2:2"/"4:2:0"), PNG and TIFF;
+    ``bit_depth`` 16 is TIFF only.
+    """
+    path = Path(path)
+    fmt = _output_format(path, format)
+    if bit_depth not in (8, 16):
+        raise FlashcliError(f"{path}: bit depth {bit_depth} is not supported; use 8 or 16")
+    if bit_depth == 16 and fmt != "TIFF":
+        raise FlashcliError(f"{path}: {fmt} output is 8-bit only; write a .tif for 16-bit output")
+    arr = _quantize(image, bit_depth)
+    guard = tuple(Path(p) for p in protect)
+    if meta is not None and meta.path:
+        guard += (Path(meta.path),)
+    exif = _exif.output_exif(meta)
+    icc = meta.icc_profile if meta is not None else None
+    with atomic_path(path, protect=guard) as tmp:
+        if fmt == "TIFF":
+            _write_tiff(tmp, arr, exif, icc)
+        else:
+            block = _exif.exif_bytes(exif)
+            if fmt == "JPEG" and len(block) > 65533 and meta is not None:  # APP1 size limit
+                slim = dataclasses.replace(meta, exif_block=None)
+                block = _exif.exif_bytes(_exif.output_exif(slim))
+            options = {"exif": block}
+            if icc:
+                options["icc_profile"] = icc
+            if fmt == "JPEG":
+                options["quality"] = int(quality)
+                if subsampling is not None:
+                    options["subsampling"] = subsampling
+            Image.fromarray(arr, "RGB").save(tmp, fmt, **options)
+    return path
+
+
+def _write_tiff(tmp: Path, arr: np.ndarray, exif, icc: bytes | None) -> None:
+    import tifffile
+
+    from flashcli import __version__
+
+    tifffile.imwrite(tmp, arr, photometric="rgb", compression="zlib",
+                     compressionargs={"level": 1}, predictor=True, software=f"flashcli {__version__}",
+                     iccprofile=icc, extratags=_exif.tiff_extratags(exif), metadata=None)
