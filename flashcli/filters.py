@@ -1,15 +1,16 @@
 """Edge-preserving image filters in torch: batched, vectorised, on any device.
 
-``bilateral_filter`` follows the common (OpenCV) definition, which is what DeepFlash used:
-for every pixel p, a weighted mean over the pixels q of a circular window of diameter
+``bilateral_filter`` follows the common definition (OpenCV's ``bilateralFilter``, the usual
+tool for DeepFlash's pre-filter): for every pixel p, a weighted mean over the pixels q of a circular window of diameter
 ``window`` with weight
 
     w(p, q) = exp(-|p - q|^2 / (2 sigma_space^2)) * exp(-d(I_p, I_q)^2 / (2 sigma_range^2))
 
 where ``d`` is the colour distance (default: the sum of absolute channel differences, as
 OpenCV uses for colour images) and borders are mirrored without repeating the edge pixel.
-The window is applied as one tensor operation per offset (29 offsets for a 7-pixel window),
-so the cost is linear in the pixel count; large images run in bands of rows so the
+The window is applied as a few whole-image tensor operations per offset (29 offsets for a
+7-pixel window, whose weights are computed for half of them thanks to symmetry), so the
+cost is linear in the pixel count; large images run in bands of rows so the
 temporaries stay within a fixed memory budget.
 """
 
@@ -18,11 +19,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-#: DeepFlash's bilateral parameters (window 7, sigma_space 7, sigma_range 102 on 0..255).
-DEEPFLASH_BILATERAL = {"window": 7, "sigma_space": 7.0, "sigma_range": 102.0 / 255.0}
-
-#: Default memory budget of one band, in float elements per temporary (about 64 MiB).
-BAND_ELEMENTS = 16 * 1024 * 1024
+#: Default size of one band, in float elements per temporary: small on the CPU so the
+#: temporaries stay in cache (2 MiB), large on a GPU so kernel launches stay few (64 MiB).
+CPU_BAND_ELEMENTS = 512 * 1024
+GPU_BAND_ELEMENTS = 16 * 1024 * 1024
 
 DISTANCES = ("l1", "l2", "channel")
 
@@ -40,33 +40,46 @@ def window_offsets(window: int) -> list[tuple[int, int]]:
 
 def _filter_padded(
     padded: torch.Tensor,
-    radius: int,
+    r: int,
     offsets: list[tuple[int, int]],
     sigma_space: float,
     sigma_range: float,
     distance: str,
 ) -> torch.Tensor:
-    """Filter the interior of an image padded by ``radius`` on every side."""
-    h = padded.shape[-2] - 2 * radius
-    w = padded.shape[-1] - 2 * radius
-    center = padded[..., radius : radius + h, radius : radius + w]
+    """Filter the interior of an image padded by ``r`` on every side.
+
+    The weight of a pixel pair does not depend on its order, so the weights of offset ``d``
+    also serve offset ``-d`` (shifted by ``d``): each is computed once, over the interior
+    grown by ``d``, for half of the offsets.
+    """
+    h, w = padded.shape[-2] - 2 * r, padded.shape[-1] - 2 * r
+    center = padded[..., r : r + h, r : r + w]
     range_coef = -0.5 / (sigma_range * sigma_range)
-    num = torch.zeros_like(center)
+    num = center.clone()  # the centre pixel, weight 1
     den_shape = center.shape if distance == "channel" else (*center.shape[:-3], 1, h, w)
-    den = torch.zeros(den_shape, dtype=center.dtype, device=center.device)
+    den = torch.ones(den_shape, dtype=center.dtype, device=center.device)
     for dy, dx in offsets:
-        neighbour = padded[..., radius + dy : radius + dy + h, radius + dx : radius + dx + w]
-        diff = neighbour - center
+        if dy < 0 or (dy == 0 and dx <= 0):
+            continue  # handled as the mirror of (-dy, -dx), or the centre
+        # Pixels p of the interior and of the interior shifted by -d, and their p + d.
+        y0, x0 = r - dy, r - max(dx, 0)
+        y1, x1 = r + h, r + w - min(dx, 0)
+        base = padded[..., y0:y1, x0:x1]
+        diff = padded[..., y0 + dy : y1 + dy, x0 + dx : x1 + dx] - base
         if distance == "l1":
-            dist2 = diff.abs().sum(dim=-3, keepdim=True).square()
+            dist2 = diff.abs_().sum(dim=-3, keepdim=True).square_()
         elif distance == "l2":
-            dist2 = diff.square().sum(dim=-3, keepdim=True)
+            dist2 = diff.square_().sum(dim=-3, keepdim=True)
         else:
-            dist2 = diff.square()
+            dist2 = diff.square_()
         spatial = -0.5 * (dy * dy + dx * dx) / (sigma_space * sigma_space)
-        weight = torch.exp(dist2.mul_(range_coef).add_(spatial))
-        num.addcmul_(weight, neighbour)
-        den.add_(weight)
+        weight = dist2.mul_(range_coef).add_(spatial).exp_()
+        px = r - x0  # where the interior starts inside ``weight``
+        forward = weight[..., dy : dy + h, px : px + w]  # pair (p, p + d)
+        backward = weight[..., 0:h, px - dx : px - dx + w]  # pair (p - d, p)
+        num.addcmul_(forward, padded[..., r + dy : r + dy + h, r + dx : r + dx + w])
+        num.addcmul_(backward, padded[..., r - dy : r - dy + h, r - dx : r - dx + w])
+        den.add_(forward).add_(backward)
     return num.div_(den)
 
 
@@ -76,7 +89,7 @@ def bilateral_filter(
     sigma_space: float = 7.0,
     sigma_range: float = 102.0 / 255.0,
     distance: str = "l1",
-    band_elements: int = BAND_ELEMENTS,
+    band_elements: int | None = None,
 ) -> torch.Tensor:
     """Bilateral-filter a batch of images.
 
@@ -86,7 +99,8 @@ def bilateral_filter(
     distance of the range kernel: ``l1`` (sum of absolute channel differences, OpenCV's),
     ``l2`` (Euclidean) or ``channel`` (each channel filtered on its own).
     ``band_elements`` bounds the size of each temporary, so memory does not grow with the
-    image. Returns a tensor of the same shape and dtype.
+    image (default: ``CPU_BAND_ELEMENTS`` or ``GPU_BAND_ELEMENTS`` by device). Returns a
+    tensor of the same shape and dtype.
     """
     if window < 1 or window % 2 == 0:
         raise ValueError(f"bilateral window must be a positive odd number, got {window}")
@@ -106,6 +120,8 @@ def bilateral_filter(
     if radius == 0 or h == 0 or w == 0:
         return image.clone()
 
+    if band_elements is None:
+        band_elements = CPU_BAND_ELEMENTS if work.device.type == "cpu" else GPU_BAND_ELEMENTS
     band = band_rows(w, c, n, window, band_elements)
     out = torch.empty_like(work)
     for top in range(0, h, band):
@@ -130,7 +146,7 @@ def _mirrored_rows(start: int, stop: int, h: int, radius: int, device: torch.dev
 
 
 def band_rows(width: int, channels: int = 3, batch: int = 1, window: int = 7,
-              band_elements: int = BAND_ELEMENTS) -> int:
+              band_elements: int = CPU_BAND_ELEMENTS) -> int:
     """Output rows per band so one temporary holds at most ``band_elements`` values."""
     radius = window // 2
     return max(1, band_elements // max(1, batch * channels * (width + 2 * radius)) - 2 * radius)

@@ -1,1 +1,105 @@
-"""Work in progress."""
+"""The ``deepflash`` method (Capece et al. 2019): bilateral pre-filter, VGG-16
+encoder-decoder predicting the low-frequency flash/ambient difference, L1. Needs weights
+from ``flashcli train DATASET --method deepflash``. See ``flashcli_deepflash.model``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer, Option
+from flashcli.errors import FlashcliError
+from flashcli.nn import init_vgg16_encoder
+from flashcli.training.task import StepContext, TrainingTask, make_adam
+from flashcli_deepflash.model import build_network, difference_target, prefilter, relight
+
+__all__ = ["DeepFlash", "DeepFlashTask"]
+
+
+class DeepFlashTask(TrainingTask):
+    """L1 between the predicted and the true low-frequency difference; Adam."""
+
+    inference = "network"
+
+    def __init__(self, enhancer: DeepFlash, lr: float) -> None:
+        network = enhancer.network
+        params = [p for p in network.parameters() if p.requires_grad]
+        super().__init__({"network": network}, {"network": make_adam(params, lr)})
+        self.enhancer = enhancer
+        self.network = network
+
+    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+        self.network.train()
+        with torch.no_grad():
+            flash_bf = self.enhancer.prefilter(flash)
+            target = difference_target(flash_bf, self.enhancer.prefilter(ambient))
+        with ctx.autocast():
+            pred = self.network(flash_bf)
+        loss = (pred.float() - target).abs().mean()
+        ctx.update(loss, "network")
+        return {"l1": loss.detach()}
+
+    @torch.no_grad()
+    def predict(self, flash: torch.Tensor) -> torch.Tensor:
+        was_training = self.network.training
+        self.network.eval()
+        out = self.enhancer.enhance(flash.float())
+        self.network.train(was_training)
+        return out
+
+
+class DeepFlash(Enhancer):
+    name = "deepflash"
+    description = "DeepFlash (Capece et al. 2019): bilateral pre-filter + VGG-16 encoder-decoder."
+    options = (
+        Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)"),
+        Option("lr", 1e-4, "Adam learning rate for training"),
+        Option("freeze_encoder", False, "keep the (pretrained) VGG-16 encoder fixed in training"),
+        Option("bf_window", 7, "bilateral filter window (pixels, odd)"),
+        Option("bf_sigma_space", 7.0, "bilateral spatial sigma (pixels)"),
+        Option("bf_sigma_range", 102.0, "bilateral range sigma on the 0..255 scale"),
+    )
+    needs_weights = True
+    trainable = True
+    working_size = 320
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        cfg = self.config
+        if not cfg["width"] > 0:
+            raise FlashcliError(f"method deepflash: option width={cfg['width']} must be > 0")
+        if cfg["bf_window"] < 1 or cfg["bf_window"] % 2 == 0:
+            raise FlashcliError(f"method deepflash: option bf_window={cfg['bf_window']} must be odd, e.g. 7")
+        if not (cfg["bf_sigma_space"] > 0 and cfg["bf_sigma_range"] > 0):
+            raise FlashcliError("method deepflash: options bf_sigma_space and bf_sigma_range must be > 0")
+        self.network = build_network(cfg["width"])
+
+    def prefilter(self, images: torch.Tensor) -> torch.Tensor:
+        """The bilateral pre-filter with this enhancer's parameters ([0, 1] images)."""
+        cfg = self.config
+        return prefilter(images, cfg["bf_window"], cfg["bf_sigma_space"], cfg["bf_sigma_range"])
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        prediction = self.network(self.prefilter(flash))
+        return relight(flash, prediction.float())
+
+    def training_task(self, config: Any) -> DeepFlashTask:
+        """Initialise the encoder from ``config.vgg_weights`` / ``config.pretrained``
+        (default: ImageNet VGG-16 at width 1.0, random when narrower), freeze it if asked,
+        and return the L1 task; ``config.lr`` overrides the ``lr`` option."""
+        self.init_source = init_vgg16_encoder(
+            self.network.encoder,
+            getattr(config, "pretrained", None),
+            getattr(config, "vgg_weights", None),
+        )
+        self.network.encoder.requires_grad_(not self.config["freeze_encoder"])
+        self.network.to(self.device)
+        lr = getattr(config, "lr", None)
+        return DeepFlashTask(self, lr=float(lr) if lr is not None else self.config["lr"])
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(DeepFlash)

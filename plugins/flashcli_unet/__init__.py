@@ -1,1 +1,79 @@
-"""Work in progress."""
+"""The ``unet`` method: Chen et al.'s U-Net trained from scratch with L1 (the paper's
+ablation 4). Needs weights from ``flashcli train DATASET --method unet``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer, Option
+from flashcli.errors import FlashcliError
+from flashcli.training.task import StepContext, TrainingTask, make_adam
+from flashcli_unet.network import UNet
+
+__all__ = ["UNet", "UNetEnhancer", "UNetTask"]
+
+
+class UNetTask(TrainingTask):
+    """L1 between the U-Net's output and the ambient image; Adam."""
+
+    inference = "network"
+
+    def __init__(self, network: UNet, lr: float) -> None:
+        optimizer = make_adam(network.parameters(), lr)
+        super().__init__({"network": network}, {"network": optimizer})
+        self.network = network
+
+    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+        self.network.train()
+        with ctx.autocast():
+            pred = self.network(flash)
+        loss = (pred.float() - ambient.float()).abs().mean()
+        ctx.update(loss, "network")
+        return {"l1": loss.detach()}
+
+    @torch.no_grad()
+    def predict(self, flash: torch.Tensor) -> torch.Tensor:
+        was_training = self.network.training
+        self.network.eval()
+        out = self.network(flash).float().clamp(0.0, 1.0)
+        self.network.train(was_training)
+        return out
+
+
+class UNetEnhancer(Enhancer):
+    name = "unet"
+    description = "U-Net of Chen et al. (CVPR 2018) trained from scratch with L1 (ablation baseline)."
+    options = (
+        Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)"),
+        Option("lr", 1e-4, "Adam learning rate for training (Chen et al.: 1e-4)"),
+    )
+    needs_weights = True
+    trainable = True
+    working_size = 320
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if not self.config["width"] > 0:
+            raise FlashcliError(f"method unet: option width={self.config['width']} must be > 0")
+        self.network = UNet(width=self.config["width"])
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        return self.network(flash).clamp(0.0, 1.0)
+
+    def training_task(self, config: Any) -> UNetTask:
+        """Train from scratch (no pretrained backbone: ``config.pretrained`` True or
+        ``config.vgg_weights`` is an error); ``config.lr`` overrides the ``lr`` option."""
+        if getattr(config, "pretrained", None) or getattr(config, "vgg_weights", None):
+            raise FlashcliError("method unet is trained from scratch: it takes no pretrained or "
+                                "VGG-16 weights; drop --pretrained / --vgg-weights")
+        self.network.to(self.device)
+        lr = getattr(config, "lr", None)
+        return UNetTask(self.network, lr=float(lr) if lr is not None else self.config["lr"])
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(UNetEnhancer)
