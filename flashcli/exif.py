@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
@@ -108,18 +109,49 @@ class PhotoMeta:
 
 # --- reading -------------------------------------------------------------------------------
 
+class _ExifBomb(Exception):
+    """Too many reads past the end of the file: a damaged or hostile EXIF directory."""
+
+
+class _BoundedReader:
+    """A file wrapper for exifread that gives up after ``limit`` reads past the end of the
+    data. A damaged IFD may declare 65535 entries lying beyond the file; exifread would
+    spend about a second per file walking them. Sound files never read past their end."""
+
+    def __init__(self, fh, limit: int = 256) -> None:
+        self._fh = fh
+        self._short = 0
+        self._limit = limit
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        if n is not None and n > 0 and len(data) < n:
+            self._short += 1
+            if self._short > self._limit:
+                raise _ExifBomb
+        return data
+
+    def seek(self, *args):
+        return self._fh.seek(*args)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
+class _QuietExifread(logging.Filter):
+    """exifread logs warnings for every odd file; flashcli reports problems itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
 def _process(fh) -> dict[str, Any]:
     import exifread
 
-    log = logging.getLogger("exifread")
-    level = log.level
-    log.setLevel(logging.CRITICAL)  # exifread logs warnings for every odd file
     try:
-        tags = exifread.process_file(fh, details=False, extract_thumbnail=False)
+        tags = exifread.process_file(_BoundedReader(fh), details=False, extract_thumbnail=False)
     except Exception:  # exifread raises many kinds on damaged files: treat as "no EXIF"
         return {}
-    finally:
-        log.setLevel(level)
     return {k: v for k, v in tags.items() if hasattr(v, "tag")}
 
 
@@ -259,7 +291,8 @@ def load_exif(block: bytes | None) -> Image.Exif:
     """Pillow Exif from a serialised block (with or without the "Exif\\0\\0" header)."""
     exif = Image.Exif()
     if block:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged EXIF: Pillow warns, then skips the tag
             exif.load(block)
             exif.get_ifd(TAG_EXIF_IFD)  # parse the sub-IFD now so it is written back
     return exif
@@ -328,3 +361,6 @@ def _tiff_entry(tag_id: int, value: Any) -> tuple[int, int, int, Any, bool] | No
             return (tag_id, 4, len(vals), tuple(vals), True)
     return None
 
+
+# Installed once (not toggled per call, which races when files are read in threads).
+logging.getLogger("exifread").addFilter(_QuietExifread())
