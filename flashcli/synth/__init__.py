@@ -1,0 +1,20 @@
+"""Synthetic flash/ambient pairs: a small vectorised ray caster of indoor scenes.
+
+``render_pair(seed, index)`` gives one pair; ``render_dataset`` writes a paired data set in the
+layout of REFERENCE.md §2 (``flashcli synth``).
+"""
+
+from flashcli.synth.compose import CATEGORIES, sample_scene
+from flashcli.synth.dataset import parse_size, preview_sheet, render_dataset
+from flashcli.synth.render import (
+    RENDERER_VERSION,
+    RenderedPair,
+    pair_generator,
+    render_batch,
+    render_pair,
+    render_scene,
+)
+
+__all__ = ["CATEGORIES", "RENDERER_VERSION", "RenderedPair", "pair_generator", "parse_size",
+           "preview_sheet", "render_batch", "render_dataset", "render_pair", "render_scene",
+           "sample_scene"]

@@ -1,0 +1,192 @@
+"""Write rendered pairs in the paired layout of REFERENCE.md §2, plus a preview sheet."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+from flashcli import console
+from flashcli.device import resolve_device
+from flashcli.errors import FlashcliError
+from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.synth.compose import CATEGORIES
+from flashcli.synth.render import RENDERER_VERSION, RenderedPair, render_pair
+
+MANIFEST = "synth.json"
+_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"320x240"`` -> (320, 240) (width, height)."""
+    m = _SIZE.match(str(text))
+    if not m:
+        raise FlashcliError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 320x240")
+    w, h = int(m.group(1)), int(m.group(2))
+    if not (16 <= w <= 4096 and 16 <= h <= 4096):
+        raise FlashcliError(f"--size {text}: each side must be 16..4096 pixels")
+    return w, h
+
+
+def test_count(pairs: int, test_fraction: float) -> int:
+    """How many of ``pairs`` go to the test split: at least one (and one left to train) when
+    the fraction is positive and there are two pairs or more."""
+    if test_fraction <= 0 or pairs < 2:
+        return 0
+    return min(max(1, round(pairs * test_fraction)), pairs - 1)
+
+
+def stem(category: str, index: int, pairs: int) -> str:
+    """File stem of pair ``index``: ``<Category>_<NNN>``."""
+    return f"{category}_{index:0{max(3, len(str(pairs - 1)))}d}"
+
+
+def write_png(path: Path, image: torch.Tensor) -> None:
+    """Write a uint8 3 x H x W tensor as PNG, atomically."""
+    array = image.detach().to("cpu").permute(1, 2, 0).contiguous().numpy()
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG", compress_level=4)
+
+
+def preview_sheet(pairs: list[tuple[str, RenderedPair]], columns: int = 2) -> torch.Tensor:
+    """Pairs side by side (flash | ambient), ``columns`` pairs per row, labelled: uint8 3 x H x W."""
+    if not pairs:
+        raise ValueError("no pairs to preview")
+    _, first = pairs[0]
+    h, w = first.flash.shape[1:]
+    gap = 6
+    rows = (len(pairs) + columns - 1) // columns
+    sheet = Image.new("RGB", (columns * (2 * w + 3 * gap), rows * (h + gap) + gap), (24, 24, 24))
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default(size=max(10, h // 18))
+    for i, (name, pair) in enumerate(pairs):
+        x = (i % columns) * (2 * w + 3 * gap) + gap
+        y = (i // columns) * (h + gap) + gap
+        for j, img in enumerate((pair.flash, pair.ambient)):
+            sheet.paste(Image.fromarray(img.cpu().permute(1, 2, 0).numpy()), (x + j * (w + gap), y))
+        for j, label in enumerate((f"{name} flash", "ambient")):
+            draw.text((x + j * (w + gap) + 4, y + 3), label, fill=(255, 255, 255), font=font,
+                      stroke_width=2, stroke_fill=(0, 0, 0))
+    return torch.from_numpy(np.array(sheet)).permute(2, 0, 1).contiguous()
+
+
+@contextlib.contextmanager
+def _threads_for(device: torch.device) -> Iterator[None]:
+    """One intra-op thread while rendering on the CPU: the images' tensors are small, and extra
+    threads only spin (badly so on a busy machine). The previous setting is restored."""
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _existing(out: Path) -> list[Path]:
+    return [p for split in ("train", "test") if (out / split).is_dir()
+            for p in (out / split).iterdir() if re.search(r"_(flash|ambient)\.(png|jpe?g|tiff?)$", p.name, re.I)]
+
+
+def _clear_previous(out: Path, old: list[Path]) -> None:
+    """Remove the pairs an earlier ``render_dataset`` wrote (so none is left over from a run
+    with other pairs); refuse when OUT holds paired images it did not write."""
+    ours = re.compile(rf"^({'|'.join(CATEGORIES)})_\d+_(flash|ambient)\.png$")
+    foreign = [p for p in old if not ours.match(p.name)]
+    if foreign or not (out / MANIFEST).is_file():
+        example = (foreign or old)[0]
+        raise FlashcliError(f"{example}: {out} holds paired images that flashcli synth did not write; "
+                            "choose an empty folder")
+    for p in old:
+        p.unlink()
+
+
+def _render_one(seed: int, index: int, pairs: int, split: str, size: tuple[int, int], device: str,
+                misalign: float, out: Path, keep: bool) -> tuple[int, str, str, RenderedPair | None]:
+    """Render pair ``index`` and write its two PNGs (also run in worker processes)."""
+    pair = render_pair(seed, index, size, device, misalign)
+    name = stem(pair.category, index, pairs)
+    write_png(out / split / f"{name}_flash.png", pair.flash)
+    write_png(out / split / f"{name}_ambient.png", pair.ambient)
+    return index, pair.category, name, (pair if keep else None)
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+
+
+def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
+                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
+                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
+                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
+
+    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
+    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
+    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
+    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
+    processes (same files). Returns a summary.
+    """
+    out = Path(out)
+    if pairs < 1:
+        raise FlashcliError(f"--pairs {pairs}: render at least one pair")
+    if not 0 <= test_fraction < 1:
+        raise FlashcliError(f"--test-fraction {test_fraction}: use a value in [0, 1)")
+    if seed < 0:
+        raise FlashcliError(f"--seed {seed}: use a non-negative integer")
+    if misalign < 0:
+        raise FlashcliError(f"--misalign {misalign}: use a non-negative number of pixels")
+    if workers < 1:
+        raise FlashcliError(f"--workers {workers}: use 1 or more")
+    if out.exists() and not out.is_dir():
+        raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
+    old = _existing(out)
+    if old and not overwrite:
+        raise FlashcliError(f"{out}: already holds {len(old)} paired images; choose an empty folder or pass --overwrite")
+    dev = resolve_device(device)
+    if old:
+        _clear_previous(out, old)
+    n_test = test_count(pairs, test_fraction)
+    counts: dict[str, Counter] = {"train": Counter(), "test": Counter()}
+    shown: dict[int, tuple[str, RenderedPair]] = {}
+    jobs = [(seed, i, pairs, "test" if i >= pairs - n_test else "train", size, str(dev), misalign, out,
+             preview is not None and i < preview_pairs) for i in range(pairs)]
+    workers = min(workers, pairs) if dev.type == "cpu" else 1
+    start = time.perf_counter()
+    with _threads_for(dev), console.progress() as bar, contextlib.ExitStack() as stack:
+        task = bar.add_task("rendering pairs", total=pairs) if progress else None
+        if workers > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(
+                workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init))
+            results = (f.result() for f in as_completed([pool.submit(_render_one, *job) for job in jobs]))
+        else:
+            results = (_render_one(*job) for job in jobs)
+        for index, category, name, pair in results:
+            counts[jobs[index][3]][category] += 1
+            if pair is not None:
+                shown[index] = (name, pair)
+            if task is not None:
+                bar.advance(task)
+    seconds = time.perf_counter() - start
+    manifest = {
+        "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,
+        "pairs": pairs, "size": f"{size[0]}x{size[1]}", "test_fraction": test_fraction,
+        "misalign": misalign, "train": sum(counts["train"].values()), "test": n_test,
+        "categories": {s: dict(sorted(c.items())) for s, c in counts.items()},
+    }
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    if preview is not None:
+        write_png(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))
+    return {**manifest, "out": str(out), "device": str(dev), "workers": workers, "seconds": round(seconds, 3),
+            "seconds_per_pair": round(seconds / pairs, 4), "preview": None if preview is None else str(preview)}

@@ -1,0 +1,267 @@
+"""The synthetic pair renderer: ray casting, determinism and the lighting phenomena."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+import torch
+
+from flashcli.synth import (
+    CATEGORIES,
+    pair_generator,
+    render_batch,
+    render_pair,
+    render_scene,
+    sample_scene,
+)
+from flashcli.synth import geometry as geo
+from flashcli.synth.camera import tone_curve
+from flashcli.synth.scene import rotation
+from flashcli.synth.textures import sample_atlas, texture, value_noise
+
+SMALL = (64, 48)
+MEDIUM = (96, 72)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Small tensors: one thread is fastest (and steady on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def rendered():
+    """Eight pairs with ground truth (module-wide: rendering is the slow part)."""
+    return [render_pair(7, i, MEDIUM, aux=True) for i in range(8)]
+
+
+def _shapes(kinds, centers, halves, rots=None):
+    rots = rots or [torch.eye(3)] * len(kinds)
+    half = torch.tensor(halves, dtype=torch.float32)
+    to_local = torch.stack([torch.diag(1 / h) @ r.T for h, r in zip(half, rots, strict=True)])
+    return geo.Shapes.make(torch.tensor(kinds), torch.tensor(centers, dtype=torch.float32), to_local, half)
+
+
+def _ray(o, d):
+    d = torch.tensor([d], dtype=torch.float32)
+    return torch.tensor([o], dtype=torch.float32), d / d.norm()
+
+
+@pytest.mark.parametrize(("kind", "half", "origin", "direction", "expected"), [
+    (geo.SPHERE, [1, 1, 1], [0, 0, -5], [0, 0, 1], 4.0),
+    (geo.SPHERE, [2, 0.5, 1], [-5, 0, 0], [1, 0, 0], 3.0),  # ellipsoid along x
+    (geo.SPHERE, [2, 0.5, 1], [0, 5, 0], [0, -1, 0], 4.5),
+    (geo.BOX, [1, 2, 3], [0, 0, -5], [0, 0, 1], 2.0),
+    (geo.BOX, [1, 2, 3], [0, 5, 0], [0, -1, 0], 3.0),
+    (geo.CYLINDER, [1, 2, 1], [-5, 0, 0], [1, 0, 0], 4.0),  # side
+    (geo.CYLINDER, [1, 2, 1], [0.5, 6, 0], [0, -1, 0], 4.0),  # cap
+    (geo.CYLINDER, [1, 2, 1], [3, 0, 0], [0, 1, 0], math.inf),  # passes beside it
+])
+def test_ray_primitive_intersections(kind, half, origin, direction, expected):
+    shapes = _shapes([kind], [[0, 0, 0]], [half])
+    o, d = _ray(origin, direction)
+    k, r, t = geo.shape_hits(shapes, o, d)
+    got = float(t.min()) if t.numel() else math.inf
+    assert got == pytest.approx(expected, abs=1e-4)
+
+
+def test_rotated_box_and_normals():
+    rot = rotation(yaw=math.pi / 4)
+    shapes = _shapes([geo.BOX], [[0, 0, 0]], [[1, 1, 1]], [rot])
+    o, d = _ray([0, 0, -5], [0, 0, 1])
+    _, _, t = geo.shape_hits(shapes, o, d)
+    assert float(t[0]) == pytest.approx(5 - math.sqrt(2), abs=1e-4)  # hits the vertical edge
+    normals = geo.local_normals(torch.tensor([geo.SPHERE, geo.BOX, geo.CYLINDER, geo.CYLINDER]),
+                                torch.tensor([[0.6, 0.8, 0], [0.2, -1, 0.3], [0, 0.1, -1], [0.2, 1, 0.1]]))
+    assert torch.allclose(normals, torch.tensor([[0.6, 0.8, 0], [0, -1, 0], [0, 0, -1], [0, 1, 0.0]]))
+
+
+@pytest.mark.parametrize("count", [5, 40])  # dense path and the grouped (hierarchical) path
+def test_cast_and_occlusion_match_brute_force(count):
+    g = torch.Generator().manual_seed(count)
+    kinds = torch.randint(0, 3, (count,), generator=g).tolist()
+    centers = (torch.rand(count, 3, generator=g) * 4 - 2).tolist()
+    halves = (torch.rand(count, 3, generator=g) * 0.3 + 0.05).tolist()
+    rots = [rotation(float(a), float(b)) for a, b in torch.rand(count, 2, generator=g) * 3]
+    shapes = _shapes(kinds, centers, halves, rots)
+    planes = geo.Planes(torch.tensor([[0, 1.0, 0], [0, 0, -1.0]]), torch.tensor([-3.0, -4.0]))
+    o = torch.rand(1500, 3, generator=g) * 4 - 2
+    target = torch.rand(1500, 3, generator=g) * 4 - 2
+    d = target - o
+    dist = d.norm(dim=-1)
+    d = d / dist.unsqueeze(-1)
+    t_all = [geo.planes_t(planes, o, d)]
+    for k in range(count):
+        m = shapes.to_local[k]
+        t_all.append(geo._T_FUNCS[kinds[k]](((o - shapes.center[k]) @ m.T).unsqueeze(0), (d @ m.T).unsqueeze(0)))
+    brute_t, brute_id = torch.cat(t_all).min(0)
+    t, sid = geo.cast(planes, shapes, o, d)
+    hit = torch.isfinite(brute_t)
+    assert torch.equal(torch.isfinite(t), hit)
+    assert torch.allclose(t[hit], brute_t[hit], atol=1e-5)
+    assert (sid[hit] == brute_id[hit]).float().mean() > 0.999
+    blocked = (torch.cat(t_all[1:]) < dist * (1 - 1e-4)).any(0)
+    assert torch.equal(geo.occluded(shapes, o, d, dist), blocked)
+    assert 0 < int(blocked.sum()) < 1500
+
+
+def test_textures_tile_and_sample():
+    g = torch.Generator().manual_seed(0)
+    n = value_noise(g, 4, size=32)
+    assert n.shape == (32, 32) and 0 <= n.min() and n.max() <= 1
+    assert (n[:, 0] - n[:, -1]).abs().mean() < 0.1  # seamless across the wrap
+    for kind in ("plain", "noise", "stripes", "checkers", "text", "gradient"):
+        tex = texture(g, kind, size=32)
+        assert tex.shape == (3, 32, 32) and torch.isfinite(tex).all()
+    text = texture(g, "text", base=torch.tensor([0.8, 0.8, 0.8]), size=64)
+    assert text.std() > 0.05  # glyphs are there
+    atlas = torch.stack([torch.zeros(8, 16), torch.ones(8, 16), torch.zeros(8, 16)])
+    atlas[:, :, 8:] = 0.5
+    got = sample_atlas(atlas, torch.tensor([0, 1]), torch.tensor([0.3, 1.3]), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(got[:, 0], torch.tensor([0.0, 1.0, 0.0])) and torch.allclose(got[:, 1], torch.full((3,), 0.5))
+
+
+def test_tone_curve_is_monotonic_and_clips():
+    x = torch.linspace(-0.5, 2.0, 500)
+    for contrast in (0.0, 0.3):
+        y = tone_curve(x, contrast)
+        assert (y[1:] >= y[:-1]).all() and y[0] == 0 and y[-1] == pytest.approx(1.0)
+    assert tone_curve(torch.tensor([0.18]), 0.0).item() == pytest.approx(0.4614, abs=1e-3)  # sRGB
+
+
+def test_same_seed_same_bytes_other_seed_differs():
+    a, b = render_pair(3, 1, SMALL), render_pair(3, 1, SMALL)
+    assert torch.equal(a.flash, b.flash) and torch.equal(a.ambient, b.ambient)
+    assert a.flash.dtype == torch.uint8 and a.flash.shape == (3, 48, 64)
+    c = render_pair(4, 1, SMALL)
+    assert not torch.equal(a.flash, c.flash)
+    flash, ambient, cats = render_batch(3, [0, 1], SMALL)  # pair 1 does not depend on pair 0
+    assert flash.shape == (2, 3, 48, 64) and torch.equal(flash[1], a.flash) and torch.equal(ambient[1], a.ambient)
+    assert cats[1] == a.category in CATEGORIES
+
+
+def test_generator_depends_on_seed_and_index_only():
+    x = torch.rand(4, generator=pair_generator(5, 9))
+    assert torch.equal(x, torch.rand(4, generator=pair_generator(5, 9)))
+    assert not torch.equal(x, torch.rand(4, generator=pair_generator(9, 5)))
+    with pytest.raises(ValueError):
+        pair_generator(-1, 0)
+
+
+def test_every_category_renders():
+    for i, cat in enumerate(CATEGORIES):
+        pair = render_pair(11, i, (48, 32), category=cat)
+        assert pair.category == cat
+        assert pair.flash.float().std() > 3 and pair.ambient.float().std() > 3  # not blank
+
+
+def test_people_have_a_head_with_darker_hair():
+    g = pair_generator(2, 0)
+    scene = sample_scene(g, "People")
+    assert bool(scene.head.any())
+    pair = render_scene(scene, g, (96, 72), aux=True)
+    head = scene.head[pair.aux["surface"].clamp_min(0)] & (pair.aux["surface"] >= 0)
+    assert int(head.sum()) > 20
+    albedo = pair.aux["albedo"].mean(0)[head]
+    assert albedo.min() < 0.5 * albedo.median()  # hair (and eyes) darker than the skin
+
+
+def test_flash_brighter_near_than_far(rendered):
+    ratios = []
+    for pair in rendered:
+        a = pair.aux
+        valid = a["surface"] >= 0
+        depth = a["depth"]
+        near = valid & (depth <= depth[valid].quantile(0.2))
+        far = valid & (depth >= depth[valid].quantile(0.8))
+        irr = a["flash_irradiance"]
+        assert irr[near].mean() > 2 * irr[far].mean()  # inverse-square fall-off
+        lum = pair.flash.float().mean(0)
+        ratios.append(float(lum[near].mean() / lum[far].mean()))
+    assert min(ratios) > 1.0 and sum(ratios) / len(ratios) > 1.4
+
+
+def test_flash_frames_have_clipped_highlights_on_near_things(rendered):
+    ranks = []
+    for pair in rendered:
+        clipped = (pair.flash == 255).any(0)
+        assert 5 <= int(clipped.sum()) <= 0.12 * clipped.numel()
+        depth = pair.aux["depth"]
+        valid = pair.aux["surface"] >= 0
+        # share of the frame nearer than the typical clipped pixel
+        ranks.append(float((depth[valid] < depth[clipped & valid].median()).float().mean()))
+    assert max(ranks) < 0.7 and sum(ranks) / len(ranks) < 0.4, ranks
+
+
+def test_ambient_light_comes_from_above(rendered):
+    up_amb = vert_amb = up_fl = vert_fl = top = bottom = 0.0
+    for pair in rendered:
+        a = pair.aux
+        valid = a["surface"] >= 0
+        ny = a["normal"][1]
+        up, vert = valid & (ny > 0.7), valid & (ny.abs() < 0.3)
+        amb, fl = a["ambient_irradiance"], a["flash_irradiance"]
+        up_amb += float(amb[up].mean() / amb[valid].mean())
+        vert_amb += float(amb[vert].mean() / amb[valid].mean())
+        up_fl += float(fl[up].mean() / fl[valid].mean())
+        vert_fl += float(fl[vert].mean() / fl[valid].mean())
+        wall = a["surface"] == 2  # the back wall
+        y = a["position"][1]
+        if int(wall.sum()) > 50:
+            mid = y[wall].median()
+            top += float(amb[wall & (y > mid)].mean())
+            bottom += float(amb[wall & (y <= mid)].mean())
+    assert up_amb > 1.5 * vert_amb  # floors and table tops get the ceiling light
+    assert up_amb / vert_amb > 1.5 * (up_fl / vert_fl)  # which the flash does not favour
+    assert top > 1.1 * bottom  # walls brighter towards the ceiling
+
+
+def test_flash_shadow_falls_opposite_the_light_offset():
+    for index in (0, 2):
+        counts = {}
+        for sign in (1.0, -1.0):
+            g = pair_generator(3, index)
+            scene = sample_scene(g)
+            light = dataclasses.replace(scene.lighting, flash_offset=torch.tensor([sign * 0.08, 0.0]))
+            a = render_scene(dataclasses.replace(scene, lighting=light), g, (128, 96), aux=True).aux
+            obj = a["object"]
+            shadow = ~a["flash_visible"] & (a["surface"] >= 0) & (a["surface"] < a["num_planes"])
+            obj_right, obj_left = torch.zeros_like(obj), torch.zeros_like(obj)
+            for s in range(1, 13):
+                obj_right[:, :-s] |= obj[:, s:]
+                obj_left[:, s:] |= obj[:, :-s]
+            counts[sign] = (int((shadow & obj_right & ~obj_left).sum()), int((shadow & obj_left & ~obj_right).sum()))
+            lum = a["flash_linear"].mean(0)
+            lit = ~shadow & (a["surface"] >= 0) & (a["surface"] < a["num_planes"])
+            assert lum[shadow].mean() < 0.2 * lum[lit].mean()
+        # light to the right of the lens: shadows fall left of the objects, and vice versa
+        assert counts[1.0][0] > 10 and counts[1.0][0] > 4 * counts[1.0][1]
+        assert counts[-1.0][1] > 10 and counts[-1.0][1] > 4 * counts[-1.0][0]
+
+
+def test_ambient_frame_is_warmer_and_noisier_than_flash(rendered):
+    warm = sum(float(p.ambient[0].float().mean() / p.ambient[2].float().mean().clamp_min(1)) for p in rendered)
+    cool = sum(float(p.flash[0].float().mean() / p.flash[2].float().mean().clamp_min(1)) for p in rendered)
+    assert warm > cool * 1.1
+
+
+def test_misalignment_moves_only_the_ambient_camera():
+    a = render_pair(5, 3, SMALL)
+    b = render_pair(5, 3, SMALL, misalign=2.0)
+    assert torch.equal(a.flash, b.flash)
+    diff = (a.ambient.float() - b.ambient.float()).abs().mean()
+    assert 0.5 < diff < 40
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu():
+    a = render_pair(1, 0, MEDIUM)
+    b = render_pair(1, 0, MEDIUM, device="cuda")
+    assert b.flash.device.type == "cuda"
+    assert (a.flash.float() - b.flash.cpu().float()).abs().mean() < 1.0
+    assert (a.ambient.float() - b.ambient.cpu().float()).abs().mean() < 1.0

@@ -1,0 +1,131 @@
+"""``flashcli synth`` and ``render_dataset``: layout, determinism on disk, errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from flashcli.cli import cli
+from flashcli.datasets import find_pairs, load_pair_uint8, require_clean
+from flashcli.errors import FlashcliError
+from flashcli.synth import parse_size, render_dataset, render_pair
+from flashcli.synth.dataset import test_count as split_count
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _png(path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def test_cli_writes_loadable_pairs_and_preview(tmp_path):
+    out, preview = tmp_path / "set", tmp_path / "sheet.png"
+    args = ["synth", str(out), "--pairs", "3", "--size", "48x32", "--seed", "4",
+            "--test-fraction", "0.34", "--preview", str(preview), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["pairs"], summary["train"], summary["test"], summary["size"]) == (3, 2, 1, "48x32")
+
+    train, test = find_pairs(out, "train"), find_pairs(out, "test")
+    require_clean(train)
+    require_clean(test)
+    assert len(train) == 2 and len(test) == 1 and not train.problems
+    assert {p.category for p in train.pairs} | {p.category for p in test.pairs} <= {
+        "People", "Objects", "Toys", "Shelves", "Plants", "Rooms"}
+    flash, ambient = load_pair_uint8(test.pairs[0])
+    assert flash.shape == ambient.shape == (3, 32, 48)
+    assert test.pairs[0].stem.endswith("_002")  # the last pair is the test pair
+
+    # what is on disk is exactly the pair rendered in memory from (seed, index)
+    pair = render_pair(4, 2, (48, 32))
+    assert np.array_equal(_png(test.pairs[0].flash), pair.flash.permute(1, 2, 0).numpy())
+    assert np.array_equal(_png(test.pairs[0].ambient), pair.ambient.permute(1, 2, 0).numpy())
+
+    manifest = json.loads((out / "synth.json").read_text())
+    assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"]
+    sheet = _png(preview)
+    assert sheet.shape[0] > 2 * 32 and sheet.shape[1] > 4 * 48  # 3 pairs, two per row
+
+
+def test_same_seed_same_files_and_refuses_to_overwrite(tmp_path):
+    runner = CliRunner()
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        result = runner.invoke(cli, ["synth", str(out), "--pairs", "2", "--size", "32x24", "--seed", "9", "-q"])
+        assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(a) for p in a.rglob("*.png"))
+    assert len(files) == 4
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+    again = runner.invoke(cli, ["synth", str(a), "--pairs", "2", "--size", "32x24", "--seed", "10"])
+    assert again.exit_code == 1
+    assert "already holds 4 paired images" in again.output and "Traceback" not in again.output
+    forced = runner.invoke(cli, ["synth", str(a), "--pairs", "2", "--size", "32x24", "--seed", "10",
+                                 "--overwrite"])
+    assert forced.exit_code == 0, forced.output
+    fresh = render_dataset(tmp_path / "c", 2, (32, 24), seed=10, device="cpu", progress=False)
+    assert fresh["pairs"] == 2
+    assert sorted(p.relative_to(a) for p in a.rglob("*.png")) == sorted(
+        p.relative_to(tmp_path / "c") for p in (tmp_path / "c").rglob("*.png"))  # nothing left over
+
+    foreign = tmp_path / "faid"
+    (foreign / "train").mkdir(parents=True)
+    (foreign / "train" / "IMG_1_flash.png").write_bytes(b"x")
+    refused = runner.invoke(cli, ["synth", str(foreign), "--pairs", "1", "--size", "32x24", "--overwrite"])
+    assert refused.exit_code == 1 and "did not write" in refused.output
+    assert (foreign / "train" / "IMG_1_flash.png").exists()
+
+
+def test_table_output_and_bad_arguments(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["synth", str(tmp_path / "t"), "--pairs", "1", "--size", "32x24"])
+    assert result.exit_code == 0, result.output
+    assert "rendered 1 pairs" in result.output and "s per pair" in result.output
+    bad = runner.invoke(cli, ["synth", str(tmp_path / "u"), "--size", "big"])
+    assert bad.exit_code == 1 and "expected WIDTHxHEIGHT" in bad.output
+    assert not (tmp_path / "u").exists()
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    clash = runner.invoke(cli, ["synth", str(a_file), "--pairs", "1", "--size", "32x24"])
+    assert clash.exit_code != 0
+
+
+def test_python_api_validation_and_split_counts(tmp_path):
+    assert parse_size("320x240") == (320, 240) and parse_size(" 64 X 48 ") == (64, 48)
+    with pytest.raises(FlashcliError):
+        parse_size("8x8")
+    assert [split_count(n, 0.1) for n in (1, 2, 10, 25, 100)] == [0, 1, 1, 2, 10]
+    assert split_count(10, 0.0) == 0 and split_count(3, 0.99) == 2
+    with pytest.raises(FlashcliError):
+        render_dataset(tmp_path / "x", 0, (32, 24))
+    with pytest.raises(FlashcliError):
+        render_dataset(tmp_path / "x", 2, (32, 24), test_fraction=1.0)
+    summary = render_dataset(tmp_path / "y", 2, (32, 24), seed=1, test_fraction=0, device="cpu",
+                             misalign=1.0, progress=False)
+    assert summary["test"] == 0 and summary["train"] == 2 and summary["misalign"] == 1.0
+    assert not (tmp_path / "y" / "test").exists()
+
+
+@pytest.mark.slow
+def test_worker_processes_write_the_same_files(tmp_path):
+    one = render_dataset(tmp_path / "one", 3, (32, 24), seed=2, device="cpu", progress=False,
+                         preview=tmp_path / "p1.png", preview_pairs=2)
+    two = render_dataset(tmp_path / "two", 3, (32, 24), seed=2, device="cpu", progress=False,
+                         preview=tmp_path / "p2.png", preview_pairs=2, workers=2)
+    assert two["workers"] == 2 and one["categories"] == two["categories"]
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*.png"))
+    assert files == sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*.png"))
+    assert all((tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes() for f in files)
+    assert np.array_equal(_png(tmp_path / "p1.png"), _png(tmp_path / "p2.png"))
