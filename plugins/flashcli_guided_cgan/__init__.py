@@ -1,1 +1,142 @@
-"""Work in progress."""
+"""The paper's method: a guided conditional GAN, flash -> ambient (REFERENCE.md §1).
+
+Table 2 of the paper, row by row (train with ``flashcli train DATASET``):
+
+1. default: ``--method guided-cgan`` (attention on R and A, VGG-16 pretrained and frozen)
+2. no attention: ``--opt attention_r=false --opt attention_a=false``
+3. R only, no discriminator: ``--opt adversarial=false``
+4. U-Net from scratch: ``--method unet``
+
+and the other switches: ``--no-pretrained`` (random encoder), ``--opt freeze_encoder=false``
+(fine-tune it), ``--opt width=0.25`` (narrower everything; ImageNet weights only at 1.0).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer, Option
+from flashcli.errors import FlashcliError
+from flashcli.nn import init_vgg16_encoder
+from flashcli.training.task import StepContext, TrainingTask, make_adam
+from flashcli_guided_cgan.losses import (
+    adversarial_loss,
+    attention_map,
+    guided,
+    reconstruction_loss,
+)
+from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
+
+__all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
+
+WEIGHTS = Path(__file__).parent / "weights" / "guided_cgan_synthetic.safetensors"
+
+
+class GuidedCGANTask(TrainingTask):
+    """One discriminator update, then one generator update, per batch."""
+
+    inference = "generator"
+
+    def __init__(self, generator: Generator, discriminator: PatchDiscriminator | None,
+                 config: dict[str, Any], lr_g: float) -> None:
+        betas = (config["beta1"], 0.999)
+        params_g = [p for p in generator.parameters() if p.requires_grad]
+        modules: dict[str, torch.nn.Module] = {"generator": generator}
+        optimizers = {"generator": make_adam(params_g, lr_g, betas)}
+        if discriminator is not None:
+            modules["discriminator"] = discriminator
+            optimizers["discriminator"] = make_adam(discriminator.parameters(), config["lr_d"], betas)
+        super().__init__(modules, optimizers)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.config = config
+
+    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
+        cfg, gen, disc = self.config, self.generator, self.discriminator
+        gen.train()
+        with ctx.autocast():
+            fake = gen(flash).float()
+        m = attention_map(flash, ambient)
+        losses: dict[str, torch.Tensor] = {}
+        loss_g = reconstruction_loss(fake, ambient, m if cfg["attention_r"] else None)
+        losses["rec"] = loss_g.detach()
+        if disc is not None:
+            disc.train()
+            m_a = m if cfg["attention_a"] else None
+            real_a, fake_a = guided(ambient.float(), m_a), guided(fake, m_a)
+            with ctx.autocast():
+                d_real, d_fake = disc(real_a), disc(fake_a.detach())
+            loss_d = 0.5 * (adversarial_loss(d_real, True) + adversarial_loss(d_fake, False))
+            ctx.update(loss_d, "discriminator")
+            with ctx.frozen(disc), ctx.autocast():
+                g_logits = disc(fake_a)
+            adv = adversarial_loss(g_logits, True)
+            loss_g = loss_g + cfg["lambda"] * adv
+            losses.update(adv=adv.detach(), d=loss_d.detach())
+        ctx.update(loss_g, "generator")
+        losses["g"] = loss_g.detach()
+        return losses
+
+    @torch.no_grad()
+    def predict(self, flash: torch.Tensor) -> torch.Tensor:
+        was = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator(flash).float()
+        finally:
+            self.generator.train(was)
+
+
+class GuidedCGAN(Enhancer):
+    name = "guided-cgan"
+    description = "The paper's guided conditional GAN (VGG-16 encoder-decoder, attention-guided losses)."
+    options = (
+        Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)"),
+        Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
+        Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
+        Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
+        Option("freeze_encoder", True, "keep the VGG-16 encoder frozen while training"),
+        Option("lambda", 1.0, "weight of the adversarial term: L = R + lambda * A"),
+        Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it"),
+        Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g"),
+        Option("beta1", 0.5, "Adam beta1 of both optimisers"),
+    )
+    needs_weights = True
+    trainable = True
+    working_size = 320
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if not self.config["width"] > 0:
+            raise FlashcliError(f"method {self.name}: option width={self.config['width']} must be > 0")
+        self.network = Generator(self.config["width"])
+
+    @classmethod
+    def default_weights(cls) -> Path | None:
+        return WEIGHTS if WEIGHTS.is_file() else None
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        return self.network(flash)
+
+    def training_task(self, config: Any) -> GuidedCGANTask:
+        """Initialise the encoder (``config.pretrained`` / ``config.vgg_weights``), freeze
+        it if asked, and build the discriminator and the Adam optimisers."""
+        cfg = self.config
+        net = self.network
+        self.init_source = init_vgg16_encoder(net.encoder, getattr(config, "pretrained", None),
+                                              getattr(config, "vgg_weights", None))
+        for p in net.encoder.parameters():
+            p.requires_grad_(not cfg["freeze_encoder"])
+        disc = PatchDiscriminator(cfg["width"]).to(self.device) if cfg["adversarial"] else None
+        lr = getattr(config, "lr", None)
+        lr_g = float(lr) if lr is not None else cfg["lr_g"]
+        return GuidedCGANTask(net.to(self.device), disc, cfg, lr_g)
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(GuidedCGAN)

@@ -1,0 +1,166 @@
+"""The 13 convolutions of VGG-16 as an encoder that returns the output of each block.
+
+The layers are torchvision's own (``torchvision.models.vgg.make_layers`` with VGG-16's
+configuration, the stack ``vgg16().features`` is made of), so a torchvision ``vgg16`` state
+dict loads unchanged at width 1.0. The last max-pool is dropped (no pool after block 5) and
+the pools use ``ceil_mode`` so that every odd size decodes back exactly (identical to
+torchvision's pools on even sizes; pools hold no weights).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import VGG16_Weights
+from torchvision.models.vgg import cfgs, make_layers
+
+from flashcli.errors import FlashcliError
+from flashcli.weights import torch_load_untrusted
+
+#: ImageNet statistics the pretrained VGG-16 expects its input normalised with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels * width`` rounded, at least 1."""
+    return max(1, int(round(channels * width)))
+
+
+def vgg16_channels(width: float = 1.0) -> list[int]:
+    """Output channels of the five VGG-16 blocks (64, 128, 256, 512, 512 at width 1.0)."""
+    return [scaled(c, width) for c in (64, 128, 256, 512, 512)]
+
+
+class VGG16Encoder(nn.Module):
+    """VGG-16's convolution stack; ``forward`` returns the 5 block outputs (post-ReLU).
+
+    ``normalize``: subtract the ImageNet mean and divide by its std first (inputs in [0, 1]),
+    as the pretrained weights expect. State-dict keys are ``features.<i>.weight/bias`` as in
+    torchvision's ``vgg16``.
+    """
+
+    def __init__(self, width: float = 1.0, normalize: bool = True) -> None:
+        super().__init__()
+        if width <= 0:
+            raise FlashcliError(f"width={width}: must be positive, e.g. 1.0 or 0.25")
+        self.width = width
+        self.normalize = normalize
+        cfg = [c if c == "M" else scaled(int(c), width) for c in cfgs["D"]]
+        layers = list(make_layers(cfg))[:-1]  # no pool after block 5
+        for layer in layers:
+            if isinstance(layer, nn.MaxPool2d):
+                layer.ceil_mode = True
+            elif isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
+                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
+        self.features = nn.Sequential(*layers)
+        self.channels = vgg16_channels(width)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.normalize:
+            x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
+        skips = []
+        for layer in self.features:
+            if isinstance(layer, nn.MaxPool2d):
+                skips.append(x)
+            x = layer(x)
+        skips.append(x)
+        return skips
+
+
+def _features_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Keep the ``features`` part of a vgg16 state dict (full model or features only)."""
+    out = {}
+    for key, value in state.items():
+        if key.startswith("features."):
+            out[key] = value
+        elif key.split(".", 1)[0].isdigit():
+            out["features." + key] = value
+    return out
+
+
+def read_vgg16_file(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a torchvision vgg16 state dict (``.pth``/``.pt`` or ``.safetensors``) safely."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise FlashcliError(f"{p}: VGG-16 weights file not found; check --vgg-weights")
+    hint = "save one with torch.save(torchvision.models.vgg16(...).state_dict(), FILE)"
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            state = load_file(str(p))
+        except Exception as exc:  # truncated or foreign files
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise FlashcliError(f"{p}: not a readable vgg16 state dict ({first}); {hint}") from None
+    else:  # refuses pickles that would run code; one line for damaged files
+        state = torch_load_untrusted(p, "cpu", unreadable_hint=hint)
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    feats = _features_only(state) if isinstance(state, dict) else {}
+    if not feats:
+        raise FlashcliError(f"{p}: no VGG-16 'features.*' weights in this file; "
+                            "pass a torchvision vgg16 state dict")
+    return feats
+
+
+def load_imagenet_vgg16() -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet VGG-16 weights from the torch hub cache, else downloaded.
+
+    Offline (no cache, no network) this fails at once with a one-line ``FlashcliError``.
+    """
+    url = VGG16_Weights.IMAGENET1K_V1.url
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    fix = "pass --vgg-weights FILE (a torchvision vgg16 state dict on disk) or --no-pretrained"
+    if cached.is_file():
+        try:
+            return _features_only(torch.load(cached, map_location="cpu", weights_only=True))
+        except Exception:
+            raise FlashcliError(f"{cached}: unreadable cached VGG-16 weights; delete it, or {fix}") from None
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(15)
+    try:
+        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", progress=False, check_hash=True)
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FlashcliError(f"ImageNet VGG-16 weights are not available offline (download failed: "
+                            f"{first}): {fix}") from None
+    finally:
+        socket.setdefaulttimeout(old)
+    return _features_only(state)
+
+
+def init_vgg16_encoder(encoder: VGG16Encoder, pretrained: bool | None = None,
+                       vgg_weights: str | Path | None = None) -> str:
+    """Initialise ``encoder`` for training; return where its weights came from.
+
+    ``vgg_weights`` (a file) wins; else ``pretrained`` True loads ImageNet weights, False
+    keeps the random initialisation and None (auto) means pretrained at width 1.0 only.
+    Pretrained weights exist only at width 1.0: asking for them narrower is an error.
+    """
+    if vgg_weights is None and pretrained is False:
+        return "scratch"
+    if vgg_weights is None and pretrained is None and encoder.width != 1.0:
+        return "scratch"
+    if encoder.width != 1.0:
+        raise FlashcliError(f"pretrained VGG-16 weights exist only at width 1.0 (this encoder has width "
+                            f"{encoder.width}); use --no-pretrained or --opt width=1.0")
+    if vgg_weights is not None:
+        state, source = read_vgg16_file(vgg_weights), f"file:{vgg_weights}"
+    else:
+        state, source = load_imagenet_vgg16(), "imagenet"
+    try:
+        encoder.load_state_dict(state)
+    except RuntimeError as exc:
+        where = vgg_weights or "ImageNet weights"
+        first = str(exc).strip().splitlines()[0]
+        raise FlashcliError(f"{where}: does not fit VGG-16's convolutions ({first}); "
+                            "pass a torchvision vgg16 state dict") from None
+    return source

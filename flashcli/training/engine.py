@@ -1,0 +1,396 @@
+"""The training loop shared by every trainable method.
+
+``train(config)`` decodes the training split once into uint8 tensors on the device, runs the
+method's ``TrainingTask.step`` on batches augmented on the device, and keeps the run folder
+up to date: ``last``/``best`` weights with sidecars, ``state.pt`` (resumable), ``log.jsonl``,
+``epochs.csv`` and ``grids/``. Losses stay on the device and are read every ``log_every``
+steps only. Under ``torchrun`` it runs DistributedDataParallel (rank 0 writes the files).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+from rich.progress import TextColumn
+
+from flashcli import console
+from flashcli.datasets import find_pairs, fingerprint, load_pairs_uint8, require_clean
+from flashcli.errors import FlashcliError
+from flashcli.plugins import registry
+from flashcli.training import checkpoint as ckpt
+from flashcli.training.augment import crop_resize_flip
+from flashcli.training.config import TrainConfig
+from flashcli.training.data import DeviceData
+from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
+from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
+from flashcli.training.task import StepContext, TrainingTask
+
+#: Settings that may change when a run is resumed (the rest define the run).
+RESUMABLE_OVERRIDES = ("data", "epochs", "steps", "device", "amp", "compile", "channels_last",
+                       "log_every", "checkpoint_every", "eval_every")
+
+
+class TrainingInterrupted(FlashcliError):
+    """Ctrl-C: the state was saved; exit status 130."""
+
+    exit_code = 130
+
+
+def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
+    """The config of the run in ``run`` with ``overrides`` (only ``RESUMABLE_OVERRIDES``)."""
+    state = ckpt.load_state(run)
+    bad = sorted(k for k in overrides if k not in RESUMABLE_OVERRIDES)
+    if bad:
+        raise FlashcliError(f"{run}: {', '.join(bad)} cannot change when resuming a run; "
+                            f"only {', '.join(RESUMABLE_OVERRIDES)} can (or start a new run)")
+    data = {**state["config"], **overrides, "out": str(Path(run).expanduser())}
+    try:
+        return TrainConfig.from_dict(data).validate()
+    except (TypeError, ValueError) as exc:
+        raise FlashcliError(f"{run}: the run's saved config is malformed ({exc}); start a new run") from None
+
+
+def _amp_dtype(spec: str, device: torch.device) -> torch.dtype | None:
+    if spec == "off" or (spec == "auto" and device.type != "cuda"):
+        return None
+    if spec == "fp16":
+        return torch.float16
+    if spec == "bf16" or (device.type == "cuda" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+@contextlib.contextmanager
+def _stop_on_signal() -> Iterator[dict[str, bool]]:
+    """First Ctrl-C (or SIGTERM) asks the loop to stop at the next step boundary; a second
+    one raises KeyboardInterrupt at once."""
+    flag = {"stop": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def handler(signum, frame):
+        if flag["stop"]:
+            raise KeyboardInterrupt
+        flag["stop"] = True
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+class Trainer:
+    """One training run; ``run()`` does the work. Built by :func:`train`."""
+
+    def __init__(self, config: TrainConfig, resume: bool = False,
+                 on_step: Callable[[int, dict[str, Any]], None] | None = None) -> None:
+        self.config = config.validate()
+        self.on_step = on_step
+        self.run_dir = Path(config.out).expanduser()
+        self.dist: Dist = setup(config.device)
+        self.device = self.dist.device
+        self.state = ckpt.load_state(self.run_dir) if resume else None
+        if not resume and (self.run_dir / ckpt.STATE).exists():
+            raise FlashcliError(f"{self.run_dir}: holds a training run already; continue it with "
+                                f"--resume {self.run_dir} or choose another --out")
+        self.per_step = config.batch_size * self.dist.world
+
+    # -- set-up ------------------------------------------------------------------------
+
+    def _load_data(self) -> None:
+        cfg = self.config
+        train_set = find_pairs(cfg.data, "train", cfg.category)
+        require_clean(train_set)
+        test_dir = Path(cfg.data).expanduser() / "test"
+        has_test = test_dir.is_dir() and any(p.is_file() for p in test_dir.rglob("*"))
+        test_set = find_pairs(cfg.data, "test", cfg.category) if has_test else None
+        if test_set is None and self.dist.main:
+            console.warn(f"{test_dir}: no test pairs; training without test PSNR/SSIM and best weights")
+        if test_set is not None:
+            require_clean(test_set)
+        pairs = train_set.pairs + (test_set.pairs if test_set else [])
+        with console.progress(transient=True) as bar:
+            job = bar.add_task("decoding pairs", total=len(pairs))
+            advance = lambda _pair: bar.advance(job)  # noqa: E731
+            self.data = DeviceData(load_pairs_uint8(train_set.pairs, self.device, on_loaded=advance),
+                                   self.device)
+            self.test = (load_pairs_uint8(test_set.pairs, self.device, on_loaded=advance)
+                         if test_set else [])
+        self.fingerprint = fingerprint(pairs)
+        was = (self.state or {}).get("dataset_fingerprint")
+        if was and was != self.fingerprint and self.dist.main:
+            console.warn(f"{cfg.data}: the dataset changed since this run started "
+                         "(files added, removed or modified); continuing on the current files")
+        self.n_test = len(test_set.pairs) if test_set else 0
+        grid_src = self.test or load_pairs_uint8(train_set.pairs[:cfg.grid_pairs], self.device)
+        self.grid = [(g.flash[i], g.ambient[i]) for g in grid_src for i in range(len(g.stems))]
+        self.grid = self.grid[:cfg.grid_pairs]
+
+    def _build(self) -> None:
+        cfg = self.config
+        info = registry().get(cfg.method)
+        if not getattr(info.cls, "trainable", False):
+            trainable = sorted(n for n, m in registry().methods.items() if getattr(m.cls, "trainable", False))
+            raise FlashcliError(f"method {cfg.method} is not trainable; trainable methods: "
+                                f"{', '.join(trainable) or '(none installed)'}")
+        torch.manual_seed(cfg.seed)
+        self.enhancer = info.cls(**cfg.options)
+        self.config.options = dict(self.enhancer.config)  # resolved, with defaults
+        self.enhancer.to(self.device)
+        task_cfg = dataclasses.replace(cfg, pretrained=False, vgg_weights=None) if self.state else cfg
+        self.task: TrainingTask = self.enhancer.training_task(task_cfg)
+        if self.task.inference not in self.task.modules:
+            raise FlashcliError(f"method {cfg.method}: its training task has no module {self.task.inference!r}")
+        if cfg.channels_last is None:  # auto: a win with cuDNN, a loss for small CPU convs
+            cfg.channels_last = self.device.type == "cuda"
+        fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
+        for module in self.task.modules.values():
+            module.to(self.device, memory_format=fmt)
+        self.modules = dict(self.task.modules)  # the plain modules, for checkpoints
+        self.amp = _amp_dtype(cfg.amp, self.device)
+        self.scaler = (torch.amp.GradScaler(self.device.type)
+                       if self.amp == torch.float16 and self.device.type == "cuda" else None)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        self.epoch, self.step, self.batch_in_epoch, self.best = 0, 0, 0, None
+        if self.state:
+            self._restore(self.state)
+        if cfg.compile:
+            for module in self.modules.values():
+                module.compile()
+        self.wrapped = wrap_ddp(self.task, self.dist)
+        self.ctx = StepContext(self.device, self.amp, self.task.optimizers, self.scaler)
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            for name, module in self.modules.items():
+                module.load_state_dict(state["modules"][name])
+            for name, opt in self.task.optimizers.items():
+                opt.load_state_dict(state["optimizers"][name])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise FlashcliError(f"{self.run_dir}: the saved state does not fit method {self.config.method} "
+                                f"as installed now ({first}); start a new run") from None
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        ckpt.set_rng_state(state["rng"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.batch_in_epoch = int(state["batch_in_epoch"])
+        self.best = state.get("best_psnr")
+        best_side = self.run_dir / f"{ckpt.BEST}.json"
+        if best_side.is_file():  # best may have been written after the last state
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                psnr = json.loads(best_side.read_text())["metrics"]["test_psnr"]
+                self.best = psnr if self.best is None else max(self.best, psnr)
+
+    # -- checkpoints and evaluation ----------------------------------------------------
+
+    def _meta(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
+        return {"method": self.config.method, "options": self.config.options,
+                "train": self.config.to_dict(), "epoch": self.epoch, "step": self.step,
+                "dataset": {"root": str(self.config.data), "fingerprint": self.fingerprint,
+                            "train_pairs": len(self.data), "test_pairs": self.n_test},
+                "init": getattr(self.enhancer, "init_source", None),
+                "metrics": metrics or {}, "versions": ckpt.versions()}
+
+    def _inference_state(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach() for k, v in self.modules[self.task.inference].state_dict().items()}
+
+    def save(self, metrics: dict[str, Any] | None = None) -> None:
+        """Write the ``last`` weights and the resumable state (rank 0 only)."""
+        if not self.dist.main:
+            return
+        ckpt.save_inference(self.run_dir, ckpt.LAST, self._inference_state(), self._meta(metrics))
+        ckpt.save_state(self.run_dir, {
+            "format": 1, "config": self.config.to_dict(),
+            "modules": {k: m.state_dict() for k, m in self.modules.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler else {},
+            "rng": ckpt.rng_state(), "epoch": self.epoch, "step": self.step,
+            "batch_in_epoch": self.batch_in_epoch, "best_psnr": self.best,
+            "dataset_fingerprint": self.fingerprint,
+            "extra": self.task.extra_state(),
+        })
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, Any]:
+        """Test-split PSNR/SSIM (on 8-bit outputs) and the image grid (rank 0 only)."""
+        from flashcli.metrics import psnr, quantize, ssim
+
+        out: dict[str, Any] = {}
+        with unwrapped(self.task, self.wrapped):  # fp32: metrics are taken on 8-bit levels
+            if self.test:
+                scores = {"psnr": [], "ssim": []}
+                for g in self.test:
+                    for i in range(0, len(g.stems), self.config.batch_size):
+                        flash = g.flash[i:i + self.config.batch_size].float().div_(255)
+                        ambient = g.ambient[i:i + self.config.batch_size].float().div_(255)
+                        pred = quantize(self.task.predict(flash).float())
+                        scores["psnr"].append(psnr(pred, ambient).float())
+                        scores["ssim"].append(ssim(pred, ambient).float())
+                out = {f"test_{k}": torch.cat(v).mean().item() for k, v in scores.items()}
+            rows = []
+            for flash, ambient in self.grid:
+                f = flash[None].float().div_(255)
+                rows.append([f[0], self.task.predict(f)[0].float(), ambient.float().div(255)])
+        if rows:
+            save_png(self.run_dir / "grids" / f"epoch_{self.epoch:04d}.png", image_grid(rows))
+        return out
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        cfg = self.config
+        self._build()  # first: a bad option or missing pretrained weights fails at once
+        self._load_data()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        jsonl, csv_log = JsonlLog(self.run_dir / "log.jsonl"), CsvLog(self.run_dir / "epochs.csv")
+        if self.state and self.dist.main:
+            jsonl.truncate("step", self.step)
+            csv_log.truncate("epoch", self.epoch)
+        steps_per_epoch = self.data.steps_per_epoch(self.per_step)
+        total = cfg.steps or cfg.epochs * steps_per_epoch
+        aug = torch.Generator(device=self.device)
+        window = {"sums": {}, "n": 0, "t": time.perf_counter()}
+        epoch_sums: dict[str, torch.Tensor] = {}
+        epoch_n, epoch_t = 0, time.perf_counter()
+        metrics: dict[str, Any] = {}
+        started = time.perf_counter()
+        last_log: dict[str, Any] = {}
+
+        def done() -> bool:
+            return self.epoch >= cfg.epochs or (cfg.steps is not None and self.step >= cfg.steps)
+
+        if self.dist.main:
+            console.info(f"training {cfg.method} on {len(self.data)} pairs ({self.n_test} test) "
+                         f"on {self.device}{f' x{self.dist.world}' if self.dist.active else ''}; "
+                         f"run folder {self.run_dir}")
+        fields = TextColumn("epoch {task.fields[epoch]}  {task.fields[losses]}  {task.fields[speed]}")
+        bar = console.progress(fields)
+        bar.disable = bar.disable or not self.dist.main  # rank 0 shows progress
+        with _stop_on_signal() as flag, bar:
+            job = bar.add_task("training", total=total, completed=min(self.step, total),
+                               epoch=self.epoch + 1, losses="", speed="")
+            while not done():
+                groups, index = self.data.epoch_plan(self.epoch, cfg.seed, self.per_step)
+                while self.batch_in_epoch < len(groups) and not done():
+                    b = self.batch_in_epoch
+                    rows = index[b, self.dist.rank * cfg.batch_size:(self.dist.rank + 1) * cfg.batch_size]
+                    aug.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.dist.rank)
+                    pairs = crop_resize_flip(self.data.batch(groups[b], rows), cfg.crop_size, aug,
+                                             cfg.crop_min, cfg.flip)
+                    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+                    flash = pairs[:, :3].contiguous(memory_format=fmt)
+                    ambient = pairs[:, 3:].contiguous(memory_format=fmt)
+                    losses = self.task.step(flash, ambient, self.ctx)
+                    if self.scaler is not None:
+                        self.scaler.update()
+                    for k, v in losses.items():
+                        window["sums"][k] = window["sums"].get(k, 0) + v.detach().float()
+                        epoch_sums[k] = epoch_sums.get(k, 0) + v.detach().float()
+                    window["n"] += 1
+                    epoch_n += 1
+                    self.step += 1
+                    self.batch_in_epoch += 1
+                    bar.advance(job)
+                    if self.step % cfg.log_every == 0:
+                        last_log = self._log(jsonl, window)
+                        bar.update(job, losses="  ".join(f"{k} {v:.4f}" for k, v in last_log["losses"].items()),
+                                   speed=f"{last_log['images_per_s']:.1f} img/s")
+                    if self.on_step is not None:
+                        self.on_step(self.step, losses)
+                    stop = flag["stop"] if not self.dist.active else (
+                        self.step % cfg.log_every == 0 and self.dist.any(flag["stop"]))
+                    if stop:
+                        self.save(metrics)
+                        raise TrainingInterrupted(
+                            f"{self.run_dir}: interrupted at epoch {self.epoch + 1}, step {self.step}; "
+                            f"state saved, continue with `flashcli train --resume {self.run_dir}`")
+                if self.batch_in_epoch < len(groups):
+                    break  # stopped by --steps mid-epoch
+                self.epoch += 1
+                self.batch_in_epoch = 0
+                row = self._epoch_row(epoch_sums, epoch_n, epoch_t)
+                epoch_sums, epoch_n, epoch_t = {}, 0, time.perf_counter()
+                bar.update(job, epoch=min(self.epoch + 1, cfg.epochs))
+                final = done()
+                if self.dist.main and (self.epoch % cfg.eval_every == 0 or final):
+                    metrics = self.evaluate()
+                    self._keep_best(metrics)
+                    row.update(metrics)
+                if self.dist.main:
+                    csv_log.write(row)
+                if self.epoch % cfg.checkpoint_every == 0 or final:
+                    self.save(metrics)
+                self.dist.barrier()
+        if self.batch_in_epoch:  # ended mid-epoch (--steps)
+            if self.dist.main:
+                metrics = self.evaluate()
+                self._keep_best(metrics)
+            self.save(metrics)
+        if window["n"]:
+            last_log = self._log(jsonl, window)
+        self.dist.barrier()
+        seconds = time.perf_counter() - started
+        return {"run": str(self.run_dir), "method": cfg.method, "epochs": self.epoch, "steps": self.step,
+                "processes": self.dist.world, "rank": self.dist.rank,
+                "seconds": round(seconds, 3), "losses": last_log.get("losses", {}),
+                "images_per_s": last_log.get("images_per_s"), "best_test_psnr": self.best,
+                **metrics, "weights": str(self.run_dir / f"{ckpt.LAST}.safetensors")}
+
+    def _keep_best(self, metrics: dict[str, Any]) -> None:
+        """Write the ``best`` weights when the test PSNR just improved (rank 0 only)."""
+        psnr = metrics.get("test_psnr")
+        if psnr is not None and (self.best is None or psnr > self.best):
+            self.best = psnr
+            ckpt.save_inference(self.run_dir, ckpt.BEST, self._inference_state(), self._meta(metrics))
+
+    def _log(self, jsonl: JsonlLog, window: dict[str, Any]) -> dict[str, Any]:
+        n = max(window["n"], 1)
+        now = time.perf_counter()
+        record = {"step": self.step, "epoch": self.epoch + (1 if self.batch_in_epoch else 0),
+                  "processes": self.dist.world,
+                  "losses": {k: (v / n).item() for k, v in window["sums"].items()},
+                  "lr": {k: o.param_groups[0]["lr"] for k, o in self.task.optimizers.items()},
+                  "images_per_s": window["n"] * self.per_step / max(now - window["t"], 1e-9),
+                  "time": time.time()}
+        if self.dist.main:
+            jsonl.write(record)
+        window.update(sums={}, n=0, t=now)
+        return record
+
+    def _epoch_row(self, sums: dict[str, torch.Tensor], n: int, t0: float) -> dict[str, Any]:
+        seconds = time.perf_counter() - t0
+        row: dict[str, Any] = {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 4),
+                               "images_per_s": round(n * self.per_step / max(seconds, 1e-9), 2)}
+        row.update({k: (v / max(n, 1)).item() for k, v in sums.items()})
+        return row
+
+
+def train(config: TrainConfig, *, resume: bool = False,
+          on_step: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Train ``config.method`` on ``config.data`` into the run folder ``config.out``.
+
+    ``resume``: continue the run already in ``config.out`` (see :func:`resume_config`).
+    ``on_step(step, losses)`` is called after every step (losses are device tensors).
+    Returns a summary (steps, epochs, last losses, test PSNR/SSIM, weights path).
+    """
+    trainer = Trainer(config, resume=resume, on_step=on_step)
+    try:
+        return trainer.run()
+    finally:
+        trainer.dist.close()

@@ -1,0 +1,103 @@
+"""Training logs: JSON lines every few steps, one CSV row per epoch, PNG image grids."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from flashcli.fsutil import atomic_write_bytes
+
+
+class JsonlLog:
+    """Append-only JSON lines (``log.jsonl``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def write(self, record: dict[str, Any]) -> None:
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, default=float) + "\n")
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def truncate(self, key: str, last: int) -> None:
+        """Drop records whose ``key`` is past ``last`` (written after the state resumed from)."""
+        keep = [r for r in self.read() if r.get(key, 0) <= last]
+        atomic_write_bytes(self.path, "".join(json.dumps(r) + "\n" for r in keep).encode())
+
+
+class CsvLog(JsonlLog):
+    """One row per epoch (``epochs.csv``); columns fixed by the first row."""
+
+    def write(self, record: dict[str, Any]) -> None:
+        rows = self.read() + [record]
+        fields: list[str] = []
+        for row in rows:
+            fields += [k for k in row if k not in fields]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=fields, restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+        atomic_write_bytes(self.path, buf.getvalue().encode())
+
+    def read(self) -> list[dict[str, Any]]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="", encoding="utf-8") as fh:
+            return [{k: _num(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+    def truncate(self, key: str, last: int) -> None:
+        rows = [r for r in self.read() if (r.get(key) or 0) <= last]
+        if self.path.is_file():
+            self.path.unlink()
+        for row in rows:
+            self.write(row)
+
+
+def _num(value: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def image_grid(rows: list[list[torch.Tensor]], gap: int = 2) -> torch.Tensor:
+    """Tile 3 x H x W images (sizes may differ) into one image, row by row, white gaps."""
+    cell_h = max(t.shape[-2] for row in rows for t in row)
+    cell_w = max(t.shape[-1] for row in rows for t in row)
+    cols = max(len(row) for row in rows)
+    out = torch.ones(3, len(rows) * (cell_h + gap) - gap, cols * (cell_w + gap) - gap)
+    for r, row in enumerate(rows):
+        for c, img in enumerate(row):
+            img = img.detach().float().cpu().clamp(0, 1)
+            h, w = img.shape[-2:]
+            y, x = r * (cell_h + gap) + (cell_h - h) // 2, c * (cell_w + gap) + (cell_w - w) // 2
+            out[:, y:y + h, x:x + w] = img
+    return out
+
+
+def save_png(path: Path, image: torch.Tensor, max_side: int = 2048) -> Path:
+    """Write a 3 x H x W float image in [0, 1] as an 8-bit PNG, atomically."""
+    from PIL import Image
+
+    h, w = image.shape[-2:]
+    if max(h, w) > max_side:
+        s = max_side / max(h, w)
+        image = F.interpolate(image[None], size=(max(1, int(h * s)), max(1, int(w * s))),
+                              mode="area")[0]
+    arr = image.clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    buf = io.BytesIO()
+    Image.fromarray(arr, "RGB").save(buf, format="PNG")
+    atomic_write_bytes(path, buf.getvalue())
+    return path
