@@ -1,0 +1,160 @@
+"""``flashcli relight``: relight a whole shoot at full resolution (thin layer over
+:func:`flashcli.relight.relight`)."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from rich.progress import ProgressColumn
+from rich.table import Table
+from rich.text import Text
+
+from flashcli import console
+from flashcli.cli import common_options
+from flashcli.enhancer import parse_opt_pairs
+from flashcli.errors import FlashcliError
+from flashcli.relight import (
+    DEFAULT_METHOD,
+    DEFAULT_TEMPLATE,
+    FAILED,
+    PROCESSED,
+    SKIP_EXISTS,
+    SKIP_NO_FLASH,
+    SKIP_UNKNOWN,
+    WOULD_PROCESS,
+    FileResult,
+    Job,
+    RelightReport,
+    relight,
+)
+
+_LABELS = {PROCESSED: "processed", WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
+           SKIP_UNKNOWN: "skipped: unknown flash", SKIP_EXISTS: "skipped: exists", FAILED: "failed"}
+_STYLES = {PROCESSED: "green", WOULD_PROCESS: "cyan", FAILED: "bold red"}
+
+
+class _Throughput(ProgressColumn):
+    """Megapixels per second since the bar started."""
+
+    def render(self, task) -> Text:
+        mp = task.fields.get("mp", 0.0)
+        elapsed = task.elapsed or 0.0
+        return Text(f"{mp / elapsed:5.1f} MP/s" if elapsed > 0 else "  -.- MP/s", style="cyan")
+
+
+def _working_size(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    if value.strip().lower() == "full":
+        return "full"
+    try:
+        n = int(value)
+    except ValueError:
+        raise FlashcliError(f"--working-size {value}: use a number of pixels or 'full'") from None
+    return n
+
+
+def _summary(report: RelightReport) -> Table:
+    title = "relight (dry run)" if report.dry_run else "relight"
+    table = Table(title=f"{title}: {report.method} on {report.device}, working size {report.working_size}")
+    table.add_column("outcome")
+    table.add_column("files", justify="right")
+    for status, n in report.counts().items():
+        if n or status in ((WOULD_PROCESS,) if report.dry_run else (PROCESSED,)):
+            table.add_row(Text(_LABELS[status], style=_STYLES.get(status, "")), str(n))
+    wall = report.timings.get("wall", 0.0)
+    if not report.dry_run and report.processed:
+        table.add_section()
+        table.add_row("megapixels", f"{report.megapixels:.1f}")
+        table.add_row("wall time", f"{wall:.1f} s ({report.megapixels / max(wall, 1e-9):.1f} MP/s)")
+        for stage in ("decode", "method", "upsample", "encode"):
+            table.add_row(f"  {stage}", f"{report.timings.get(stage, 0.0):.2f} s")
+    return table
+
+
+def _details(report: RelightReport, verbose: bool) -> Table | None:
+    shown = [f for f in report.files if verbose or report.dry_run or f.status == FAILED]
+    if not shown:
+        return None
+    table = Table(title="files")
+    for col in ("file", "flash", "outcome", "output / reason"):
+        table.add_column(col, overflow="fold")
+    for f in shown:
+        note = f.reason if f.status != PROCESSED else str(f.output)
+        if f.status == WOULD_PROCESS:
+            note = f"{f.output}  ({f.reason})"
+        table.add_row(str(f.source), f.flash, Text(_LABELS[f.status], style=_STYLES.get(f.status, "")),
+                      note)
+    return table
+
+
+@click.command("relight")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", "output_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for the results (mirrors the input tree).")
+@click.option("-r", "--recursive", is_flag=True, help="Look into subfolders.")
+@click.option("--all", "all_frames", is_flag=True, help="Relight every frame, not only flash-fired ones.")
+@click.option("--include-unknown", is_flag=True, help="Also relight frames without EXIF flash information.")
+@click.option("-m", "--method", default=DEFAULT_METHOD, show_default=True, help="Enhancement method (see `flashcli plugins`).")
+@click.option("-w", "--weights", type=click.Path(), default=None, help="Weights file or training run folder.")
+@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="A method option (repeatable).")
+@click.option("--working-size", default=None, metavar="N|full",
+              help="Long side the method runs at (default: the method's own); 'full' = tiles at full resolution.")
+@click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
+              help="Output name; fields {stem} {name} {ext} {inext} {method}.")
+@click.option("--format", "fmt", type=click.Choice(["jpeg", "jpg", "png", "tiff", "tif"], case_sensitive=False),
+              default=None, help="Output format (default: JPEG for JPEG/RAW inputs, else the input's).")
+@click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
+@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
+              help="Bits per channel (16: TIFF).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them, so runs resume).")
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be done and why, write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Decode/encode threads (default: up to 4).")
+@click.option("--max-pixels", type=click.IntRange(1), default=None, help="Largest photo accepted (pixels).")
+@common_options
+def command(inputs, output_dir, recursive, all_frames, include_unknown, method, weights, opts,
+            working_size, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
+            max_pixels) -> None:
+    """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
+
+    Example: flashcli relight examples/shoot -o relit/
+    """
+    bar = console.progress(_Throughput())
+    state = {"task": None, "mp": 0.0}
+
+    def on_plan(jobs: list[Job]) -> None:
+        todo = sum(1 for j in jobs if j.result is None)
+        if todo and not dry_run:
+            bar.start()
+            state["task"] = bar.add_task("relighting", total=todo, mp=0.0)
+
+    def on_result(result: FileResult) -> None:
+        if state["task"] is not None:
+            state["mp"] += result.megapixels
+            bar.update(state["task"], advance=1, mp=state["mp"])
+
+    start = time.perf_counter()
+    try:
+        report = relight(
+            inputs, output_dir, recursive=recursive, select="all" if all_frames else "fired",
+            include_unknown=include_unknown, method=method, weights=weights,
+            options=parse_opt_pairs(opts), device=console.settings.device,
+            working_size=_working_size(working_size), template=template, format=fmt,
+            quality=quality, bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run,
+            workers=workers, max_pixels=max_pixels, on_plan=on_plan, on_result=on_result)
+    finally:
+        bar.stop()
+    console.debug(f"relight took {time.perf_counter() - start:.2f} s")
+    if as_json:
+        console.print_json(report.to_dict())
+    elif not console.settings.quiet or report.failed:
+        out = console.out()
+        out.print(_summary(report))
+        details = _details(report, bool(console.settings.verbose))
+        if details is not None:
+            out.print(details)
+    if report.failed:
+        failed = len(report.failed)
+        raise FlashcliError(f"{failed} of {len(report.files)} photos failed; see the report above")
