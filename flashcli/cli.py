@@ -5,12 +5,14 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import traceback
 
 import click
 
 from flashcli import __version__
 from flashcli import commands as _commands
 from flashcli.console import settings
+from flashcli.errors import FlashcliError
 
 #: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
 CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))
@@ -65,13 +67,28 @@ class FlashcliGroup(click.Group):
             return  # reported when a command needs the methods
         plugins.register_commands(self, reg, verbose=bool(settings.verbose))
 
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except FlashcliError as exc:
+            # One line for the user; with -v also the traceback of what caused it.
+            if settings.verbose and exc.__cause__ is not None:
+                traceback.print_exception(exc.__cause__, file=sys.stderr)
+            raise
+        except KeyboardInterrupt:
+            if settings.verbose:
+                traceback.print_exc(file=sys.stderr)
+            click.echo("\nflashcli: interrupted; finished files are complete and nothing was left "
+                       "half-written; run the same command again to continue", err=True)
+            raise click.exceptions.Exit(130) from None
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
         return super().list_commands(ctx)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
-        if cmd is None:
+        if cmd is None or cmd_name == "plugins":  # `plugins` also lists failed command hooks
             self._add_plugin_commands()
             cmd = super().get_command(ctx, cmd_name)
         return cmd

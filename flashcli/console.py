@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -58,7 +59,8 @@ def debug(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    err().print(f"[yellow]warning:[/yellow] {message}")
+    """One line on stderr (never wrapped, so each problem stays one line in logs)."""
+    err().print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 def progress(*extra_columns: Any, transient: bool = False) -> Progress:

@@ -14,6 +14,7 @@ them all before it starts.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -104,6 +105,23 @@ def _pair_folder(folder: Path, root: Path, split: str | None, category_dir: str 
     return pairs, problems
 
 
+def _category_dirs(base: Path) -> list[Path]:
+    """The category folders below ``base``: visible folders, each real folder once, never
+    ``base`` itself or a folder above it (a symlink loop such as ``loop -> .``)."""
+    here = base.resolve()
+    seen = {here}
+    found = []
+    for d in sorted(base.iterdir()):
+        if d.name.startswith(".") or not d.is_dir():
+            continue
+        real = d.resolve()
+        if real in seen or here.is_relative_to(real):
+            continue
+        seen.add(real)
+        found.append(d)
+    return found
+
+
 def find_pairs(root: str | Path, split: str | None = "train", category: str | None = None,
                check: bool = True) -> PairSet:
     """Collect the pairs of ``ROOT/<split>`` (``split=None``: of ROOT itself), including
@@ -120,7 +138,7 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
             "with <stem>_flash.png / <stem>_ambient.png, or use --pairs FLASH_DIR AMBIENT_DIR"
         )
     result = PairSet(root)
-    folders = [(base, None)] + [(d, d.name) for d in sorted(base.iterdir()) if d.is_dir() and not d.name.startswith(".")]
+    folders = [(base, None)] + [(d, d.name) for d in _category_dirs(base)]
     for folder, cat_dir in folders:
         pairs, problems = _pair_folder(folder, root, split, cat_dir)
         result.pairs += pairs
@@ -183,6 +201,8 @@ def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
                 sizes.append((meta.width, meta.height))
             except FlashcliError as exc:
                 problems.append(exc.message if str(path) in exc.message else f"{path}: {exc.message}")
+            except Exception as exc:  # a damaged file must be listed, not crash the listing
+                problems.append(f"{path}: unreadable ({type(exc).__name__}: {exc})")
         if len(sizes) == 2 and sizes[0] != sizes[1]:
             a, b = sizes
             name = _rel(pair.flash, root) if root else str(pair.flash)
@@ -191,15 +211,16 @@ def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
 
 
 def require_clean(pairset: PairSet, limit: int = 20) -> None:
-    """Raise one error listing every problem (first ``limit`` by name) if there are any."""
+    """Raise one error listing the problems, one line each (the first ``limit``), if any."""
     if not pairset.problems:
         if not pairset.pairs:
             raise FlashcliError(f"{pairset.root}: no image pairs to use")
         return
     shown = pairset.problems[:limit]
     more = len(pairset.problems) - len(shown)
-    lines = "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
-    raise FlashcliError(f"{pairset.root}: {len(pairset.problems)} dataset problem(s): {lines}")
+    lines = "".join(f"\n  {p}" for p in shown) + (f"\n  and {more} more" if more > 0 else "")
+    raise FlashcliError(f"{pairset.root}: {len(pairset.problems)} dataset problem(s), one per "
+                        f"line; fix them and run again:{lines}")
 
 
 def to_uint8(image: torch.Tensor) -> torch.Tensor:
@@ -222,14 +243,32 @@ def load_pairs_uint8(pairs: Sequence[Pair], device: torch.device | str | None = 
                      workers: int = 4, on_loaded=None) -> list[SizeGroup]:
     """Decode ``pairs`` (in a thread pool) into uint8 tensors grouped by image size.
 
-    ``on_loaded`` is called once per decoded pair (for progress bars).
+    ``on_loaded`` is called once per decoded pair (for progress bars). Pairs that cannot be
+    decoded (truncated, over the pixel limit...) are all listed in one error, one per line.
     """
     by_size: dict[tuple[int, int], list[tuple[str, torch.Tensor, torch.Tensor]]] = defaultdict(list)
+    problems: list[str] = []
+
+    def load(pair: Pair) -> tuple[torch.Tensor, torch.Tensor] | str:
+        try:
+            return load_pair_uint8(pair)
+        except FlashcliError as exc:
+            return exc.format_message()
+        except Exception as exc:  # a damaged file is a problem to list, not a crash
+            return f"{pair.flash}: {type(exc).__name__}: {exc}"
+
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for pair, (fl, am) in zip(pairs, pool.map(load_pair_uint8, pairs), strict=True):
+        for pair, loaded in zip(pairs, pool.map(load, pairs), strict=True):
+            if isinstance(loaded, str):
+                problems.append(loaded)
+                continue
+            fl, am = loaded
             by_size[tuple(fl.shape[1:])].append((pair.stem, fl, am))
             if on_loaded is not None:
                 on_loaded(pair)
+    if problems:
+        require_clean(PairSet(Path(os.path.commonpath([str(p.flash.parent) for p in pairs])),
+                              problems=problems))
     groups = []
     for _, items in sorted(by_size.items()):
         groups.append(SizeGroup(

@@ -62,9 +62,14 @@ def is_raw_path(path: str | Path) -> bool:
 
 def _check_file(path: Path) -> None:
     if not path.exists():
+        if path.is_symlink():
+            raise ImageReadError(f"{path}: a broken or looping symbolic link; point it at a "
+                                 "photo or remove it")
         raise ImageReadError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise ImageReadError(f"{path}: is a folder, not a photo; pass the image files inside it")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise ImageReadError(f"{path}: not a regular file (a pipe or device); pass a photo file")
 
 
 @contextlib.contextmanager
@@ -76,6 +81,7 @@ def _open_pillow(path: Path) -> Iterator[Image.Image]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)  # damaged EXIF: "Tag data larger..."
                 img = Image.open(path)
         except UnidentifiedImageError as e:
             raise ImageReadError(

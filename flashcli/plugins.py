@@ -105,7 +105,7 @@ def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Regist
         try:
             info.obj = ep.load()
             pm.register(info.obj, name=ep.name)
-        except Exception as exc:  # a broken plugin must not break flashcli
+        except (Exception, SystemExit) as exc:  # a broken plugin must not break flashcli
             info.error = _describe(exc)
     for name, obj in extra_plugins or ():
         info = PluginInfo(name, getattr(obj, "__name__", repr(obj)), "(in-process)", "", obj=obj)
@@ -127,7 +127,7 @@ def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Regist
                 name = getattr(cls, "name", "")
                 if not isinstance(name, str) or not name:
                     raise TypeError(f"registered {cls!r} has no name")
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             info.error = _describe(exc)
             continue
         for cls in staged:
@@ -160,7 +160,7 @@ def register_commands(cli: Any, reg: Registry, verbose: bool = False) -> None:
         info = by_obj.get(id(impl.plugin))
         try:
             impl.function(cli=cli)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             if info is not None:
                 info.error = _describe(exc)
             if verbose:

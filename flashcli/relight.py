@@ -192,7 +192,10 @@ def discover(inputs: Sequence[str | os.PathLike], recursive: bool = False) -> li
             base = _glob_base(os.path.expanduser(text))
             files: list[Path] = []
             for h in hits:
-                files.extend(_folder_files(h, recursive) if h.is_dir() else [h])
+                if h.is_dir():
+                    files.extend(_folder_files(h, recursive))
+                elif h.is_file():  # not a broken or looping symlink (as in folders)
+                    files.append(h)
             groups.append((base, files))
         else:
             raise FlashcliError(f"{text}: no such file or folder; check the path")
@@ -334,8 +337,10 @@ def plan(
     for src in sources:
         fmt = output_format(src.path, format, bit_depth)
         jobs.append(Job(src, output_path(src, out_dir, template, fmt, method), fmt))
-    planned = {j.output.resolve() for j in jobs}
-    jobs = [j for j in jobs if j.source.path.resolve() not in planned
+    planned = {j.output.resolve(): j for j in jobs}
+    # Previous outputs of *other* inputs are left out; a photo whose own output would be
+    # itself stays, to be refused below rather than dropped without a word.
+    jobs = [j for j in jobs if planned.get(j.source.path.resolve(), j) is j
             and not _inside_output(j.source, out_dir)]
     inputs = {j.source.path.resolve(): j.source.path for j in jobs}
 

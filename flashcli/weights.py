@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,40 @@ from flashcli.errors import WeightsError
 from flashcli.fsutil import atomic_path, atomic_write_text
 
 META_KEY = "flashcli"
+#: What torch's restricted (weights_only) unpickler says when it refuses a global.
+_UNSAFE = "Weights only load failed"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else ""
+    if isinstance(exc, (KeyError, IndexError)) or not line:
+        line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
+    return line.split(". ")[0]
+
+
+def torch_load_untrusted(path: str | Path, map_location: str | torch.device = "cpu", *,
+                         unreadable_hint: str = "pass a .safetensors file or a flashcli train "
+                                                "run folder") -> Any:
+    """``torch.load`` a file that may come from anywhere: tensors and plain containers only
+    (``weights_only=True``). A pickle that would call anything else is refused (and nothing
+    of it runs); a damaged file gives a one-line :class:`WeightsError`, never a traceback."""
+    p = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise here
+            return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if _UNSAFE in str(exc):  # the restricted unpickler met a global it will not call
+            raise WeightsError(
+                f"{p}: refused: this file contains Python objects that could run code; "
+                "use a safetensors file or a plain tensor state dict"
+            ) from None
+        raise WeightsError(f"{p}: not a readable checkpoint ({_first_line(exc)}); "
+                           f"{unreadable_hint}") from None
+    except Exception as exc:  # weights_only: nothing ran; damaged files raise anything
+        raise WeightsError(f"{p}: not a readable checkpoint ({_first_line(exc)}); "
+                           f"{unreadable_hint}") from None
 
 
 def resolve_weights_path(path: str | Path) -> Path:
@@ -69,18 +104,11 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[
                     meta = json.loads(raw)
                 for key in fh.keys():
                     state[key] = fh.get_tensor(key)
-        except (SafetensorError, OSError, ValueError, json.JSONDecodeError) as exc:
-            raise WeightsError(f"{p}: not a readable safetensors file ({exc}); re-export or re-train the weights") from None
+        except (SafetensorError, OSError, ValueError, MemoryError, json.JSONDecodeError) as exc:
+            raise WeightsError(f"{p}: not a readable safetensors file ({_first_line(exc)}); "
+                               "re-export or re-train the weights") from None
     else:
-        try:
-            obj = torch.load(p, map_location=device, weights_only=True)
-        except pickle.UnpicklingError:
-            raise WeightsError(
-                f"{p}: refused: this checkpoint contains Python objects that could run code; "
-                "use a safetensors file or a plain tensor state dict"
-            ) from None
-        except (RuntimeError, OSError, EOFError, ValueError) as exc:
-            raise WeightsError(f"{p}: not a readable checkpoint ({exc})") from None
+        obj = torch_load_untrusted(p, device)
         if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
             obj = obj["state_dict"]
         if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -90,6 +118,17 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[
     if not meta and side.is_file():
         try:
             meta = json.loads(side.read_text())
-        except (OSError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             meta = {}
-    return state, meta
+    return state, _clean_meta(meta)
+
+
+def _clean_meta(meta: Any) -> dict[str, Any]:
+    """Metadata from an untrusted file: a dict, with ``options`` a dict (else dropped)."""
+    if not isinstance(meta, dict):
+        return {}
+    if "options" in meta and not isinstance(meta["options"], dict):
+        meta = {k: v for k, v in meta.items() if k != "options"}
+    if "method" in meta and not isinstance(meta["method"], str):
+        meta = {k: v for k, v in meta.items() if k != "method"}
+    return meta

@@ -157,6 +157,11 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
         if save_images:
             console.info(f"outputs saved under {save_images}/<method>/")
     if result.failures:
+        if not as_json:  # every failure by name, at the end (issue 9)
+            from rich.markup import escape
+
+            for failure in result.failures:
+                console.err().print(f"[red]failed:[/red] {escape(failure.message)}", soft_wrap=True)
         first = result.failures[0].message
         more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
         raise FlashcliError(

@@ -17,14 +17,16 @@ from flashcli.imageio import is_image_path, read_image, read_metadata
 
 def collect_photos(paths: Iterable[str | Path], recursive: bool = False) -> list[Path]:
     """Files named directly, plus the image files in named folders (sorted, non-images and
-    hidden files skipped), each once. Missing paths are kept so that the caller reports them.
+    hidden files skipped; symlinked folders are not followed, so loops end), each once.
+    Missing paths and broken symlinks are kept so that the caller reports them.
     """
     found: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             walk = p.rglob("*") if recursive else p.iterdir()
-            found += sorted(f for f in walk if f.is_file() and is_image_path(f)
-                            and not f.name.startswith("."))
+            # Broken or looping symlinks named like photos are kept, so they are reported.
+            found += sorted(f for f in walk if (f.is_file() or (f.is_symlink() and not f.exists()))
+                            and is_image_path(f) and not f.name.startswith("."))
         else:
             found.append(p)
     return list(dict.fromkeys(found))  # each file once, first mention wins

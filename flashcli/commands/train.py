@@ -62,7 +62,7 @@ def _show(summary: dict[str, Any]) -> None:
 
 
 @click.command("train")
-@click.argument("dataset", required=False, type=click.Path(file_okay=False))
+@click.argument("dataset", required=False, type=click.Path(file_okay=False, exists=True))
 @click.option("--method", "-m", default="guided-cgan", show_default=True, help="Trainable method.")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
               help="Method option, repeatable (e.g. --opt width=0.25 --opt adversarial=false).")

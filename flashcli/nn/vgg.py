@@ -15,8 +15,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from torchvision.models import VGG16_Weights
-from torchvision.models.vgg import cfgs, make_layers
 
 from flashcli.errors import FlashcliError
 from flashcli.weights import torch_load_untrusted
@@ -50,6 +48,8 @@ class VGG16Encoder(nn.Module):
             raise FlashcliError(f"width={width}: must be positive, e.g. 1.0 or 0.25")
         self.width = width
         self.normalize = normalize
+        from torchvision.models.vgg import cfgs, make_layers  # lazy: torchvision imports slowly
+
         cfg = [c if c == "M" else scaled(int(c), width) for c in cfgs["D"]]
         layers = list(make_layers(cfg))[:-1]  # no pool after block 5
         for layer in layers:
@@ -116,6 +116,8 @@ def load_imagenet_vgg16() -> dict[str, torch.Tensor]:
 
     Offline (no cache, no network) this fails at once with a one-line ``FlashcliError``.
     """
+    from torchvision.models import VGG16_Weights
+
     url = VGG16_Weights.IMAGENET1K_V1.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
     fix = "pass --vgg-weights FILE (a torchvision vgg16 state dict on disk) or --no-pretrained"

@@ -1,1 +1,42 @@
-"""Work in progress."""
+"""The ``lime`` method: LIME (Guo et al., TIP 2017) as the flash paper ran it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer, Option
+from flashcli.errors import FlashcliError
+from flashcli_lime.lime import initial_illumination, lime, refine_illumination, strategy3_weights
+
+__all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strategy3_weights"]
+
+
+class Lime(Enhancer):
+    name = "lime"
+    description = "LIME: divide by the refined max-RGB illumination map (Guo et al. 2017)."
+    options = (
+        Option("lambda", 0.15, "weight of the structure-aware smoothing"),
+        Option("sigma", 2.0, "Gaussian sigma of weighting strategy III"),
+        Option("gamma", 0.7, "gamma applied to the refined illumination"),
+        Option("eps", 1e-3, "small constant in the weights and the illumination floor"),
+        Option("tol", 1e-3, "relative residual at which the linear solver stops"),
+        Option("max_iter", 4000, "iteration cap of the linear solver"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        c = self.config
+        if c["lambda"] < 0 or min(c["sigma"], c["gamma"], c["eps"], c["tol"]) <= 0 or c["max_iter"] < 1:
+            raise FlashcliError("method lime: lambda must be >= 0, sigma, gamma, eps, tol > 0, max_iter >= 1")
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return lime(flash, c["lambda"], c["sigma"], c["gamma"], c["eps"], c["tol"], c["max_iter"])
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(Lime)

@@ -1,1 +1,49 @@
-"""Work in progress."""
+"""The ``srie`` method: SRIE (Fu et al., CVPR 2016) as the flash paper ran it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+import flashcli
+from flashcli.enhancer import Enhancer, Option
+from flashcli.errors import FlashcliError
+from flashcli_srie.srie import Decomposition, decompose, srie
+
+__all__ = ["Decomposition", "Srie", "decompose", "srie"]
+
+
+class Srie(Enhancer):
+    name = "srie"
+    description = "SRIE: weighted variational reflectance/illumination estimate, gamma on L (Fu et al. 2016)."
+    options = (
+        Option("c1", 0.01, "weight of the reflectance gradient (l1) prior"),
+        Option("c2", 0.1, "weight of the illumination gradient (l2) prior"),
+        Option("lambda", 1.0, "weight of the data term"),
+        Option("stop", 1e-3, "stop when the relative change of both R and L is below this"),
+        Option("gamma", 2.2, "gamma of the illumination adjustment, L' = 255 (L/255)^(1/gamma)"),
+        Option("max_iter", 100, "cap on the alternating iterations"),
+        Option("solver_tol", 1e-4, "relative residual at which each linear solve stops"),
+        Option("solver_max_iter", 1000, "iteration cap of each linear solve"),
+    )
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        c = self.config
+        if min(c["c1"], c["c2"]) < 0 or c["lambda"] <= 0 or c["gamma"] <= 0:
+            raise FlashcliError("method srie: c1, c2 must be >= 0 and lambda, gamma > 0")
+        if c["stop"] <= 0 or c["solver_tol"] <= 0 or c["max_iter"] < 1 or c["solver_max_iter"] < 1:
+            raise FlashcliError("method srie: stop, solver_tol must be > 0 and the caps >= 1")
+
+    def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        return srie(
+            flash, c["c1"], c["c2"], c["lambda"], c["stop"], c["gamma"],
+            c["max_iter"], c["solver_tol"], c["solver_max_iter"],
+        )
+
+
+@flashcli.hookimpl
+def flashcli_register_enhancers(register):
+    register(Srie)
