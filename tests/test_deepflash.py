@@ -17,15 +17,6 @@ from flashcli.training.task import StepContext
 from flashcli.weights import save_weights
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is as fast and does not fight other processes for cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class FixedPrediction(torch.nn.Module):
     """Stands in for the network: returns a hand-made prediction, records its input."""
 

@@ -11,15 +11,6 @@ import torch
 from flashcli.filters import band_rows, bilateral_filter, window_offsets
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is as fast and does not fight other processes for cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def reference_bilateral(img: np.ndarray, window: int, sigma_space: float, sigma_range: float,
                         distance: str = "l1") -> np.ndarray:
     """Textbook bilateral filter, one pixel at a time (C x H x W, float64, reflect-101)."""

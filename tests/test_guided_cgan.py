@@ -21,14 +21,6 @@ W = 1 / 16
 NO_PRETRAINED = SimpleNamespace(pretrained=False, vgg_weights=None, lr=None)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _task(**options):
     torch.manual_seed(0)
     enhancer = GuidedCGAN(width=W, lr_g=1e-3, lr_d=1e-3, **options)

@@ -19,14 +19,6 @@ from flashcli.nn import (
 W = 1 / 16
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny convs: threads only contend on a shared CI box
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("size", [(37, 53), (53, 37), (33, 33), (24, 32), (7, 5), (1, 1)])
 def test_encoder_decoder_any_size(size):
     torch.manual_seed(0)

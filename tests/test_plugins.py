@@ -197,3 +197,21 @@ def test_device_option_rejects_unknown():
     if not torch.cuda.is_available():
         with pytest.raises(FlashcliError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_cli_opt_with_unknown_key_lists_valid_keys(gamma_installed, tmp_path):
+    photo = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.new("RGB", (8, 8), (200, 100, 50)).save(photo)
+    result = run("relight", str(photo), "-o", str(tmp_path / "out"), "--all", "--include-unknown",
+                 "--method", "gamma", "--opt", "gama=2")
+    assert result.exit_code != 0
+    assert "unknown option gama" in result.output and "gain, gamma" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_output_has_no_colour_codes_when_not_a_terminal():
+    result = run("plugins")
+    assert result.exit_code == 0 and "\x1b[" not in result.output

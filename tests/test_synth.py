@@ -25,15 +25,6 @@ SMALL = (64, 48)
 MEDIUM = (96, 72)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Small tensors: one thread is fastest (and steady on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def rendered():
     """Eight pairs with ground truth (module-wide: rendering is the slow part)."""

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -15,14 +14,6 @@ from flashcli.datasets import find_pairs, load_pair_uint8, require_clean
 from flashcli.errors import FlashcliError
 from flashcli.synth import parse_size, render_dataset, render_pair
 from flashcli.synth.dataset import test_count as split_count
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _png(path) -> np.ndarray:

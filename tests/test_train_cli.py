@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 from click.testing import CliRunner
 from test_training import make_dataset
 
@@ -13,14 +12,6 @@ from flashcli.cli import cli
 from flashcli.methods import create_enhancer
 
 TINY = ["--opt", "width=0.0625", "--crop-size", "32", "--batch-size", "2", "--device", "cpu"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

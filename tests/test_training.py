@@ -43,14 +43,6 @@ def make_dataset(root: Path, train: int = 6, test: int = 2, seed: int = 0) -> Pa
     return root
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
     return make_dataset(tmp_path_factory.mktemp("faid"))

@@ -15,15 +15,6 @@ from flashcli.training.task import StepContext
 from flashcli.weights import save_weights
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: one thread is as fast and does not fight other processes for cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_full_size_architecture():
     net = UNet()
     assert level_channels() == [32, 64, 128, 256, 512]
