@@ -102,8 +102,8 @@ def solve(
 
     Stops when every system has ``||r||_M <= tol * ||b||_M`` (``r = b - A x``, norms
     weighted by the inverse diagonal ``M^-1``, which measures the residual in units of
-    ``x`` where the weights are large) or after ``max_iter`` iterations. ``x0`` is a starting guess (default ``b``, a good one for smoothing
-    problems). ``dtype`` is the working precision (default float32; float64 for tight
+    ``x`` where the weights are large) or after ``max_iter`` iterations. ``x0`` is a
+    starting guess (default ``b``, a good one for smoothing problems). ``dtype`` is the working precision (default float32; float64 for tight
     tolerances). The result is in the working precision, on ``b``'s device.
     """
     _check_shapes(b, wx, wy)
@@ -111,7 +111,7 @@ def solve(
         raise ValueError("tol must be > 0 and max_iter >= 1")
     dtype = dtype or torch.float32
     if b.device.type == "cpu":
-        # Residuals in flat regions decay to subnormal floats, which run ~100x slower on
+        # Process-wide setting. Residuals in flat regions decay to subnormal floats, which run ~100x slower on
         # x86 CPUs; flushing them to zero changes nothing at any useful tolerance.
         torch.set_flush_denormal(True)
     b = b.to(dtype)
