@@ -215,3 +215,12 @@ def test_cli_opt_with_unknown_key_lists_valid_keys(gamma_installed, tmp_path):
 def test_output_has_no_colour_codes_when_not_a_terminal():
     result = run("plugins")
     assert result.exit_code == 0 and "\x1b[" not in result.output
+
+
+def test_plugins_says_where_bundled_weights_come_from():
+    data = json.loads(run("plugins", "--json").output)
+    cgan = next(m for m in data["methods"] if m["name"] == "guided-cgan")
+    assert "synthetic renders" in cgan["default_weights"]["trained_on"]
+    assert next(m for m in data["methods"] if m["name"] == "identity")["default_weights"] is None
+    table = run("plugins").output
+    assert "bundled" in table and "not FAID" in table

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -10,6 +11,23 @@ from rich.table import Table
 from flashcli import console
 from flashcli.cli import common_options
 from flashcli.plugins import Registry, registry
+
+
+def default_weights_info(cls: Any) -> dict[str, Any] | None:
+    """Where a method's shipped weights are and what they were trained on (their sidecar)."""
+    try:
+        path = cls.default_weights() if hasattr(cls, "default_weights") else None
+    except Exception:
+        return None
+    if path is None:
+        return None
+    info: dict[str, Any] = {"path": str(path), "trained_on": "see the weights' sidecar"}
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        info["trained_on"] = meta.get("provenance", {}).get("data", info["trained_on"])
+    except (OSError, ValueError, AttributeError):
+        pass
+    return info
 
 
 def plugins_report(reg: Registry | None = None) -> dict[str, Any]:
@@ -27,6 +45,7 @@ def plugins_report(reg: Registry | None = None) -> dict[str, Any]:
             "trainable": bool(getattr(cls, "trainable", False)),
             "needs_weights": bool(getattr(cls, "needs_weights", False)),
             "description": getattr(cls, "description", ""),
+            "default_weights": default_weights_info(cls),
             "options": {o.name: o.default for o in getattr(cls, "options", ())},
         })
     failed = [{"plugin": p.name, "module": p.module, "distribution": p.dist, "version": p.version,
@@ -46,12 +65,19 @@ def command(as_json: bool) -> None:
     table = Table(title="flashcli methods")
     for col in ("method", "provided by", "trainable", "needs weights", "description"):
         table.add_column(col)
+    notes = []
     for m in report["methods"]:
+        weights = "yes" if m["needs_weights"] else "no"
+        if m["default_weights"]:
+            weights = "bundled"
+            notes.append(f"{m['name']}: bundled weights trained on {m['default_weights']['trained_on']}; "
+                         f"train on your own data with `flashcli train --method {m['name']}`")
         table.add_row(m["name"], f"{m['distribution']} {m['version']}".strip(),
-                      "yes" if m["trainable"] else "no", "yes" if m["needs_weights"] else "no",
-                      m["description"])
+                      "yes" if m["trainable"] else "no", weights, m["description"])
     out = console.out()
     out.print(table)
+    for note in notes:
+        out.print(note, soft_wrap=True)
     if report["failed"]:
         bad = Table(title="plugins that failed to load", title_style="bold red")
         for col in ("plugin", "provided by", "error"):
