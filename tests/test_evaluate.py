@@ -52,8 +52,8 @@ def make_dataset(root: Path, sizes=((24, 32), (24, 32), (24, 32), (27, 35)), spl
 
 
 def direct_scores(path_flash: Path, path_ambient: Path) -> tuple[float, float]:
-    f = torch.from_numpy(np.asarray(Image.open(path_flash))).permute(2, 0, 1)[None] / 255.0
-    a = torch.from_numpy(np.asarray(Image.open(path_ambient))).permute(2, 0, 1)[None] / 255.0
+    f = torch.from_numpy(np.array(Image.open(path_flash))).permute(2, 0, 1)[None] / 255.0
+    a = torch.from_numpy(np.array(Image.open(path_ambient))).permute(2, 0, 1)[None] / 255.0
     return float(metrics.psnr(f, a)), float(metrics.ssim(f, a))
 
 
@@ -280,8 +280,8 @@ def test_lime_scores_equal_its_quantised_output_scored_directly(tmp_path):
     for s in result.scores:
         if s.method != "lime":
             continue
-        flash = torch.from_numpy(np.asarray(Image.open(root / "test" / f"{s.stem}_flash.png")))
-        amb = torch.from_numpy(np.asarray(Image.open(root / "test" / f"{s.stem}_ambient.png")))
+        flash = torch.from_numpy(np.array(Image.open(root / "test" / f"{s.stem}_flash.png")))
+        amb = torch.from_numpy(np.array(Image.open(root / "test" / f"{s.stem}_ambient.png")))
         out = metrics.quantize(lime(flash.permute(2, 0, 1)[None].float() / 255))
         ref = amb.permute(2, 0, 1)[None].float() / 255
         assert s.psnr == pytest.approx(float(metrics.psnr(out, ref)), abs=1e-9)
