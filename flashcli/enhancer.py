@@ -45,6 +45,8 @@ class Option:
     help: str = ""
     choices: tuple[Any, ...] | None = None
     type: type | None = None
+    #: Numbers that must be > 0 (widths, learning rates, sigmas...).
+    positive: bool = False
 
     @property
     def kind(self) -> type:
@@ -74,6 +76,8 @@ class Option:
             raise FlashcliError(
                 f"option {self.name}={value!r}: expected {kind.__name__}"
             ) from None
+        if self.positive and not parsed > 0:
+            raise FlashcliError(f"option {self.name}={value!r}: must be > 0")
         if self.choices is not None and parsed not in self.choices:
             valid = ", ".join(map(str, self.choices))
             raise FlashcliError(f"option {self.name}={value!r}: choose one of {valid}")

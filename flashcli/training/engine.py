@@ -32,7 +32,7 @@ from flashcli.training.config import TrainConfig
 from flashcli.training.data import DeviceData
 from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
 from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
-from flashcli.training.task import StepContext, TrainingTask
+from flashcli.training.task import StepContext, TrainingTask, eval_mode
 
 #: Settings that may change when a run is resumed (the rest define the run).
 RESUMABLE_OVERRIDES = ("data", "epochs", "steps", "device", "amp", "compile", "channels_last",
@@ -232,7 +232,8 @@ class Trainer:
         from flashcli.metrics import psnr, quantize, ssim
 
         out: dict[str, Any] = {}
-        with unwrapped(self.task, self.wrapped):  # fp32: metrics are taken on 8-bit levels
+        # fp32 (metrics are taken on 8-bit levels), modules in eval mode
+        with unwrapped(self.task, self.wrapped), eval_mode(self.task.modules.values()):
             if self.test:
                 scores = {"psnr": [], "ssim": []}
                 for g in self.test:

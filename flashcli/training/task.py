@@ -25,6 +25,19 @@ def make_adam(params: Iterable[torch.nn.Parameter], lr: float, betas: tuple[floa
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=fused or None, **kwargs)
 
 
+@contextlib.contextmanager
+def eval_mode(modules: Iterable[nn.Module]) -> Iterator[None]:
+    """Put ``modules`` in eval mode for the block, then restore each one's mode."""
+    saved = [(m, m.training) for m in modules]
+    for m, _ in saved:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, was_training in saved:
+            m.train(was_training)
+
+
 class StepContext:
     """Handed to ``TrainingTask.step``: mixed precision and optimiser stepping.
 
@@ -109,7 +122,8 @@ class TrainingTask:
         raise NotImplementedError
 
     def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        """Ambient estimate for ``flash`` (used for test metrics and image grids)."""
+        """Ambient estimate for ``flash`` (used for test metrics and image grids). The engine
+        calls it under ``torch.no_grad()`` with every module in eval mode."""
         raise NotImplementedError
 
     def extra_state(self) -> dict[str, Any]:

@@ -43,18 +43,14 @@ class DeepFlashTask(TrainingTask):
 
     @torch.no_grad()
     def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        was_training = self.network.training
-        self.network.eval()
-        out = self.enhancer.enhance(flash.float())
-        self.network.train(was_training)
-        return out
+        return self.enhancer.enhance(flash.float())
 
 
 class DeepFlash(Enhancer):
     name = "deepflash"
     description = "DeepFlash (Capece et al. 2019): bilateral pre-filter + VGG-16 encoder-decoder."
     options = (
-        Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)"),
+        Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)", positive=True),
         Option("lr", 1e-4, "Adam learning rate for training"),
         Option("freeze_encoder", False, "keep the (pretrained) VGG-16 encoder fixed in training"),
         Option("bf_window", 7, "bilateral filter window (pixels, odd)"),
@@ -68,8 +64,6 @@ class DeepFlash(Enhancer):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         cfg = self.config
-        if not cfg["width"] > 0:
-            raise FlashcliError(f"method deepflash: option width={cfg['width']} must be > 0")
         if cfg["bf_window"] < 1 or cfg["bf_window"] % 2 == 0:
             raise FlashcliError(f"method deepflash: option bf_window={cfg['bf_window']} must be odd, e.g. 7")
         if not (cfg["bf_sigma_space"] > 0 and cfg["bf_sigma_range"] > 0):

@@ -20,7 +20,6 @@ import torch
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.errors import FlashcliError
 from flashcli.nn import init_vgg16_encoder
 from flashcli.training.task import StepContext, TrainingTask, make_adam
 from flashcli_guided_cgan.losses import (
@@ -83,19 +82,14 @@ class GuidedCGANTask(TrainingTask):
 
     @torch.no_grad()
     def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        was = self.generator.training
-        self.generator.eval()
-        try:
-            return self.generator(flash).float()
-        finally:
-            self.generator.train(was)
+        return self.generator(flash).float()
 
 
 class GuidedCGAN(Enhancer):
     name = "guided-cgan"
     description = "The paper's guided conditional GAN (VGG-16 encoder-decoder, attention-guided losses)."
     options = (
-        Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)"),
+        Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)", positive=True),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
@@ -111,8 +105,6 @@ class GuidedCGAN(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if not self.config["width"] > 0:
-            raise FlashcliError(f"method {self.name}: option width={self.config['width']} must be > 0")
         self.network = Generator(self.config["width"])
 
     @classmethod

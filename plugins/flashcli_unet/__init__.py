@@ -36,18 +36,14 @@ class UNetTask(TrainingTask):
 
     @torch.no_grad()
     def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        was_training = self.network.training
-        self.network.eval()
-        out = self.network(flash).float().clamp(0.0, 1.0)
-        self.network.train(was_training)
-        return out
+        return self.network(flash).float().clamp(0.0, 1.0)
 
 
 class UNetEnhancer(Enhancer):
     name = "unet"
     description = "U-Net of Chen et al. (CVPR 2018) trained from scratch with L1 (ablation baseline)."
     options = (
-        Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)"),
+        Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)", positive=True),
         Option("lr", 1e-4, "Adam learning rate for training (Chen et al.: 1e-4)"),
     )
     needs_weights = True
@@ -56,8 +52,6 @@ class UNetEnhancer(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if not self.config["width"] > 0:
-            raise FlashcliError(f"method unet: option width={self.config['width']} must be > 0")
         self.network = UNet(width=self.config["width"])
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
