@@ -215,3 +215,10 @@ def test_default_weights_only_when_shipped(tmp_path, monkeypatch):
                  {"method": "guided-cgan", "options": {"width": W}})
     assert GuidedCGAN.default_weights() == flashcli_guided_cgan.WEIGHTS
     assert create_enhancer("guided-cgan", device="cpu").config["width"] == W
+
+
+def test_frozen_random_encoder_is_warned_about(capsys):
+    _task()
+    assert "freeze_encoder=false" in capsys.readouterr().err
+    _task(freeze_encoder=False)
+    assert "freeze_encoder" not in capsys.readouterr().err

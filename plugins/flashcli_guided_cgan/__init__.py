@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 import flashcli
+from flashcli.console import warn
 from flashcli.enhancer import Enhancer, Option
 from flashcli.nn import init_vgg16_encoder
 from flashcli.training.task import StepContext, TrainingTask, make_adam
@@ -123,6 +124,9 @@ class GuidedCGAN(Enhancer):
                                               getattr(config, "vgg_weights", None))
         for p in net.encoder.parameters():
             p.requires_grad_(not cfg["freeze_encoder"])
+        if self.init_source == "scratch" and cfg["freeze_encoder"]:
+            warn("guided-cgan: the encoder starts from random weights and stays frozen; "
+                 "pass --opt freeze_encoder=false to train it")
         disc = PatchDiscriminator(cfg["width"]).to(self.device) if cfg["adversarial"] else None
         lr = getattr(config, "lr", None)
         lr_g = float(lr) if lr is not None else cfg["lr_g"]
