@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from common import emit
+
 #: Methods benchmarked by default, with the options they run with. Add a method here
 #: (its options as strings, as on the command line) and it is timed like the others.
 METHODS: dict[str, dict[str, str]] = {
@@ -170,12 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scipy:
         done = subprocess.run([*base, "--scipy-single", str(args.sizes[0])], capture_output=True, text=True)
         results.append(json.loads(done.stdout) if not done.returncode else {"method": "scipy", "error": done.stderr[-300:]})
-    text = json.dumps({"device": args.device, "results": results}, indent=2)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text + "\n")
-    else:
-        print(text)
+    emit({"device": args.device, "results": results}, args.out)
     return 0
 
 

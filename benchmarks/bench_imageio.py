@@ -8,7 +8,6 @@ Usage: python benchmarks/bench_imageio.py --size 2000x1500 --repeat 3 [--out res
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -20,6 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import photo_factory as pf  # noqa: E402
+from common import emit
 
 from flashcli.imageio import read_image, read_metadata, write_image  # noqa: E402
 
@@ -83,11 +83,7 @@ def main() -> None:
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: CUDA is not available on this machine")
     width, height = (int(v) for v in args.size.lower().split("x"))
-    text = json.dumps(run(width, height, args.repeat, args.device), indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        print(text)
+    emit(run(width, height, args.repeat, args.device), args.out)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ to stdout or ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import tempfile
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from common import device_label, emit
 from PIL import Image
 
 
@@ -111,8 +110,7 @@ def main() -> None:
         "methods": result.methods,
         "width": args.width,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else platform.processor() or platform.machine(),
+        "device_name": device_label(device),
         "torch_threads": torch.get_num_threads(),
         "batch_size": args.batch_size,
         "loe": not args.no_loe,
@@ -122,11 +120,7 @@ def main() -> None:
                                      for m, s in result.summaries.items()},
         "failures": len(result.failures),
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    else:
-        print(text)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,12 @@ largest difference between the two (SSIM and PSNR). JSON to stdout or ``--out``.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import time
 
 import numpy as np
 import torch
+from common import device_label, emit
 
 
 def make_pairs(n: int, width: int, height: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -104,8 +103,7 @@ def main() -> None:
         "pairs": args.pairs,
         "size": args.size,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else platform.processor() or platform.machine(),
+        "device_name": device_label(device),
         "torch_threads": torch.get_num_threads(),
         "batch": args.batch,
         "skimage_seconds": sk_seconds,
@@ -121,12 +119,7 @@ def main() -> None:
         t0 = time.perf_counter()
         run_flashcli(outs, refs, device, args.batch, True)
         result["flashcli_seconds_with_loe"] = time.perf_counter() - t0
-    text = json.dumps(result, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
-    else:
-        print(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import resource
 import statistics
 import subprocess
@@ -22,6 +21,7 @@ import sys
 import time
 
 import torch
+from common import device_label, emit
 
 METHODS = ("deepflash", "unet", "bilateral")
 
@@ -127,17 +127,12 @@ def main(argv: list[str] | None = None) -> None:
             print(json.dumps(results[-1]), file=sys.stderr)
     report = {
         "benchmark": "neural_baselines",
-        "device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or "cpu",
+        "device": device_label(device),
         "threads": args.threads or torch.get_num_threads(),
         "torch": torch.__version__,
         "results": results,
     }
-    text = json.dumps(report, indent=2)
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text + "\n")
-    else:
-        print(text)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ timing is the same). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -32,6 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import photo_factory as pf  # noqa: E402
+from common import emit
 
 from flashcli.device import resolve_device  # noqa: E402
 from flashcli.enhancer import parse_opt_pairs  # noqa: E402
@@ -167,10 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                                 "megapixels_per_s": round(rep.megapixels / wall, 3),
                                 "process_cpu_s": round(cpu, 3),
                                 "stages_s": {k: round(v, 3) for k, v in rep.timings.items()}}
-    text = json.dumps(result, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

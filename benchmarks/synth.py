@@ -8,14 +8,13 @@ Prints JSON (or writes it to --out): wall and CPU seconds per pair, overall and 
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import sys
 import time
 from collections import defaultdict
 
 import torch
+from common import device_label, emit
 
 from flashcli.synth import RENDERER_VERSION, parse_size, render_pair
 
@@ -43,7 +42,7 @@ def run(device: str, size: tuple[int, int], pairs: int, seed: int, threads: int,
         per_cat[pair.category].append(walls[-1])
     return {
         "benchmark": "synth", "renderer_version": RENDERER_VERSION, "device": str(dev),
-        "device_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "cpu",
+        "device_name": device_label(dev),
         "threads": threads, "size": f"{size[0]}x{size[1]}", "pairs": pairs, "seed": seed, "misalign": misalign,
         "wall_s_per_pair_mean": round(statistics.mean(walls), 4),
         "wall_s_per_pair_median": round(statistics.median(walls), 4),
@@ -68,12 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit("benchmarks/synth.py: CUDA is not available here; use --device cpu")
     result = run(args.device, parse_size(args.size), args.pairs, args.seed, args.threads, args.warmup,
                  args.misalign)
-    text = json.dumps(result, indent=2) + "\n"
-    if args.out:
-        with open(args.out, "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    emit(result, args.out)
 
 
 if __name__ == "__main__":

@@ -15,13 +15,13 @@ import argparse
 import json
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common import emit
 from PIL import Image
 
 from flashcli import console
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.cuda.get_device_name() if args.device == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     report = {"benchmark": "train_throughput", "device": device, "torch": torch.__version__,
               "method": args.method, "width": args.width, "size": args.size, "results": results}
-    text = json.dumps(report, indent=2)
-    if args.out:
-        args.out.write_text(text + "\n")
-    else:
-        sys.stdout.write(text + "\n")
+    emit(report, args.out)
     return 0
 
 
