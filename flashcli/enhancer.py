@@ -125,6 +125,12 @@ class Enhancer:
     trainable: ClassVar[bool] = False
     #: Long side (pixels) the method is meant to run at; None means any size.
     working_size: ClassVar[int | None] = None
+    #: Commands that use this method when none is named, e.g. ``("relight", "train")``.
+    default_for: ClassVar[tuple[str, ...]] = ()
+    #: True for the reference row every other method is compared with in ``flashcli eval``.
+    reference: ClassVar[bool] = False
+    #: Position in result tables (lower first); unranked methods follow by name.
+    table_rank: ClassVar[int | None] = None
 
     network: torch.nn.Module | None = None
 

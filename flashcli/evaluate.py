@@ -293,7 +293,7 @@ def evaluate(
     options: Mapping[str, Mapping[str, Any]] | None = None,
     device: str | torch.device = "auto",
     quantize: bool = True,
-    baseline: str | None = "identity",
+    baseline: str | bool | None = True,
     progress: bool = True,
     save_images_dir: str | Path | None = None,
     *,
@@ -311,7 +311,8 @@ def evaluate(
     ``data`` is a dataset folder (REFERENCE.md §2 layout; ``split``, ``category`` apply), a
     ``PairSet`` or a list of ``Pair``; ``limit`` keeps the first N pairs. ``weights`` maps a
     method to its weights file or run folder, ``options`` a method to its option dict. The
-    ``baseline`` method is added to ``methods`` when missing (None: no comparison). Outputs
+    ``baseline`` method is added to ``methods`` when missing (True: the installed method
+    marked ``reference``, if any; None: no comparison). Outputs
     are rounded to 8 bit before scoring unless ``quantize`` is False. ``save_images_dir``
     receives ``<method>/<stem>.png``. ``thumbnail_side`` keeps small previews of the first
     ``thumbnail_pairs`` pairs for contact sheets.
@@ -319,7 +320,10 @@ def evaluate(
     started = time.perf_counter()
     methods = list(dict.fromkeys(methods))
     if not methods:
-        raise FlashcliError("no methods to evaluate; pass --methods, e.g. --methods identity,lime")
+        raise FlashcliError("no methods to evaluate; pass --methods NAME,NAME (see `flashcli plugins`)")
+    if baseline is True:
+        baseline = registry().reference_method()
+    baseline = baseline or None
     if baseline and baseline not in methods:
         methods.insert(0, baseline)
     if batch_size < 1:

@@ -63,6 +63,32 @@ class Registry:
             raise FlashcliError(f"unknown method {name!r}; available methods: {known} (see `flashcli plugins`)")
         return self.methods[name]
 
+    def default_method(self, command: str) -> str:
+        """The method a command uses when none is named (the one whose class lists
+        ``command`` in ``default_for``; the first by name if several do)."""
+        names = sorted(n for n, m in self.methods.items()
+                       if command in getattr(m.cls, "default_for", ()))
+        if not names:
+            known = ", ".join(sorted(self.methods)) or "(none installed)"
+            raise FlashcliError(f"no installed method is the default for {command}; name one with "
+                                f"--method (available: {known})")
+        return names[0]
+
+    def reference_method(self) -> str | None:
+        """The method marked ``reference = True`` (the first by name), or None."""
+        names = sorted(n for n, m in self.methods.items() if getattr(m.cls, "reference", False))
+        return names[0] if names else None
+
+    def table_order(self, names) -> list[str]:
+        """``names`` (each once) by the methods' ``table_rank``; unranked or unknown names
+        follow alphabetically."""
+        def key(name: str) -> tuple[int, float, str]:
+            info = self.methods.get(name)
+            rank = getattr(info.cls, "table_rank", None) if info is not None else None
+            return (0, rank, name) if rank is not None else (1, 0.0, name)
+
+        return sorted(dict.fromkeys(names), key=key)
+
 
 def disabled_plugins() -> set[str]:
     raw = os.environ.get("FLASHCLI_DISABLE_PLUGINS", "")

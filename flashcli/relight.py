@@ -38,7 +38,6 @@ from flashcli.imageio import PhotoMeta, is_image_path, read_image, read_metadata
 from flashcli.tiling import run_tiled
 from flashcli.upsample import GainField, apply_gain, downscale, fit_gain, working_shape
 
-DEFAULT_METHOD = "guided-cgan"
 DEFAULT_TEMPLATE = "{stem}_ambient.{ext}"
 TEMPLATE_FIELDS = ("stem", "name", "ext", "inext", "method")
 FORMATS = ("jpeg", "png", "tiff")
@@ -317,7 +316,7 @@ def plan(
     template: str = DEFAULT_TEMPLATE,
     format: str | None = None,
     bit_depth: int = 8,
-    method: str = DEFAULT_METHOD,
+    method: str = "",
     select: str = "fired",
     include_unknown: bool = False,
     overwrite: bool = False,
@@ -581,7 +580,7 @@ def relight(
     recursive: bool = False,
     select: str = "fired",
     include_unknown: bool = False,
-    method: str = DEFAULT_METHOD,
+    method: str | None = None,
     weights: str | os.PathLike | None = None,
     options: dict[str, Any] | None = None,
     enhancer: Enhancer | None = None,
@@ -605,7 +604,8 @@ def relight(
     """Relight every flash-fired photo of ``inputs`` into ``output_dir``; see the module doc.
 
     ``select`` is ``"fired"`` (default) or ``"all"``. ``enhancer`` (a ready
-    :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
+    :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``;
+    ``method`` None is the installed method whose ``default_for`` names relight.
     ``working_size``: long side in pixels, ``"full"``, or None for the method's own
     ``working_size`` (full resolution when it has none). ``on_plan`` sees the plan before
     any pixel is decoded, ``on_result`` each file as it finishes.
@@ -627,7 +627,9 @@ def relight(
         from flashcli.enhancer import resolve_options
         from flashcli.plugins import registry
 
-        kind = registry().get(method).cls
+        reg = registry()
+        method = method or reg.default_method("relight")
+        kind = reg.get(method).cls
         resolve_options(kind, options or {})
     name = kind.name
     size = resolve_working_size(working_size, kind)

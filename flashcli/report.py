@@ -15,9 +15,6 @@ from rich.table import Table
 from flashcli.evaluate import AMBIENT, FLASH, EvalResult
 from flashcli.fsutil import atomic_path, atomic_write_text
 
-#: The order of the paper's Table 1 (flash input first); other methods follow alphabetically.
-PAPER_ORDER = ("identity", "lime", "srie", "deepflash", "unet", "guided-cgan")
-
 #: Contact-sheet geometry (pixels): gap between cells, column-label strip, caption strip.
 PAD = 4
 HEADER = 16
@@ -28,10 +25,11 @@ CSV_COLUMNS = ("stem", "category", "method", "psnr", "ssim", "loe", "seconds", "
 
 
 def ordered_methods(names) -> list[str]:
-    """``names`` in the paper's Table 1 order, unknown names after them alphabetically."""
-    names = list(dict.fromkeys(names))
-    known = [n for n in PAPER_ORDER if n in names]
-    return known + sorted(n for n in names if n not in PAPER_ORDER)
+    """``names`` in the order the methods declare (``table_rank``), the others after them
+    alphabetically."""
+    from flashcli.plugins import registry
+
+    return registry().table_order(names)
 
 
 def _num(x: float | None, digits: int) -> str:

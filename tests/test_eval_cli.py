@@ -123,3 +123,13 @@ def test_argument_errors():
     assert bad.exit_code == 1 and "expected NAME=PATH" in bad.stderr
     bad = run("somewhere", "--opt", "gamma=1")
     assert bad.exit_code == 1 and "expected NAME.key=value" in bad.stderr
+
+
+def test_eval_runs_without_the_reference_plugin(tmp_path, monkeypatch):
+    root = make_dataset(tmp_path / "ds", sizes=((16, 16),))
+    monkeypatch.setenv("FLASHCLI_DISABLE_PLUGINS", "identity")
+    result = run(str(root), "--methods", "lime", "--opt", "lime.max_iter=50", "--metrics", "psnr",
+                 "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["methods"] == ["lime"] and data["comparisons"] == []

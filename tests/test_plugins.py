@@ -224,3 +224,25 @@ def test_plugins_says_where_bundled_weights_come_from():
     assert next(m for m in data["methods"] if m["name"] == "identity")["default_weights"] is None
     table = run("plugins").output
     assert "bundled" in table and "not FAID" in table
+
+
+def test_defaults_come_from_what_methods_declare():
+    reg = plugins.registry()
+    for command in ("relight", "train"):
+        name = reg.default_method(command)
+        assert command in reg.get(name).cls.default_for
+    ref = reg.reference_method()
+    assert ref is not None and reg.get(ref).cls.reference is True
+    ranked = [n for n in reg.methods if reg.get(n).cls.table_rank is not None]
+    order = reg.table_order(["zz-unknown", *sorted(ranked, reverse=True)])
+    assert order[-1] == "zz-unknown"
+    assert [reg.get(n).cls.table_rank for n in order[:-1]] == sorted(
+        reg.get(n).cls.table_rank for n in ranked)
+
+
+def test_no_default_method_is_one_clear_line():
+    reg = plugins.Registry(manager=None)
+    with pytest.raises(FlashcliError, match="no installed method is the default for relight") as info:
+        reg.default_method("relight")
+    assert "\n" not in info.value.message
+    assert reg.reference_method() is None

@@ -19,7 +19,7 @@ def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, str]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
-            raise FlashcliError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights guided-cgan=runs/x")
+            raise FlashcliError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
         out[name.strip()] = path.strip()
     return out
 
@@ -30,7 +30,7 @@ def parse_method_options(items: tuple[str, ...] | list[str]) -> dict[str, dict[s
     for key, value in parse_opt_pairs(items).items():
         method, dot, option = key.partition(".")
         if not dot or not method or not option:
-            raise FlashcliError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt lime.gamma=0.7")
+            raise FlashcliError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
         out.setdefault(method, {})[option] = value
     return out
 
@@ -58,7 +58,7 @@ def run_eval(
     category: str | None = None,
     limit: int | None = None,
     quantize: bool = True,
-    baseline: str | None = "identity",
+    baseline: str | bool | None = True,
     report_dir: str | None = None,
     save_images: str | None = None,
     batch_size: int = 8,
@@ -109,8 +109,9 @@ def run_eval(
 @click.option("--pairs", "pairs_dirs", nargs=2, type=click.Path(file_okay=False), default=None,
               metavar="FLASH_DIR AMBIENT_DIR", help="Two folders with matching file stems.")
 @click.option("--no-quantize", is_flag=True, help="Score float outputs instead of 8-bit ones.")
-@click.option("--baseline", default="identity", show_default=True,
-              help="Method every other is compared with ('none' to skip).")
+@click.option("--baseline", default=None,
+              help="Method every other is compared with (default: the installed reference "
+                   "method; 'none' to skip).")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write results.json, results.csv, table.md and contact sheets here.")
 @click.option("--save-images", type=click.Path(file_okay=False), default=None,
@@ -131,8 +132,10 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     """
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if methods is not None and not names:
-        raise FlashcliError("--methods is empty; list methods like --methods identity,lime")
-    base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
+        raise FlashcliError("--methods is empty; list methods like --methods NAME,NAME")
+    base: str | bool | None = True
+    if baseline is not None:
+        base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
     result, written = run_eval(
         dataset, names, parse_weights(weights), parse_method_options(opts),
         pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, split=split, category=category,

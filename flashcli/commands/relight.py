@@ -15,7 +15,6 @@ from flashcli.cli import common_options
 from flashcli.enhancer import parse_opt_pairs
 from flashcli.errors import FlashcliError
 from flashcli.relight import (
-    DEFAULT_METHOD,
     DEFAULT_TEMPLATE,
     FAILED,
     PROCESSED,
@@ -96,7 +95,8 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("-r", "--recursive", is_flag=True, help="Look into subfolders.")
 @click.option("--all", "all_frames", is_flag=True, help="Relight every frame, not only flash-fired ones.")
 @click.option("--include-unknown", is_flag=True, help="Also relight frames without EXIF flash information.")
-@click.option("-m", "--method", default=DEFAULT_METHOD, show_default=True, help="Enhancement method (see `flashcli plugins`).")
+@click.option("-m", "--method", default=None,
+              help="Enhancement method (see `flashcli plugins`; default: the one made for relight).")
 @click.option("-w", "--weights", type=click.Path(), default=None, help="Weights file or training run folder.")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="A method option (repeatable).")
 @click.option("--working-size", default=None, metavar="N|full",

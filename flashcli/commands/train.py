@@ -33,7 +33,9 @@ def build_config(params: dict[str, Any], device: str) -> TrainConfig:
     if not params["dataset"]:
         raise FlashcliError("missing DATASET: pass the dataset folder (holding train/ and test/), "
                             "or --resume RUN to continue a run")
-    method = params["method"]
+    from flashcli.plugins import registry
+
+    method = params["method"] or registry().default_method("train")
     out = params["out"] or str(Path("runs") / f"{method}-{time.strftime('%Y%m%d-%H%M%S')}")
     return TrainConfig(
         data=params["dataset"], out=out, method=method, options=parse_opt_pairs(params["opts"]),
@@ -63,7 +65,8 @@ def _show(summary: dict[str, Any]) -> None:
 
 @click.command("train")
 @click.argument("dataset", required=False, type=click.Path(file_okay=False, exists=True))
-@click.option("--method", "-m", default="guided-cgan", show_default=True, help="Trainable method.")
+@click.option("--method", "-m", default=None,
+              help="Trainable method (default: the one installed as the default for training).")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
               help="Method option, repeatable (e.g. --opt width=0.25 --opt adversarial=false).")
 @click.option("--out", "-o", type=click.Path(file_okay=False),

@@ -21,7 +21,7 @@ class TrainConfig:
 
     data: str
     out: str
-    method: str = "guided-cgan"
+    method: str | None = None       # None: the method whose default_for names train
     options: dict[str, Any] = field(default_factory=dict)
     epochs: int = 1000
     steps: int | None = None          # stop after this many steps (overrides epochs)

@@ -140,6 +140,7 @@ class Trainer:
 
     def _build(self) -> None:
         cfg = self.config
+        cfg.method = cfg.method or registry().default_method("train")
         info = registry().get(cfg.method)
         if not getattr(info.cls, "trainable", False):
             trainable = sorted(n for n, m in registry().methods.items() if getattr(m.cls, "trainable", False))

@@ -49,6 +49,7 @@ class DeepFlashTask(TrainingTask):
 class DeepFlash(Enhancer):
     name = "deepflash"
     description = "DeepFlash (Capece et al. 2019): bilateral pre-filter + VGG-16 encoder-decoder."
+    table_rank = 3
     options = (
         Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)", positive=True),
         Option("lr", 1e-4, "Adam learning rate for training"),

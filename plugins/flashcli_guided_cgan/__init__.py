@@ -89,6 +89,8 @@ class GuidedCGANTask(TrainingTask):
 class GuidedCGAN(Enhancer):
     name = "guided-cgan"
     description = "The paper's guided conditional GAN (VGG-16 encoder-decoder, attention-guided losses)."
+    default_for = ("relight", "train")  # the paper's method
+    table_rank = 5
     options = (
         Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)", positive=True),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),

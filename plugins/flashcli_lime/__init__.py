@@ -17,6 +17,7 @@ __all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strat
 class Lime(Enhancer):
     name = "lime"
     description = "LIME: divide by the refined max-RGB illumination map (Guo et al. 2017)."
+    table_rank = 1
     options = (
         Option("lambda", 0.15, "weight of the structure-aware smoothing"),
         Option("sigma", 2.0, "Gaussian sigma of weighting strategy III"),

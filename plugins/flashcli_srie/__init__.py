@@ -17,6 +17,7 @@ __all__ = ["Decomposition", "Srie", "decompose", "srie"]
 class Srie(Enhancer):
     name = "srie"
     description = "SRIE: weighted variational reflectance/illumination estimate, gamma on L (Fu et al. 2016)."
+    table_rank = 2
     options = (
         Option("c1", 0.01, "weight of the reflectance gradient (l1) prior"),
         Option("c2", 0.1, "weight of the illumination gradient (l2) prior"),
