@@ -49,8 +49,8 @@ def measure(data: Path, args: argparse.Namespace, mode: str, batch: int) -> dict
     out = Path(tempfile.mkdtemp(prefix="flashcli-bench-"))
     config = TrainConfig(
         data=str(data), out=str(out / "run"), method=args.method,
-        options={"width": args.width} if args.method == "guided-cgan" else {},
-        steps=args.warmup + args.steps, batch_size=batch, crop_size=args.size, pretrained=False,
+        options={"width": args.width, "pretrained": False} if args.method == "guided-cgan" else {},
+        steps=args.warmup + args.steps, batch_size=batch, crop_size=args.size,
         device=args.device, amp="auto" if optimized else "off",
         channels_last=(cuda or args.channels_last) if optimized else False,
         compile=optimized and (cuda or args.compile) and not args.no_compile,

@@ -56,7 +56,10 @@ class Option:
         """Turn a command-line string (or a Python value) into the option's type."""
         kind = self.kind
         try:
-            if isinstance(value, str):
+            if isinstance(value, str) and self.default is None and value.strip().lower() in (
+                    "none", "auto", ""):
+                parsed = None
+            elif isinstance(value, str):
                 if kind is bool:
                     low = value.strip().lower()
                     if low not in _TRUE | _FALSE:
@@ -64,8 +67,6 @@ class Option:
                     parsed: Any = low in _TRUE
                 elif kind in (int, float, str):
                     parsed = kind(value)
-                elif value.strip().lower() in ("none", "") and self.default is None:
-                    parsed = None
                 else:
                     parsed = value
             elif kind is float and isinstance(value, int) and not isinstance(value, bool):
@@ -76,6 +77,8 @@ class Option:
             raise FlashcliError(
                 f"option {self.name}={value!r}: expected {kind.__name__}"
             ) from None
+        if parsed is None and self.default is None:
+            return None
         if self.positive and not parsed > 0:
             raise FlashcliError(f"option {self.name}={value!r}: must be > 0")
         if self.choices is not None and parsed not in self.choices:

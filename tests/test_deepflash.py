@@ -100,10 +100,10 @@ def _pairs(n=4, size=32, seed=0):
 
 def test_task_step_is_l1_on_the_filtered_difference_and_weights_load(tmp_path):
     torch.manual_seed(0)
-    enh = DeepFlash(width=0.0625, lr=1e-3)
-    task = enh.training_task(_config(pretrained=False))
+    enh = DeepFlash(width=0.0625, lr=1e-3, pretrained=False)
+    task = enh.training_task(_config())
     assert isinstance(task, DeepFlashTask) and task.modules[task.inference] is enh.network
-    assert enh.init_source == "scratch"
+    assert task.init == "scratch"
     ctx = StepContext(torch.device("cpu"), None, task.optimizers)
     flash, ambient = _pairs()
     with torch.no_grad():
@@ -128,9 +128,9 @@ def test_task_step_is_l1_on_the_filtered_difference_and_weights_load(tmp_path):
 def test_backbone_weights_file_initialises_and_freezes_encoder(tmp_path):
     src = VGG16Encoder(1.0)
     torch.save(src.state_dict(), tmp_path / "vgg16.pth")
-    enh = DeepFlash(freeze_encoder=True)
-    task = enh.training_task(_config(vgg_weights=str(tmp_path / "vgg16.pth"), lr=5e-4))
-    assert enh.init_source.startswith("file:")
+    enh = DeepFlash(freeze_encoder=True, vgg_weights=str(tmp_path / "vgg16.pth"))
+    task = enh.training_task(_config(lr=5e-4))
+    assert task.init.startswith("file:")
     first = enh.network.encoder.features[0].weight
     assert torch.equal(first, src.features[0].weight)
     assert not first.requires_grad
@@ -141,10 +141,11 @@ def test_backbone_weights_file_initialises_and_freezes_encoder(tmp_path):
 
 def test_pretrained_needs_full_width():
     with pytest.raises(FlashcliError, match="width 1.0"):
-        DeepFlash(width=0.25).training_task(_config(pretrained=True))
+        DeepFlash(width=0.25, pretrained=True).training_task(_config())
     enh = DeepFlash(width=0.25)
     task = enh.training_task(_config())  # auto: narrow networks start from scratch
-    assert enh.init_source == "scratch"
+    assert task.init == "scratch"
+    assert enh.training_task(_config(resuming=True)).init is None  # the saved state decides
     assert task.optimizers["network"].param_groups[0]["lr"] == 1e-4  # the lr option
 
 
@@ -166,8 +167,8 @@ def test_engine_trains_deepflash_and_the_run_loads(tmp_path):
     losses = []
     summary = train(
         _config(data=str(data), out=str(tmp_path / "run"), method="deepflash",
-                options={"width": 0.0625}, steps=24, batch_size=2, crop_size=32,
-                lr=2e-3, pretrained=False, device="cpu", log_every=4, eval_every=100, seed=0),
+                options={"width": 0.0625, "pretrained": False}, steps=24, batch_size=2,
+                crop_size=32, lr=2e-3, device="cpu", log_every=4, eval_every=100, seed=0),
         on_step=lambda step, out: losses.append(out["l1"].item()),
     )
     assert summary["steps"] == 24 and len(losses) == 24

@@ -18,12 +18,12 @@ from flashcli.training.task import StepContext
 from flashcli.weights import save_weights
 
 W = 1 / 16
-NO_PRETRAINED = SimpleNamespace(pretrained=False, vgg_weights=None, lr=None)
+NO_PRETRAINED = SimpleNamespace(lr=None)
 
 
 def _task(**options):
     torch.manual_seed(0)
-    enhancer = GuidedCGAN(width=W, lr_g=1e-3, lr_d=1e-3, **options)
+    enhancer = GuidedCGAN(width=W, lr_g=1e-3, lr_d=1e-3, **{"pretrained": False, **options})
     return enhancer, enhancer.training_task(NO_PRETRAINED)
 
 
@@ -184,14 +184,15 @@ def test_attention_switch_on_adversarial_input():
 
 def test_lr_override_and_pretrained_flags(tmp_path, monkeypatch):
     enhancer = GuidedCGAN(width=W)
-    task = enhancer.training_task(SimpleNamespace(pretrained=None, vgg_weights=None, lr=3e-4))
+    task = enhancer.training_task(SimpleNamespace(lr=3e-4))
     assert task.optimizers["generator"].param_groups[0]["lr"] == 3e-4
     assert task.optimizers["discriminator"].param_groups[0]["lr"] == 2e-6
     assert task.optimizers["generator"].param_groups[0]["betas"] == (0.5, 0.999)
-    assert enhancer.init_source == "scratch"
+    assert task.init == "scratch"
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(FlashcliError, match="only at width 1.0"):
-        GuidedCGAN(width=W).training_task(SimpleNamespace(pretrained=True, vgg_weights=None, lr=None))
+        GuidedCGAN(width=W, pretrained="true").training_task(SimpleNamespace(lr=None))
+    assert GuidedCGAN(width=W, pretrained="auto").config["pretrained"] is None
 
 
 def test_saved_weights_rebuild_through_create_enhancer(tmp_path):
@@ -217,8 +218,10 @@ def test_default_weights_only_when_shipped(tmp_path, monkeypatch):
     assert create_enhancer("guided-cgan", device="cpu").config["width"] == W
 
 
-def test_frozen_random_encoder_is_warned_about(capsys):
+def test_frozen_random_encoder_is_warned_about(caplog):
     _task()
-    assert "freeze_encoder=false" in capsys.readouterr().err
+    assert "freeze_encoder=false" in caplog.text
+    assert all(r.levelname == "WARNING" for r in caplog.records)
+    caplog.clear()
     _task(freeze_encoder=False)
-    assert "freeze_encoder" not in capsys.readouterr().err
+    assert "freeze_encoder" not in caplog.text

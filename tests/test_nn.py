@@ -118,7 +118,7 @@ def test_pretrained_offline_fails_at_once(tmp_path, monkeypatch):
     with pytest.raises(FlashcliError) as err:
         init_vgg16_encoder(VGG16Encoder(1.0), pretrained=True)
     message = err.value.message
-    assert "--vgg-weights FILE" in message and "--no-pretrained" in message
+    assert "vgg_weights=FILE" in message and "--no-pretrained" in message
     assert "\n" not in message
 
 

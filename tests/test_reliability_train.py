@@ -164,7 +164,7 @@ def test_vgg_weights_that_would_run_code_are_refused(data, tmp_path):
     marker = tmp_path / "PWNED"
     evil = tmp_path / "vgg16.pth"
     torch.save({"features.0.weight": torch.zeros(1), "x": _Payload(marker)}, evil)
-    result = CliRunner().invoke(cli, ["train", str(data), "--vgg-weights", str(evil),
+    result = CliRunner().invoke(cli, ["train", str(data), "--opt", f"vgg_weights={evil}",
                                       "--steps", "1", "--out", str(tmp_path / "run")])
     bi.assert_clean_failure(result, str(evil), "refused", "could run code")
     assert not marker.exists()

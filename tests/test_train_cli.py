@@ -63,14 +63,14 @@ def test_offline_pretrained_fails_at_once_in_one_line(dataset, tmp_path, monkeyp
     assert res.exit_code == 1
     lines = res.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.output
-    assert "--vgg-weights FILE" in lines[0] and "--no-pretrained" in lines[0]
+    assert "--opt vgg_weights=FILE" in lines[0] and "--no-pretrained" in lines[0]
     assert not (tmp_path / "run").exists()
 
 
 def test_user_errors(dataset, tmp_path):
     res = invoke("train", dataset, "--out", tmp_path / "a", *TINY, "--opt", "attn=1")
     assert res.exit_code == 1 and "valid options: adversarial, attention_a" in res.output
-    res = invoke("train", dataset, "--out", tmp_path / "b", *TINY, "--vgg-weights", tmp_path / "v.pth")
+    res = invoke("train", dataset, "--out", tmp_path / "b", *TINY, "--opt", f"vgg_weights={tmp_path / 'v.pth'}")
     assert res.exit_code == 1 and "only at width 1.0" in res.output
     res = invoke("train", "--out", tmp_path / "c")
     assert res.exit_code == 1 and "missing DATASET" in res.output

@@ -237,8 +237,8 @@ def test_cuda_step_never_waits_for_the_device():
     from flashcli.training.task import StepContext
 
     dev = torch.device("cuda")
-    enhancer = GuidedCGAN(width=1 / 16).to(dev)
-    task = enhancer.training_task(SimpleNamespace(pretrained=False, vgg_weights=None, lr=None))
+    enhancer = GuidedCGAN(width=1 / 16, pretrained=False).to(dev)
+    task = enhancer.training_task(SimpleNamespace(lr=None))
     ctx = StepContext(dev, torch.bfloat16, task.optimizers)
     data = torch.randint(0, 256, (16, 6, 40, 48), dtype=torch.uint8, device=dev)
     index = torch.arange(8, device=dev)

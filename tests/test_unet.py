@@ -106,9 +106,10 @@ def test_needs_weights_and_wrong_width_refused(tmp_path):
 
 def test_from_scratch_only_and_lr_override():
     enh = UNetEnhancer(width=0.125)
-    with pytest.raises(FlashcliError, match="from scratch"):
-        enh.training_task(TrainConfig(data="d", out="o", pretrained=True))
+    with pytest.raises(FlashcliError, match="unknown option pretrained"):
+        UNetEnhancer(width=0.125, pretrained=True)
     task = enh.training_task(TrainConfig(data="d", out="o", lr=2e-3))
+    assert task.init == "scratch"
     assert task.optimizers["network"].param_groups[0]["lr"] == 2e-3
 
 

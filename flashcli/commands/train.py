@@ -37,11 +37,13 @@ def build_config(params: dict[str, Any], device: str) -> TrainConfig:
 
     method = params["method"] or registry().default_method("train")
     out = params["out"] or str(Path("runs") / f"{method}-{time.strftime('%Y%m%d-%H%M%S')}")
+    options = parse_opt_pairs(params["opts"])
+    if params["pretrained"] is not None:  # shorthand for --opt pretrained=true|false
+        options.setdefault("pretrained", str(params["pretrained"]).lower())
     return TrainConfig(
-        data=params["dataset"], out=out, method=method, options=parse_opt_pairs(params["opts"]),
+        data=params["dataset"], out=out, method=method, options=options,
         epochs=params["epochs"], steps=params["steps"], batch_size=params["batch_size"],
         crop_size=params["crop_size"], seed=params["seed"], lr=params["lr"],
-        pretrained=params["pretrained"], vgg_weights=params["vgg_weights"],
         category=params["category"], device=device, amp=params["amp"],
         channels_last=params["channels_last"], compile=params["compile_"],
         log_every=params["log_every"], checkpoint_every=params["checkpoint_every"],
@@ -80,9 +82,7 @@ def _show(summary: dict[str, Any]) -> None:
 @click.option("--lr", type=float, default=None, help="Override the method's main learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--pretrained/--no-pretrained", default=None,
-              help="Start the backbone from ImageNet weights (default: when the width allows).")
-@click.option("--vgg-weights", type=click.Path(dir_okay=False), default=None, metavar="FILE",
-              help="A torchvision vgg16 state dict on disk, for offline pretrained starts.")
+              help="Short for --opt pretrained=true|false, for methods with a pretrained backbone.")
 @click.option("--category", default=None, help="Train on one FAID category only.")
 @click.option("--amp", type=click.Choice(["auto", "off", "bf16", "fp16"]), default="auto",
               show_default=True, help="Mixed precision (auto: bf16/fp16 on CUDA, off on CPU).")

@@ -120,7 +120,7 @@ def load_imagenet_vgg16() -> dict[str, torch.Tensor]:
 
     url = VGG16_Weights.IMAGENET1K_V1.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
-    fix = "pass --vgg-weights FILE (a torchvision vgg16 state dict on disk) or --no-pretrained"
+    fix = "pass --opt vgg_weights=FILE (a torchvision vgg16 state dict on disk) or --no-pretrained"
     if cached.is_file():
         try:
             return _features_only(torch.load(cached, map_location="cpu", weights_only=True))

@@ -13,10 +13,10 @@ from flashcli.errors import FlashcliError
 class TrainConfig:
     """Options of ``flashcli train`` (and of :func:`flashcli.training.train`).
 
-    Generic backbone flags reach every trainable method through ``training_task(config)``:
-    ``pretrained`` (None = the method's default: pretrained where the architecture allows),
-    ``vgg_weights`` (a torchvision vgg16 state-dict file) and ``lr`` (overrides the method's
-    main learning rate when set).
+    A trainable method reads ``lr`` (overrides its main learning rate when set) and
+    ``resuming`` (set by the engine while a run is continued: a saved state replaces the
+    modules' weights, so the task need not fetch starting weights) in
+    ``training_task(config)``; anything specific to a method is one of its ``options``.
     """
 
     data: str
@@ -31,8 +31,6 @@ class TrainConfig:
     flip: bool = True
     seed: int = 0
     lr: float | None = None
-    pretrained: bool | None = None
-    vgg_weights: str | None = None
     category: str | None = None
     device: str = "auto"
     amp: str = "auto"                 # auto | off | bf16 | fp16
@@ -42,6 +40,7 @@ class TrainConfig:
     checkpoint_every: int = 10        # epochs between checkpoints (and at the end)
     eval_every: int = 10              # epochs between test metrics and image grids
     grid_pairs: int = 4
+    resuming: bool = False            # set by the engine for training_task, never saved
 
     def validate(self) -> TrainConfig:
         checks = [
@@ -60,7 +59,9 @@ class TrainConfig:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        data.pop("resuming")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

@@ -150,8 +150,9 @@ class Trainer:
         self.enhancer = info.cls(**cfg.options)
         self.config.options = dict(self.enhancer.config)  # resolved, with defaults
         self.enhancer.to(self.device)
-        task_cfg = dataclasses.replace(cfg, pretrained=False, vgg_weights=None) if self.state else cfg
+        task_cfg = dataclasses.replace(cfg, resuming=True) if self.state else cfg
         self.task: TrainingTask = self.enhancer.training_task(task_cfg)
+        self.init = self.state.get("init") if self.state else self.task.init
         if self.task.inference not in self.task.modules:
             raise FlashcliError(f"method {cfg.method}: its training task has no module {self.task.inference!r}")
         if cfg.channels_last is None:  # auto: a win with cuDNN, a loss for small CPU convs
@@ -205,7 +206,7 @@ class Trainer:
                 "train": self.config.to_dict(), "epoch": self.epoch, "step": self.step,
                 "dataset": {"root": str(self.config.data), "fingerprint": self.fingerprint,
                             "train_pairs": len(self.data), "test_pairs": self.n_test},
-                "init": getattr(self.enhancer, "init_source", None),
+                "init": self.init,
                 "metrics": metrics or {}, "versions": ckpt.versions()}
 
     def _inference_state(self) -> dict[str, torch.Tensor]:
@@ -223,7 +224,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler else {},
             "rng": ckpt.rng_state(), "epoch": self.epoch, "step": self.step,
             "batch_in_epoch": self.batch_in_epoch, "best_psnr": self.best,
-            "dataset_fingerprint": self.fingerprint,
+            "dataset_fingerprint": self.fingerprint, "init": self.init,
             "extra": self.task.extra_state(),
         })
 

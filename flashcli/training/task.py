@@ -107,6 +107,9 @@ class TrainingTask:
 
     #: The key in ``modules`` of the network the enhancer uses at inference.
     inference: str = "network"
+    #: Where the starting weights came from (e.g. ``"scratch"``, ``"file:PATH"``); written
+    #: to the weights' sidecar as ``init``, so a trained file says how it began.
+    init: str | None = None
 
     def __init__(self, modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Optimizer]) -> None:
         self.modules = modules

@@ -57,6 +57,10 @@ class DeepFlash(Enhancer):
         Option("bf_window", 7, "bilateral filter window (pixels, odd)"),
         Option("bf_sigma_space", 7.0, "bilateral spatial sigma (pixels)"),
         Option("bf_sigma_range", 102.0, "bilateral range sigma on the 0..255 scale"),
+        Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
+               "(default: when width is 1.0)", type=bool),
+        Option("vgg_weights", None, "a torchvision vgg16 state-dict file, for offline "
+               "pretrained starts", type=str),
     )
     needs_weights = True
     trainable = True
@@ -81,18 +85,20 @@ class DeepFlash(Enhancer):
         return relight(flash, prediction.float())
 
     def training_task(self, config: Any) -> DeepFlashTask:
-        """Initialise the encoder from ``config.vgg_weights`` / ``config.pretrained``
-        (default: ImageNet VGG-16 at width 1.0, random when narrower), freeze it if asked,
-        and return the L1 task; ``config.lr`` overrides the ``lr`` option."""
-        self.init_source = init_vgg16_encoder(
-            self.network.encoder,
-            getattr(config, "pretrained", None),
-            getattr(config, "vgg_weights", None),
-        )
-        self.network.encoder.requires_grad_(not self.config["freeze_encoder"])
+        """Initialise the encoder from the options ``vgg_weights`` / ``pretrained``
+        (default: ImageNet VGG-16 at width 1.0, random when narrower; nothing when
+        ``config.resuming``), freeze it if asked, and return the L1 task; ``config.lr``
+        overrides the ``lr`` option."""
+        cfg = self.config
+        init = None
+        if not getattr(config, "resuming", False):
+            init = init_vgg16_encoder(self.network.encoder, cfg["pretrained"], cfg["vgg_weights"])
+        self.network.encoder.requires_grad_(not cfg["freeze_encoder"])
         self.network.to(self.device)
         lr = getattr(config, "lr", None)
-        return DeepFlashTask(self, lr=float(lr) if lr is not None else self.config["lr"])
+        task = DeepFlashTask(self, lr=float(lr) if lr is not None else cfg["lr"])
+        task.init = init
+        return task
 
 
 @flashcli.hookimpl

@@ -7,19 +7,20 @@ Table 2 of the paper, row by row (train with ``flashcli train DATASET``):
 3. R only, no discriminator: ``--opt adversarial=false``
 4. U-Net from scratch: ``--method unet``
 
-and the other switches: ``--no-pretrained`` (random encoder), ``--opt freeze_encoder=false``
+and the other switches: ``--opt pretrained=false`` (random encoder; ``--no-pretrained`` for
+short), ``--opt vgg_weights=FILE`` (offline ImageNet start), ``--opt freeze_encoder=false``
 (fine-tune it), ``--opt width=0.25`` (narrower everything; ImageNet weights only at 1.0).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
 import flashcli
-from flashcli.console import warn
 from flashcli.enhancer import Enhancer, Option
 from flashcli.nn import init_vgg16_encoder
 from flashcli.training.task import StepContext, TrainingTask, make_adam
@@ -34,6 +35,7 @@ from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
 
 WEIGHTS = Path(__file__).parent / "weights" / "guided_cgan_synthetic.safetensors"
+log = logging.getLogger(__name__)
 
 
 class GuidedCGANTask(TrainingTask):
@@ -101,6 +103,10 @@ class GuidedCGAN(Enhancer):
         Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it"),
         Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g"),
         Option("beta1", 0.5, "Adam beta1 of both optimisers"),
+        Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
+               "(default: when width is 1.0)", type=bool),
+        Option("vgg_weights", None, "a torchvision vgg16 state-dict file, for offline "
+               "pretrained starts", type=str),
     )
     needs_weights = True
     trainable = True
@@ -118,21 +124,25 @@ class GuidedCGAN(Enhancer):
         return self.network(flash)
 
     def training_task(self, config: Any) -> GuidedCGANTask:
-        """Initialise the encoder (``config.pretrained`` / ``config.vgg_weights``), freeze
-        it if asked, and build the discriminator and the Adam optimisers."""
+        """Initialise the encoder (options ``pretrained`` / ``vgg_weights``; not when
+        ``config.resuming``), freeze it if asked, and build the discriminator and the Adam
+        optimisers; ``config.lr`` overrides ``lr_g``."""
         cfg = self.config
         net = self.network
-        self.init_source = init_vgg16_encoder(net.encoder, getattr(config, "pretrained", None),
-                                              getattr(config, "vgg_weights", None))
+        init = None
+        if not getattr(config, "resuming", False):
+            init = init_vgg16_encoder(net.encoder, cfg["pretrained"], cfg["vgg_weights"])
         for p in net.encoder.parameters():
             p.requires_grad_(not cfg["freeze_encoder"])
-        if self.init_source == "scratch" and cfg["freeze_encoder"]:
-            warn("guided-cgan: the encoder starts from random weights and stays frozen; "
-                 "pass --opt freeze_encoder=false to train it")
+        if init == "scratch" and cfg["freeze_encoder"]:
+            log.warning("guided-cgan: the encoder starts from random weights and stays frozen; "
+                        "pass --opt freeze_encoder=false to train it")
         disc = PatchDiscriminator(cfg["width"]).to(self.device) if cfg["adversarial"] else None
         lr = getattr(config, "lr", None)
         lr_g = float(lr) if lr is not None else cfg["lr_g"]
-        return GuidedCGANTask(net.to(self.device), disc, cfg, lr_g)
+        task = GuidedCGANTask(net.to(self.device), disc, cfg, lr_g)
+        task.init = init
+        return task
 
 
 @flashcli.hookimpl

@@ -9,7 +9,6 @@ import torch
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.errors import FlashcliError
 from flashcli.training.task import StepContext, TrainingTask, make_adam
 from flashcli_unet.network import UNet
 
@@ -59,14 +58,13 @@ class UNetEnhancer(Enhancer):
         return self.network(flash).clamp(0.0, 1.0)
 
     def training_task(self, config: Any) -> UNetTask:
-        """Train from scratch (no pretrained backbone: ``config.pretrained`` True or
-        ``config.vgg_weights`` is an error); ``config.lr`` overrides the ``lr`` option."""
-        if getattr(config, "pretrained", None) or getattr(config, "vgg_weights", None):
-            raise FlashcliError("method unet is trained from scratch: it takes no pretrained or "
-                                "VGG-16 weights; drop --pretrained / --vgg-weights")
+        """Train from scratch (it has no pretrained backbone, so no such option);
+        ``config.lr`` overrides the ``lr`` option."""
         self.network.to(self.device)
         lr = getattr(config, "lr", None)
-        return UNetTask(self.network, lr=float(lr) if lr is not None else self.config["lr"])
+        task = UNetTask(self.network, lr=float(lr) if lr is not None else self.config["lr"])
+        task.init = None if getattr(config, "resuming", False) else "scratch"
+        return task
 
 
 @flashcli.hookimpl
