@@ -90,7 +90,7 @@ def main() -> None:
             t0 = time.perf_counter()
             result = evaluate(root, methods, weights, options, device=args.device,
                               progress=False, batch_size=args.batch_size,
-                              with_loe=not args.no_loe, limit=limit)
+                              metrics=("psnr", "ssim") if args.no_loe else None, limit=limit)
             if args.device.startswith("cuda"):
                 torch.cuda.synchronize()
             return time.perf_counter() - t0, result

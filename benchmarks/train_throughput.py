@@ -24,7 +24,6 @@ import torch
 from common import emit
 from PIL import Image
 
-from flashcli import console
 from flashcli.training import TrainConfig, train
 
 
@@ -111,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    console.settings.quiet = True
     with tempfile.TemporaryDirectory() as tmp:
         data = make_pairs(Path(tmp), args.pairs)
         results = []

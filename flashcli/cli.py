@@ -1,8 +1,14 @@
-"""The ``flashcli`` command group: thin click commands over the Python API."""
+"""The ``flashcli`` command group: thin click commands over the Python API.
+
+This is the boundary between the library and the terminal: library errors
+(:class:`~flashcli.errors.FlashcliError`) become one line on stderr and their exit code here,
+and the library's log records are shown through :class:`~flashcli.commands._console.LogHandler`.
+"""
 
 from __future__ import annotations
 
 import importlib
+import logging
 import pkgutil
 import sys
 import traceback
@@ -11,38 +17,22 @@ import click
 
 from flashcli import __version__
 from flashcli import commands as _commands
-from flashcli.console import settings
+from flashcli.commands._console import LogHandler, Settings, settings
+from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
 
 #: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
 CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))
 
-
-def _set_device(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    if value is not None:
-        settings.device = value
+log = logging.getLogger(__name__)
 
 
-def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
-    if value:
-        settings.verbose = max(settings.verbose, value)
+class _CommandError(click.ClickException):
+    """A library error on its way out: click prints ``Error: <message>`` and exits."""
 
-
-def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        settings.quiet = True
-
-
-def common_options(f):
-    """``--device``, ``-v`` and ``-q``, accepted by the group and by every command."""
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
-                     is_eager=True, help="Only errors and results.")(f)
-    f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
-                     is_eager=True, help="More detail; tracebacks for errors.")(f)
-    f = click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N", expose_value=False,
-                     callback=_set_device, is_eager=True,
-                     help="Where to compute (default auto: CUDA when available).")(f)
-    return f
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 class FlashcliGroup(click.Group):
@@ -50,33 +40,41 @@ class FlashcliGroup(click.Group):
 
     _plugins_added = False
 
-    def make_context(self, info_name, args, parent=None, **extra):
-        settings.__init__()  # fresh options for every invocation (also under CliRunner)
-        return super().make_context(info_name, args, parent=parent, **extra)
-
     def _add_plugin_commands(self) -> None:
         if self._plugins_added:
             return
         self._plugins_added = True
         from flashcli import plugins
-        from flashcli.errors import FlashcliError
 
         try:
             reg = plugins.registry()
         except FlashcliError:
             return  # reported when a command needs the methods
-        plugins.register_commands(self, reg, verbose=bool(settings.verbose))
+        plugins.register_commands(self, reg)
 
     def invoke(self, ctx: click.Context):
+        state = settings(ctx)
+        handler = LogHandler(state)
+        root, ours = logging.getLogger(), logging.getLogger("flashcli")
+        level = ours.level
+        root.addHandler(handler)
+        ours.setLevel(logging.DEBUG)
+        try:
+            return self._invoke(ctx, state)
+        finally:
+            root.removeHandler(handler)
+            ours.setLevel(level)
+
+    def _invoke(self, ctx: click.Context, state: Settings):
         try:
             return super().invoke(ctx)
         except FlashcliError as exc:
             # One line for the user; with -v also the traceback of what caused it.
-            if settings.verbose and exc.__cause__ is not None:
+            if state.verbose and exc.__cause__ is not None:
                 traceback.print_exception(exc.__cause__, file=sys.stderr)
-            raise
+            raise _CommandError(exc.message, exc.exit_code) from exc
         except KeyboardInterrupt:
-            if settings.verbose:
+            if state.verbose:
                 traceback.print_exc(file=sys.stderr)
             click.echo("\nflashcli: interrupted; finished files are complete and nothing was left "
                        "half-written; run the same command again to continue", err=True)
@@ -102,18 +100,18 @@ def cli() -> None:
 
     Methods come from plugins; `flashcli plugins` lists them.
     """
-    click.get_current_context().call_on_close(_report_plugin_failures)
+    state = settings()
+    click.get_current_context().call_on_close(lambda: _report_plugin_failures(state))
 
 
 for _name in CORE_COMMANDS:
     cli.add_command(importlib.import_module(f"flashcli.commands.{_name}").command)
 
 
-def _report_plugin_failures() -> None:
-    if not settings.verbose:
+def _report_plugin_failures(state: Settings) -> None:
+    if not state.verbose:
         return
     from flashcli import plugins
-    from flashcli.errors import FlashcliError
 
     try:
         reg = plugins.registry()

@@ -143,9 +143,7 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
         pairs, problems = _pair_folder(folder, root, split, cat_dir)
         result.pairs += pairs
         result.problems += problems
-    if category:
-        want = category.lower()
-        result.pairs = [p for p in result.pairs if (p.category or "").lower() == want]
+    result.pairs = filter_category(result.pairs, category)
     if check:
         result.problems += check_pairs(result.pairs, root)
     if not result.pairs and not result.problems:
@@ -154,6 +152,14 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
             + (f" (category filter {category!r})" if category else "")
         )
     return result
+
+
+def filter_category(pairs: Sequence[Pair], category: str | None) -> list[Pair]:
+    """The pairs of ``category`` (case-insensitive); all of them when it is None."""
+    if not category:
+        return list(pairs)
+    want = category.lower()
+    return [p for p in pairs if (p.category or "").lower() == want]
 
 
 def pairs_from_dirs(flash_dir: str | Path, ambient_dir: str | Path, check: bool = True) -> PairSet:

@@ -2,33 +2,47 @@
 
 ``evaluate`` builds every method once (so missing weights fail before any work), decodes the
 pairs a chunk at a time, runs each method once per image in batches of same-size images,
-quantises the outputs to 8 bit as the authors did (REFERENCE.md §3) and scores them with
-``flashcli.metrics``. A failure on one image (unreadable file, a method error) is recorded
-and counted; the other images go on.
+quantises the outputs to 8 bit as the authors did and scores them with the metrics of
+:data:`flashcli.metrics.METRICS` that were asked for. A failure on one image (unreadable
+file, a method error) is recorded and counted; the other images go on. Problems are logged
+(:mod:`logging`) and progress goes to a callback; nothing is printed.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import platform
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from flashcli import __version__, console, metrics
-from flashcli.datasets import Pair, PairSet, check_pairs, find_pairs, load_pair_uint8
+from flashcli import __version__, metrics
+from flashcli.datasets import (
+    Pair,
+    PairSet,
+    check_pairs,
+    filter_category,
+    find_pairs,
+    load_pair_uint8,
+    pairs_from_dirs,
+)
 from flashcli.device import resolve_device
-from flashcli.enhancer import Enhancer
+from flashcli.enhancer import Enhancer, parse_opt_pairs
 from flashcli.errors import FlashcliError, WeightsError
-from flashcli.methods import create_enhancer
+from flashcli.methods import create_enhancer, default_methods
 from flashcli.plugins import registry
+from flashcli.progress import ProgressFn, report
+
+log = logging.getLogger(__name__)
 
 #: Columns of a contact sheet besides the methods.
 FLASH, AMBIENT = "flash", "ambient"
@@ -36,15 +50,17 @@ FLASH, AMBIENT = "flash", "ambient"
 
 @dataclass
 class ImageScore:
-    """One method's scores on one image."""
+    """One method's scores on one image, by metric name (``values["psnr"]``)."""
 
     stem: str
     method: str
-    psnr: float
-    ssim: float
-    loe: float | None
+    values: dict[str, float]
     seconds: float
     category: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stem": self.stem, "method": self.method, **self.values,
+                "seconds": self.seconds, "category": self.category}
 
 
 @dataclass
@@ -53,26 +69,35 @@ class MethodSummary:
 
     method: str
     images: int
-    psnr_mean: float
-    psnr_std: float
-    ssim_mean: float
-    ssim_std: float
-    loe_mean: float | None
+    mean: dict[str, float]
+    std: dict[str, float]
     seconds_per_image: float
     failures: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "images": self.images}
+        for name in self.mean:
+            out[f"{name}_mean"], out[f"{name}_std"] = self.mean[name], self.std[name]
+        return {**out, "seconds_per_image": self.seconds_per_image, "failures": self.failures}
 
 
 @dataclass
 class Comparison:
-    """A method against the baseline on the images both scored."""
+    """A method against the baseline on the images both scored: the mean difference of
+    each metric (``diff``) and on how many images it did better (``wins``)."""
 
     method: str
     baseline: str
     images: int
-    psnr_diff: float
-    ssim_diff: float
-    psnr_wins: int
-    ssim_wins: int
+    diff: dict[str, float]
+    wins: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "baseline": self.baseline,
+                               "images": self.images}
+        out.update({f"{k}_diff": v for k, v in self.diff.items()})
+        out.update({f"{k}_wins": v for k, v in self.wins.items()})
+        return out
 
 
 @dataclass
@@ -82,6 +107,34 @@ class Failure:
     stem: str
     method: str | None
     message: str
+
+
+@dataclass
+class EvalConfig:
+    """How to evaluate (every setting of :func:`evaluate` but the data, methods, weights,
+    options and the progress callback).
+
+    ``split``, ``category`` and ``limit`` choose the pairs of a dataset folder. ``baseline``:
+    a method name, True for the installed method marked ``reference`` (if any), None for
+    no comparison; it is added to the methods when missing. ``metrics``: names from
+    :data:`flashcli.metrics.METRICS` (``"psnr,ssim"`` or a list; None: the default set).
+    Outputs are rounded to 8 bit before scoring unless ``quantize`` is False.
+    ``save_images_dir`` receives ``<method>/<stem>.png``; ``thumbnail_side`` keeps small
+    previews of the first ``thumbnail_pairs`` pairs for contact sheets.
+    """
+
+    device: str | torch.device = "auto"
+    quantize: bool = True
+    baseline: str | bool | None = True
+    save_images_dir: str | Path | None = None
+    split: str | None = "test"
+    category: str | None = None
+    limit: int | None = None
+    batch_size: int = 8
+    metrics: str | Sequence[str] | None = None
+    thumbnail_side: int | None = None
+    thumbnail_pairs: int = 120
+    workers: int = 4
 
 
 @dataclass
@@ -99,6 +152,8 @@ class EvalResult:
     #: Small uint8 3 x h x w previews per stem and column (flash, methods, ambient).
     thumbnails: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
     seconds: float = 0.0
+    #: The metric names scored, in table order.
+    metrics: list[str] = field(default_factory=lambda: list(metrics.DEFAULT_METRICS))
 
     def score_table(self, method: str) -> dict[str, ImageScore]:
         """This method's scores by stem."""
@@ -111,12 +166,39 @@ class EvalResult:
             "versions": self.versions,
             "seconds": self.seconds,
             "methods": self.methods,
-            "summaries": [asdict(self.summaries[m]) for m in self.methods if m in self.summaries],
-            "comparisons": [asdict(c) for c in self.comparisons],
-            "failures": [asdict(f) for f in self.failures],
-            "images": [asdict(s) for s in self.scores],
+            "metrics": self.metrics,
+            "summaries": [self.summaries[m].to_dict() for m in self.methods if m in self.summaries],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "failures": [dataclasses.asdict(f) for f in self.failures],
+            "images": [s.to_dict() for s in self.scores],
         })
 
+
+# --- command-line values ------------------------------------------------------------------
+
+def parse_weights(items: Sequence[str]) -> dict[str, str]:
+    """``["NAME=PATH", ...]`` (as given to ``--weights``) -> ``{NAME: PATH}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name.strip() or not path.strip():
+            raise FlashcliError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
+        out[name.strip()] = path.strip()
+    return out
+
+
+def parse_method_options(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    """``["NAME.key=value", ...]`` (as given to ``--opt``) -> ``{NAME: {key: value}}``."""
+    out: dict[str, dict[str, str]] = {}
+    for key, value in parse_opt_pairs(items).items():
+        method, dot, option = key.partition(".")
+        if not dot or not method or not option:
+            raise FlashcliError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
+        out.setdefault(method, {})[option] = value
+    return out
+
+
+# --- pairs and methods --------------------------------------------------------------------
 
 def _finite(obj: Any) -> Any:
     if isinstance(obj, float):
@@ -144,6 +226,8 @@ def collect_pairs(
     """
     if isinstance(data, str | Path):
         data = find_pairs(data, split=split, category=category, check=False)
+    elif category and isinstance(data, PairSet):
+        data = PairSet(data.root, filter_category(data.pairs, category), list(data.problems))
     if isinstance(data, PairSet):
         pairs, given, root = list(data.pairs), list(data.problems), data.root
     else:
@@ -245,79 +329,43 @@ def _load(pair: Pair) -> tuple[Pair, torch.Tensor | None, torch.Tensor | None, s
         return pair, None, None, _one_line(exc)
 
 
-def _summaries(methods: Sequence[str], scores: list[ImageScore], failures: list[Failure],
-               seconds: Mapping[str, float]) -> dict[str, MethodSummary]:
+def _summaries(methods: Sequence[str], chosen: Sequence[metrics.Metric], scores: list[ImageScore],
+               failures: list[Failure], seconds: Mapping[str, float]) -> dict[str, MethodSummary]:
     out = {}
     for m in methods:
         mine = [s for s in scores if s.method == m]
-        p = torch.tensor([s.psnr for s in mine], dtype=torch.float64)
-        q = torch.tensor([s.ssim for s in mine], dtype=torch.float64)
-        loes = [s.loe for s in mine if s.loe is not None]
         n = len(mine)
+        mean, std = {}, {}
+        for metric in chosen:
+            values = torch.tensor([s.values[metric.name] for s in mine], dtype=torch.float64)
+            mean[metric.name] = float(values.mean()) if n else math.nan
+            std[metric.name] = float(values.std(correction=1)) if n > 1 else 0.0 if n else math.nan
         out[m] = MethodSummary(
-            method=m,
-            images=n,
-            psnr_mean=float(p.mean()) if n else math.nan,
-            psnr_std=float(p.std(correction=1)) if n > 1 else 0.0 if n else math.nan,
-            ssim_mean=float(q.mean()) if n else math.nan,
-            ssim_std=float(q.std(correction=1)) if n > 1 else 0.0 if n else math.nan,
-            loe_mean=float(sum(loes) / len(loes)) if loes else None,
+            method=m, images=n, mean=mean, std=std,
             seconds_per_image=seconds.get(m, 0.0) / n if n else math.nan,
             failures=sum(1 for f in failures if f.method in (m, None)),
         )
     return out
 
 
-def compare(scores: list[ImageScore], method: str, baseline: str) -> Comparison:
-    """Mean PSNR/SSIM difference of ``method`` over ``baseline`` and its wins, on shared images."""
+def compare(scores: list[ImageScore], method: str, baseline: str,
+            chosen: Sequence[metrics.Metric] | None = None) -> Comparison:
+    """Mean difference of each metric of ``method`` over ``baseline`` (over the finite
+    differences) and its wins, on the images both scored."""
     base = {s.stem: s for s in scores if s.method == baseline}
     mine = [(s, base[s.stem]) for s in scores if s.method == method and s.stem in base]
-    n = len(mine)
-    dp = [a.psnr - b.psnr for a, b in mine if math.isfinite(a.psnr - b.psnr)]
-    ds = [a.ssim - b.ssim for a, b in mine]
-    return Comparison(
-        method=method,
-        baseline=baseline,
-        images=n,
-        psnr_diff=sum(dp) / len(dp) if dp else math.nan,
-        ssim_diff=sum(ds) / n if n else math.nan,
-        psnr_wins=sum(1 for a, b in mine if a.psnr > b.psnr),
-        ssim_wins=sum(1 for a, b in mine if a.ssim > b.ssim),
-    )
+    diff, wins = {}, {}
+    for metric in chosen if chosen is not None else metrics.select():
+        d = [a.values[metric.name] - b.values[metric.name] for a, b in mine]
+        d = [x for x in d if math.isfinite(x)]
+        diff[metric.name] = sum(d) / len(d) if d else math.nan
+        wins[metric.name] = sum(1 for a, b in mine
+                                if metric.better(a.values[metric.name], b.values[metric.name]))
+    return Comparison(method=method, baseline=baseline, images=len(mine), diff=diff, wins=wins)
 
 
-def evaluate(
-    data: str | Path | PairSet | Sequence[Pair],
-    methods: Sequence[str],
-    weights: Mapping[str, str | Path] | None = None,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    device: str | torch.device = "auto",
-    quantize: bool = True,
-    baseline: str | bool | None = True,
-    progress: bool = True,
-    save_images_dir: str | Path | None = None,
-    *,
-    split: str | None = "test",
-    category: str | None = None,
-    limit: int | None = None,
-    batch_size: int = 8,
-    with_loe: bool = True,
-    thumbnail_side: int | None = None,
-    thumbnail_pairs: int = 120,
-    workers: int = 4,
-) -> EvalResult:
-    """Score ``methods`` on the flash/ambient pairs of ``data``.
-
-    ``data`` is a dataset folder (REFERENCE.md §2 layout; ``split``, ``category`` apply), a
-    ``PairSet`` or a list of ``Pair``; ``limit`` keeps the first N pairs. ``weights`` maps a
-    method to its weights file or run folder, ``options`` a method to its option dict. The
-    ``baseline`` method is added to ``methods`` when missing (True: the installed method
-    marked ``reference``, if any; None: no comparison). Outputs
-    are rounded to 8 bit before scoring unless ``quantize`` is False. ``save_images_dir``
-    receives ``<method>/<stem>.png``. ``thumbnail_side`` keeps small previews of the first
-    ``thumbnail_pairs`` pairs for contact sheets.
-    """
-    started = time.perf_counter()
+def _method_list(methods: Sequence[str], baseline: str | bool | None) -> tuple[list[str], str | None]:
+    """The methods to run (the baseline first when it was not asked for) and the baseline."""
     methods = list(dict.fromkeys(methods))
     if not methods:
         raise FlashcliError("no methods to evaluate; pass --methods NAME,NAME (see `flashcli plugins`)")
@@ -326,125 +374,192 @@ def evaluate(
     baseline = baseline or None
     if baseline and baseline not in methods:
         methods.insert(0, baseline)
-    if batch_size < 1:
-        raise FlashcliError(f"batch size {batch_size}: give a positive number")
-    pairs, listed, root = collect_pairs(data, split, category, limit, workers, check=False)
-    dev = resolve_device(device)
-    enhancers = build_enhancers(methods, weights, options, dev)
-    pairs, failures, root = check_collected(pairs, [f.message for f in listed], root, workers)
-    if save_images_dir is not None:
-        save_images_dir = Path(save_images_dir)
-        from flashcli.imageio import write_image  # noqa: F401 - fail early if unavailable
-    if progress:
-        for f in failures:
-            console.warn(f"skipped: {f.message}")
-    skipped = len(failures)
-    scores: list[ImageScore] = []
-    seconds: dict[str, float] = defaultdict(float)
-    thumbs: dict[str, dict[str, torch.Tensor]] = {}
-    thumb_stems = {p.stem for p in pairs[:thumbnail_pairs]} if thumbnail_side else set()
+    return methods, baseline
 
-    bar = console.progress() if progress else None
-    task = bar.add_task("evaluating", total=len(pairs) * len(methods)) if bar else None
-    chunk = max(batch_size * 4, workers)
-    try:
-        if bar:
-            bar.start()
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            for start in range(0, len(pairs), chunk):
-                loaded = list(pool.map(_load, pairs[start:start + chunk]))
+
+# --- scoring ------------------------------------------------------------------------------
+
+class _Scoring:
+    """Runs every method on batches of same-size pairs and collects scores, failures,
+    timings, thumbnails and saved outputs."""
+
+    def __init__(self, enhancers: dict[str, Enhancer], device: torch.device, cfg: EvalConfig,
+                 chosen: list[metrics.Metric], pairs: list[Pair], failures: list[Failure],
+                 progress: ProgressFn | None) -> None:
+        self.enhancers, self.device, self.cfg, self.chosen = enhancers, device, cfg, chosen
+        self.pairs, self.failures, self.progress = pairs, failures, progress
+        self.scores: list[ImageScore] = []
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.thumbs: dict[str, dict[str, torch.Tensor]] = {}
+        side = cfg.thumbnail_side
+        self.thumb_stems = {p.stem for p in pairs[:cfg.thumbnail_pairs]} if side else set()
+        self.save_dir = Path(cfg.save_images_dir) if cfg.save_images_dir is not None else None
+        self.total = len(pairs) * len(enhancers)
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        report(self.progress, "evaluating", self.done, self.total)
+
+    def run(self) -> None:
+        cfg = self.cfg
+        chunk = max(cfg.batch_size * 4, cfg.workers)
+        report(self.progress, "evaluating", 0, self.total)
+        with ThreadPoolExecutor(max_workers=max(1, cfg.workers)) as pool:
+            for start in range(0, len(self.pairs), chunk):
+                loaded = list(pool.map(_load, self.pairs[start:start + chunk]))
                 by_size: dict[tuple[int, ...], list[tuple[Pair, torch.Tensor, torch.Tensor]]] = (
                     defaultdict(list))
                 for pair, flash, ambient, error in loaded:
                     if error is not None:
-                        failures.append(Failure(pair.stem, None, error))
-                        if bar:
-                            bar.advance(task, len(methods))
+                        self.failures.append(Failure(pair.stem, None, error))
+                        self.advance(len(self.enhancers))
                     else:
                         by_size[tuple(flash.shape)].append((pair, flash, ambient))
                 for items in by_size.values():
-                    for b in range(0, len(items), batch_size):
-                        batch = items[b:b + batch_size]
-                        _run_batch(batch, enhancers, dev, quantize, with_loe, scores, failures,
-                                   seconds, save_images_dir, thumbs, thumb_stems, thumbnail_side,
-                                   lambda n: bar.advance(task, n) if bar else None)
-    finally:
-        if bar:
-            bar.stop()
+                    for b in range(0, len(items), cfg.batch_size):
+                        self.batch(items[b:b + cfg.batch_size])
 
+    def batch(self, batch: list[tuple[Pair, torch.Tensor, torch.Tensor]]) -> None:
+        """Run every method on one batch of same-size pairs and score the outputs."""
+        dev, side = self.device, self.cfg.thumbnail_side
+        stems = [p.stem for p, _, _ in batch]
+        flash = torch.stack([f for _, f, _ in batch]).to(dev).float().div_(255.0)
+        ambient = torch.stack([a for _, _, a in batch]).to(dev).float().div_(255.0)
+        keep = [i for i, s in enumerate(stems) if s in self.thumb_stems]
+        if keep:
+            for i, f_t, a_t in zip(keep, _thumb(flash[keep], side), _thumb(ambient[keep], side),
+                                   strict=True):
+                self.thumbs.setdefault(stems[i], {})[FLASH] = f_t
+                self.thumbs[stems[i]][AMBIENT] = a_t
+        for name, enhancer in self.enhancers.items():
+            try:
+                out, values, elapsed = self.score(enhancer, flash, ambient)
+            except Exception as exc:  # noqa: BLE001 - one failed batch must not stop the run
+                msg = _one_line(exc)
+                self.failures.extend(Failure(s, name, f"{name} on {s}: {msg}") for s in stems)
+                self.advance(len(stems))
+                continue
+            self.seconds[name] += elapsed
+            for i, (pair, _, _) in enumerate(batch):
+                self.scores.append(ImageScore(pair.stem, name, {k: v[i] for k, v in values.items()},
+                                              elapsed / len(stems), pair.category))
+            if keep:
+                for i, t in zip(keep, _thumb(out[keep], side), strict=True):
+                    self.thumbs[stems[i]][name] = t
+            if self.save_dir is not None:
+                _save(self.save_dir, name, batch, out, self.failures)
+            self.advance(len(stems))
+
+    def score(self, enhancer: Enhancer, flash: torch.Tensor, ambient: torch.Tensor
+              ) -> tuple[torch.Tensor, dict[str, list[float]], float]:
+        """The (quantised) output, each metric per image, and the method's seconds."""
+        _sync(self.device)
+        t0 = time.perf_counter()
+        out = enhancer(flash)
+        _sync(self.device)
+        elapsed = time.perf_counter() - t0
+        out = out.to(self.device)
+        if self.cfg.quantize:
+            out = metrics.quantize(out)
+        values = {m.name: m.function(out, ambient).tolist() for m in self.chosen}
+        return out, values, elapsed
+
+
+# --- the entry points ---------------------------------------------------------------------
+
+def evaluate(
+    data: str | Path | PairSet | Sequence[Pair],
+    methods: Sequence[str],
+    weights: Mapping[str, str | Path] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: EvalConfig | None = None,
+    *,
+    progress: ProgressFn | bool | None = None,
+    **settings: Any,
+) -> EvalResult:
+    """Score ``methods`` on the flash/ambient pairs of ``data``.
+
+    ``data`` is a dataset folder (``split``, ``category`` apply), a ``PairSet`` or a list of
+    ``Pair``. ``weights`` maps a method to its weights file or run folder, ``options`` a
+    method to its option dict. ``config`` (an :class:`EvalConfig`) and keyword
+    ``settings`` (its fields) say how; ``progress(stage, done, total)`` follows the work.
+    """
+    started = time.perf_counter()
+    cfg = dataclasses.replace(config or EvalConfig(), **settings)
+    chosen = metrics.select(cfg.metrics)
+    methods, baseline = _method_list(methods, cfg.baseline)
+    if cfg.batch_size < 1:
+        raise FlashcliError(f"batch size {cfg.batch_size}: give a positive number")
+    pairs, listed, root = collect_pairs(data, cfg.split, cfg.category, cfg.limit, cfg.workers,
+                                        check=False)
+    dev = resolve_device(cfg.device)
+    enhancers = build_enhancers(methods, weights, options, dev)
+    pairs, failures, root = check_collected(pairs, [f.message for f in listed], root, cfg.workers)
+    for f in failures:
+        log.warning(f"skipped: {f.message}")
+    skipped = len(failures)
+    scoring = _Scoring(enhancers, dev, cfg, chosen, pairs, failures, progress)
+    scoring.run()
     order = {p.stem: i for i, p in enumerate(pairs)}
-    scores.sort(key=lambda s: (order.get(s.stem, 0), methods.index(s.method)))
-    summaries = _summaries(methods, scores, failures, seconds)
-    comparisons = [compare(scores, m, baseline) for m in methods if baseline and m != baseline]
+    scores = sorted(scoring.scores, key=lambda s: (order.get(s.stem, 0), methods.index(s.method)))
     reg = registry()
-    versions = {
-        "flashcli": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        **{f"plugin:{m}": reg.get(m).provided_by for m in methods},
-    }
-    config = {
+    versions = {"flashcli": __version__, "torch": torch.__version__,
+                "python": platform.python_version(),
+                **{f"plugin:{m}": reg.get(m).provided_by for m in methods}}
+    config_out = {
         "dataset": str(root) if root else None,
-        "split": split if isinstance(data, str | Path) else None,
-        "category": category,
-        "limit": limit,
-        "pairs": len(pairs),
-        "dataset_problems": skipped,
-        "methods": methods,
+        "split": cfg.split if isinstance(data, str | Path) else None,
+        "category": cfg.category, "limit": cfg.limit, "pairs": len(pairs),
+        "dataset_problems": skipped, "methods": methods,
         "weights": {k: str(v) for k, v in (weights or {}).items()},
         "options": {m: e.config for m, e in enhancers.items()},
-        "device": str(dev),
-        "quantize": quantize,
-        "baseline": baseline,
-        "batch_size": batch_size,
-        "loe": with_loe,
+        "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
+        "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],
     }
-    return EvalResult(methods=methods, scores=scores, summaries=summaries,
-                      comparisons=comparisons, failures=failures, config=config,
-                      versions=versions, pairs=pairs, thumbnails=thumbs,
-                      seconds=time.perf_counter() - started)
+    return EvalResult(
+        methods=methods, scores=scores,
+        summaries=_summaries(methods, chosen, scores, failures, scoring.seconds),
+        comparisons=[compare(scores, m, baseline, chosen) for m in methods if baseline and m != baseline],
+        failures=failures, config=config_out, versions=versions, pairs=pairs,
+        thumbnails=scoring.thumbs, seconds=time.perf_counter() - started,
+        metrics=[m.name for m in chosen])
 
 
-def _run_batch(batch, enhancers, dev, quantize, with_loe, scores, failures, seconds,
-               save_dir, thumbs, thumb_stems, thumb_side, advance: Callable[[int], Any]) -> None:
-    """Run every method on one batch of same-size pairs and score the outputs."""
-    stems = [p.stem for p, _, _ in batch]
-    flash = torch.stack([f for _, f, _ in batch]).to(dev).float().div_(255.0)
-    ambient = torch.stack([a for _, _, a in batch]).to(dev).float().div_(255.0)
-    keep = [i for i, s in enumerate(stems) if s in thumb_stems]
-    if keep:
-        for i, f_t, a_t in zip(keep, _thumb(flash[keep], thumb_side), _thumb(ambient[keep], thumb_side),
-                               strict=True):
-            thumbs.setdefault(stems[i], {})[FLASH] = f_t
-            thumbs[stems[i]][AMBIENT] = a_t
-    for name, enhancer in enhancers.items():
-        try:
-            _sync(dev)
-            t0 = time.perf_counter()
-            out = enhancer(flash)
-            _sync(dev)
-            elapsed = time.perf_counter() - t0
-            out = out.to(dev)
-            if quantize:
-                out = metrics.quantize(out)
-            p = metrics.psnr(out, ambient).tolist()
-            q = metrics.ssim(out, ambient).tolist()
-            lo = metrics.loe(out, ambient).tolist() if with_loe else [None] * len(stems)
-        except Exception as exc:  # noqa: BLE001 - one failed batch must not stop the run
-            msg = _one_line(exc)
-            failures.extend(Failure(s, name, f"{name} on {s}: {msg}") for s in stems)
-            advance(len(stems))
-            continue
-        seconds[name] += elapsed
-        for (pair, _, _), ps, ss, ls in zip(batch, p, q, lo, strict=True):
-            scores.append(ImageScore(pair.stem, name, ps, ss, ls, elapsed / len(stems),
-                                     pair.category))
-        if keep:
-            for i, t in zip(keep, _thumb(out[keep], thumb_side), strict=True):
-                thumbs[stems[i]][name] = t
-        if save_dir is not None:
-            _save(save_dir, name, batch, out, failures)
-        advance(len(stems))
+def run_eval(
+    dataset: str | Path | None,
+    methods: Sequence[str] | None,
+    weights: Mapping[str, str | Path] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: EvalConfig | None = None,
+    *,
+    pairs_dirs: tuple[str, str] | None = None,
+    report_dir: str | Path | None = None,
+    sheet_size: int = 160,
+    progress: ProgressFn | None = None,
+) -> tuple[EvalResult, list[Path]]:
+    """``flashcli eval`` as a function: the data from a DATASET folder or two folders of
+    matching stems (``pairs_dirs``), every method that runs without weights when
+    ``methods`` is None, and the report written to ``report_dir`` (contact sheets of
+    ``sheet_size`` px). Returns the result and the files written."""
+    cfg = config or EvalConfig()
+    if pairs_dirs:
+        if dataset:
+            raise FlashcliError(f"{dataset}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
+        data: Any = pairs_from_dirs(*pairs_dirs, check=False)
+    elif dataset:
+        data = dataset
+    else:
+        raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
+    if report_dir:
+        cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
+    result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
+    written: list[Path] = []
+    if report_dir:
+        from flashcli.report import write_report
+
+        written = write_report(result, report_dir)
+    return result, written
 
 
 def _save(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:

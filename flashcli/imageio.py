@@ -231,16 +231,18 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
     return np.asarray(img)
 
 
-def read_image(path: str | Path, *, half_size: bool = False,
-               max_pixels: int | None = None) -> tuple[torch.Tensor, PhotoMeta]:
+def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | None = None,
+               meta: PhotoMeta | None = None) -> tuple[torch.Tensor, PhotoMeta]:
     """Decode a photo to a float32 3 x H x W tensor in [0, 1], upright, plus its metadata.
 
     16-bit sources keep their precision. RAW files are demosaiced by LibRaw with the camera
     white balance to sRGB (``half_size``: half resolution, much faster). ``max_pixels`` raises
-    the decompression-bomb limit (default :data:`DEFAULT_MAX_PIXELS`).
+    the decompression-bomb limit (default :data:`DEFAULT_MAX_PIXELS`). ``meta``: this file's
+    :func:`read_metadata`, when the caller has it already (EXIF is then not parsed again and
+    a RAW file is opened once more only, to decode).
     """
     path = Path(path)
-    meta = read_metadata(path)
+    meta = meta if meta is not None else read_metadata(path)
     _check_pixels(path, meta.width, meta.height, max_pixels)
     if meta.is_raw:
         from flashcli.raw import decode_raw

@@ -1,4 +1,5 @@
-"""Build a ready-to-run enhancer from a method name, options, weights and a device."""
+"""The installed methods as the commands use them: build a ready-to-run enhancer from a
+method name, options, weights and a device; describe what is installed."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import torch
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import WeightsError
-from flashcli.plugins import registry
-from flashcli.weights import load_weights
+from flashcli.plugins import Registry, registry
+from flashcli.weights import load_weights, read_meta
 
 
 def create_enhancer(
@@ -46,3 +47,48 @@ def create_enhancer(
         first = str(exc).strip().splitlines()[0]
         raise WeightsError(f"{path}: weights do not fit method {name} with these options ({first})") from None
     return enhancer.to(dev)
+
+
+def default_weights_info(cls: Any) -> dict[str, Any] | None:
+    """Where a method's shipped weights are and what they were trained on (their sidecar)."""
+    try:
+        path = cls.default_weights() if hasattr(cls, "default_weights") else None
+    except Exception:  # noqa: BLE001 - a plugin's bug must not break the listing
+        return None
+    if path is None:
+        return None
+    trained_on = (read_meta(path).get("provenance") or {})
+    data = trained_on.get("data") if isinstance(trained_on, dict) else None
+    return {"path": str(path), "trained_on": data or "see the weights' sidecar"}
+
+
+def plugins_report(reg: Registry | None = None) -> dict[str, Any]:
+    """The installed methods and failed plugins as plain data (``flashcli plugins``)."""
+    reg = reg or registry()
+    methods = []
+    for name in sorted(reg.methods):
+        m = reg.methods[name]
+        cls = m.cls
+        methods.append({
+            "name": name,
+            "plugin": m.plugin.name,
+            "distribution": m.plugin.dist,
+            "version": m.plugin.version,
+            "trainable": bool(getattr(cls, "trainable", False)),
+            "needs_weights": bool(getattr(cls, "needs_weights", False)),
+            "default_for": list(getattr(cls, "default_for", ())),
+            "reference": bool(getattr(cls, "reference", False)),
+            "description": getattr(cls, "description", ""),
+            "default_weights": default_weights_info(cls),
+            "options": {o.name: o.default for o in getattr(cls, "options", ())},
+        })
+    failed = [{"plugin": p.name, "module": p.module, "distribution": p.dist, "version": p.version,
+               "error": p.error} for p in reg.failures]
+    return {"methods": methods, "failed": failed}
+
+
+def default_methods(reg: Registry | None = None) -> list[str]:
+    """Every installed method that runs without weights given (needs none, or ships them)."""
+    reg = reg or registry()
+    return sorted(name for name, info in reg.methods.items()
+                  if not info.cls.needs_weights or info.cls.default_weights() is not None)

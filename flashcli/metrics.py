@@ -14,11 +14,17 @@ length N on the same device.
   side is 50 px.
 - ``quantize``: round to the 256 levels of an 8-bit image, as the authors saved outputs.
 
+``METRICS`` is the table every consumer iterates (evaluation, reports, the eval command, the
+trainer): a new metric is one function here plus one row in the table.
+
 Sums are computed in float64 (float32 where the device has no float64, e.g. Apple MPS), so
 the numbers agree with scikit-image to ~1e-6.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -198,3 +204,62 @@ def loe(a: torch.Tensor, b: torch.Tensor, chunk: int = 1024) -> torch.Tensor:
         total += (oa ^ ob).flatten(1).sum(dim=1).to(torch.float64)
     return (total / p).to(la.dtype)
 
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One row of the metric table: how to compute, compare and print a metric."""
+
+    name: str
+    #: ``function(output, reference)`` -> one value per image (see the module doc).
+    function: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    higher_is_better: bool
+    #: Digits after the point in tables.
+    digits: int
+    #: Column title in tables.
+    label: str
+    unit: str = ""
+
+    @property
+    def heading(self) -> str:
+        """``label (unit)``, e.g. ``PSNR (dB)``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+    def format(self, value: float | None) -> str:
+        """The value with the metric's digits and unit (``-`` when missing)."""
+        if value is None or value != value:
+            return "-"
+        text = "inf" if value in (float("inf"), float("-inf")) else f"{value:.{self.digits}f}"
+        return f"{text} {self.unit}".strip()
+
+    def better(self, a: float, b: float) -> bool:
+        """True when ``a`` beats ``b``."""
+        return a > b if self.higher_is_better else a < b
+
+
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("psnr", psnr, True, 2, "PSNR", "dB"),
+    Metric("ssim", ssim, True, 3, "SSIM"),
+    Metric("loe", loe, False, 1, "LOE"),
+)}
+#: What ``flashcli eval`` scores by default (the paper's Table 1).
+DEFAULT_METRICS = ("psnr", "ssim", "loe")
+#: What the trainer reports on the test split (cheap enough for every few epochs); the
+#: first one picks the ``best`` weights.
+TRAINING_METRICS = ("psnr", "ssim")
+
+
+def select(names: str | Sequence[str] | None = None) -> list[Metric]:
+    """The metrics named by ``names`` (``"psnr,ssim"`` or a list; None: the default set), in
+    the table's order."""
+    if names is None:
+        names = DEFAULT_METRICS
+    if isinstance(names, str):
+        names = [n for n in names.split(",")]
+    wanted = {n.strip().lower() for n in names if n.strip()}
+    unknown = sorted(wanted - set(METRICS))
+    if unknown or not wanted:
+        valid = ",".join(METRICS)
+        given = ", ".join(unknown) if unknown else "(none)"
+        raise FlashcliError(f"--metrics: unknown metric {given}; choose from {valid}")
+    return [m for m in METRICS.values() if m.name in wanted]

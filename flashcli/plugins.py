@@ -9,8 +9,8 @@ or distribution name.
 from __future__ import annotations
 
 import importlib.metadata as md
+import logging
 import os
-import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
@@ -22,6 +22,7 @@ from flashcli import hookspecs
 from flashcli.errors import FlashcliError
 
 GROUP = "flashcli"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -179,7 +180,7 @@ def reset() -> None:
     registry.cache_clear()
 
 
-def register_commands(cli: Any, reg: Registry, verbose: bool = False) -> None:
+def register_commands(cli: Any, reg: Registry) -> None:
     """Let every plugin add its click commands; failures are recorded, not raised."""
     by_obj = {id(p.obj): p for p in reg.plugins if p.obj is not None}
     for impl in reg.manager.hook.flashcli_register_commands.get_hookimpls():
@@ -189,5 +190,4 @@ def register_commands(cli: Any, reg: Registry, verbose: bool = False) -> None:
         except (Exception, SystemExit) as exc:
             if info is not None:
                 info.error = _describe(exc)
-            if verbose:
-                print(f"flashcli: plugin {impl.plugin_name} failed to add commands: {exc}", file=sys.stderr)
+            log.debug("flashcli: plugin %s failed to add commands: %s", impl.plugin_name, exc)

@@ -1,4 +1,5 @@
-"""Present an ``EvalResult``: rich table, results.json/.csv, table.md and contact sheets."""
+"""Write an ``EvalResult`` down: results.json/.csv, table.md and contact sheets (the terminal
+tables are drawn by the CLI layer from :func:`rows`)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,16 @@ from pathlib import Path
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
-from rich.table import Table
 
 from flashcli.evaluate import AMBIENT, FLASH, EvalResult
 from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.metrics import METRICS
 
 #: Contact-sheet geometry (pixels): gap between cells, column-label strip, caption strip.
 PAD = 4
 HEADER = 16
 CAPTION = 14
 ROWS_PER_SHEET = 8
-
-CSV_COLUMNS = ("stem", "category", "method", "psnr", "ssim", "loe", "seconds", "error")
 
 
 def ordered_methods(names) -> list[str]:
@@ -45,60 +44,32 @@ def _signed(x: float | None, digits: int) -> str:
     return text if text in ("-", "inf") or x < 0 else f"+{text}"
 
 
-def _rows(result: EvalResult) -> list[dict[str, str]]:
-    """One formatted row per method, in table order."""
+def rows(result: EvalResult) -> list[dict[str, str]]:
+    """One formatted row per method, in table order: ``method``, ``images``, ``failures``,
+    ``seconds``, and per metric ``<name>`` (mean ± std), ``d<name>`` (difference to the
+    baseline, "" without one) and ``wins``."""
     comps = {c.method: c for c in result.comparisons}
-    rows = []
+    chosen = [METRICS[n] for n in result.metrics]
+    out = []
     for m in ordered_methods(result.methods):
         s = result.summaries[m]
         c = comps.get(m)
-        rows.append({
-            "method": m,
-            "images": str(s.images),
-            "psnr": f"{_num(s.psnr_mean, 2)} ± {_num(s.psnr_std, 2)}",
-            "ssim": f"{_num(s.ssim_mean, 3)} ± {_num(s.ssim_std, 3)}",
-            "loe": _num(s.loe_mean, 1),
-            "seconds": _num(s.seconds_per_image, 4),
-            "dpsnr": _signed(c.psnr_diff, 2) if c else "",
-            "dssim": _signed(c.ssim_diff, 3) if c else "",
-            "wins": f"{c.psnr_wins}/{c.ssim_wins} of {c.images}" if c else "",
-            "failures": str(s.failures),
-        })
-    return rows
-
-
-def summary_table(result: EvalResult) -> Table:
-    """The rich table printed by ``flashcli eval`` (mean ± sample std over images)."""
-    title = f"flashcli eval: {result.config.get('pairs', 0)} pairs"
-    if result.config.get("dataset"):
-        title += f" from {result.config['dataset']}"
-    table = Table(title=title)
-    table.add_column("method", no_wrap=True)
-    for name in ("PSNR (dB)", "SSIM", "LOE", "s/image", "images", "failed"):
-        table.add_column(name, justify="right", no_wrap=name != "s/image")
-    for r in _rows(result):
-        table.add_row(r["method"], r["psnr"], r["ssim"], r["loe"], r["seconds"], r["images"],
-                      r["failures"])
-    return table
-
-
-def comparison_table(result: EvalResult) -> Table | None:
-    """Each method against the baseline on the images both scored (None without one)."""
-    if not result.comparisons:
-        return None
-    table = Table(title=f"paired with {result.config.get('baseline')}")
-    table.add_column("method", no_wrap=True)
-    for name in ("ΔPSNR (dB)", "ΔSSIM", "wins PSNR/SSIM"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for r in _rows(result):
-        if r["dpsnr"]:
-            table.add_row(r["method"], r["dpsnr"], r["dssim"], r["wins"])
-    return table
+        row = {"method": m, "images": str(s.images), "failures": str(s.failures),
+               "seconds": _num(s.seconds_per_image, 4)}
+        for metric in chosen:
+            k, d = metric.name, metric.digits
+            row[k] = f"{_num(s.mean[k], d)} ± {_num(s.std[k], d)}"
+            row[f"d{k}"] = _signed(c.diff[k], d) if c else ""
+        row["wins"] = (" / ".join(str(c.wins[m_.name]) for m_ in chosen) + f" of {c.images}"
+                       if c else "")
+        out.append(row)
+    return out
 
 
 def table_markdown(result: EvalResult) -> str:
     """The paper-style table (mean ± sample std over images) and the paired comparison."""
     cfg = result.config
+    chosen = [METRICS[n] for n in result.metrics]
     lines = [
         "# flashcli eval",
         "",
@@ -109,20 +80,23 @@ def table_markdown(result: EvalResult) -> str:
         + f"; outputs {'quantised to 8 bit' if cfg.get('quantize') else 'scored as floats'}"
         + f"; device `{cfg.get('device')}`.",
         "",
-        "| Method | PSNR (dB) | SSIM | LOE | s/image | images |",
-        "|---|---|---|---|---|---|",
+        "| Method | " + " | ".join(m.heading for m in chosen) + " | s/image | images |",
+        "|---|" + "---|" * len(chosen) + "---|---|",
     ]
-    rows = _rows(result)
-    for r in rows:
-        lines.append(f"| {r['method']} | {r['psnr']} | {r['ssim']} | {r['loe']} | "
-                     f"{r['seconds']} | {r['images']} |")
+    table = rows(result)
+    for r in table:
+        lines.append(f"| {r['method']} | " + " | ".join(r[m.name] for m in chosen)
+                     + f" | {r['seconds']} | {r['images']} |")
     if result.comparisons:
         base = cfg.get("baseline")
+        wins = " / ".join(m.name.upper() for m in chosen)
         lines += ["", f"Paired with `{base}` on the images both scored:", "",
-                  "| Method | ΔPSNR (dB) | ΔSSIM | wins PSNR / SSIM |", "|---|---|---|---|"]
-        for r in rows:
-            if r["dpsnr"]:
-                lines.append(f"| {r['method']} | {r['dpsnr']} | {r['dssim']} | {r['wins']} |")
+                  "| Method | " + " | ".join(f"Δ{m.heading}" for m in chosen) + f" | wins {wins} |",
+                  "|---|" + "---|" * (len(chosen) + 1)]
+        for r in table:
+            if r["wins"]:
+                lines.append(f"| {r['method']} | " + " | ".join(r[f"d{m.name}"] for m in chosen)
+                             + f" | {r['wins']} |")
     if result.failures:
         lines += ["", f"{len(result.failures)} failure(s):", ""]
         lines += [f"- {f.message}" for f in result.failures]
@@ -133,14 +107,15 @@ def results_csv(result: EvalResult) -> str:
     """One row per image and method; failed images have an error and no numbers."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(("stem", "category", "method", *result.metrics, "seconds", "error"))
+    blank = [""] * len(result.metrics)
     for s in result.scores:
-        writer.writerow([s.stem, s.category or "", s.method, repr(s.psnr), repr(s.ssim),
-                         "" if s.loe is None else repr(s.loe), repr(s.seconds), ""])
+        writer.writerow([s.stem, s.category or "", s.method,
+                         *(repr(s.values[k]) for k in result.metrics), repr(s.seconds), ""])
     for f in result.failures:
         methods = [f.method] if f.method else result.methods
         for m in methods:
-            writer.writerow([f.stem, "", m, "", "", "", "", f.message])
+            writer.writerow([f.stem, "", m, *blank, "", f.message])
     return buf.getvalue()
 
 
@@ -184,7 +159,8 @@ def contact_sheets(result: EvalResult, rows_per_sheet: int = ROWS_PER_SHEET) -> 
                     caption = "ground truth"
                 else:
                     s = by_method.get(col, {}).get(stem)
-                    caption = f"{_num(s.psnr, 2)} dB  {_num(s.ssim, 3)}" if s else ""
+                    caption = "  ".join(METRICS[k].format(s.values[k])
+                                        for k in result.metrics[:2]) if s else ""
                 draw.text((x, y + ch + 1), _fit(draw, caption, font, cw), fill=(0, 0, 0),
                           font=font)
         sheets.append(sheet)

@@ -75,6 +75,16 @@ def sidecar_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
+def read_meta(path: str | Path) -> dict[str, Any]:
+    """The JSON sidecar of a weights file or run folder (``{}`` when missing or
+    unreadable), without reading any tensor."""
+    try:
+        side = sidecar_path(resolve_weights_path(path))
+        return _clean_meta(json.loads(side.read_text()))
+    except (WeightsError, OSError, UnicodeDecodeError, ValueError):
+        return {}
+
+
 def save_weights(path: str | Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write ``state`` as safetensors (meta embedded) and the JSON sidecar, atomically."""
     from safetensors.torch import save_file

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from test_evaluate import direct_scores, make_dataset, unet_weights
 
 from flashcli.cli import cli
-from flashcli.commands.eval import parse_method_options, parse_weights
+from flashcli.evaluate import parse_method_options, parse_weights
 
 
 def run(*args: str):
@@ -46,7 +46,7 @@ def test_report_and_json(tmp_path):
 def test_table_is_in_paper_order(tmp_path):
     root = make_dataset(tmp_path / "ds", sizes=((16, 16), (16, 16)))
     weights = unet_weights(tmp_path / "unet.safetensors")
-    result = run(str(root), "--methods", "unet", "--weights", f"unet={weights}", "--no-loe")
+    result = run(str(root), "--methods", "unet", "--weights", f"unet={weights}", "--metrics", "psnr,ssim")
     assert result.exit_code == 0, result.output
     table = result.stdout
     assert table.index("identity") < table.index("unet")

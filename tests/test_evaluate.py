@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -73,15 +74,15 @@ def test_identity_scores_equal_the_metrics_computed_directly(tmp_path):
     for s in result.scores:
         p, q = direct_scores(root / "test" / f"{s.stem}_flash.png",
                              root / "test" / f"{s.stem}_ambient.png")
-        assert s.psnr == pytest.approx(p, abs=1e-9)
-        assert s.ssim == pytest.approx(q, abs=1e-9)
-        assert s.loe is not None and s.loe >= 0
+        assert s.values["psnr"] == pytest.approx(p, abs=1e-9)
+        assert s.values["ssim"] == pytest.approx(q, abs=1e-9)
+        assert s.values["loe"] is not None and s.values["loe"] >= 0
         assert s.category == "People"
     summary = result.summaries["identity"]
-    psnrs = [s.psnr for s in result.scores]
+    psnrs = [s.values["psnr"] for s in result.scores]
     assert summary.images == 4
-    assert summary.psnr_mean == pytest.approx(float(np.mean(psnrs)))
-    assert summary.psnr_std == pytest.approx(float(np.std(psnrs, ddof=1)))
+    assert summary.mean["psnr"] == pytest.approx(float(np.mean(psnrs)))
+    assert summary.std["psnr"] == pytest.approx(float(np.std(psnrs, ddof=1)))
     assert result.comparisons == []  # identity is the baseline itself
 
 
@@ -121,31 +122,32 @@ def test_trained_method_is_scored_and_paired_with_the_baseline(tmp_path):
     root = make_dataset(tmp_path / "ds")
     weights = unet_weights(tmp_path / "unet.safetensors")
     result = ev.evaluate(root, ["unet"], weights={"unet": weights}, progress=False,
-                         batch_size=3, with_loe=False)
+                         batch_size=3, metrics=("psnr", "ssim"))
     assert result.methods == ["identity", "unet"]  # the baseline is added
     assert len(result.scores) == 8
     base = result.score_table("identity")
     mine = result.score_table("unet")
     (comp,) = result.comparisons
     assert comp.method == "unet" and comp.baseline == "identity" and comp.images == 4
-    diffs = [mine[s].psnr - base[s].psnr for s in base]
-    assert comp.psnr_diff == pytest.approx(float(np.mean(diffs)))
-    assert comp.psnr_wins == sum(d > 0 for d in diffs)
-    assert comp.ssim_wins == sum(mine[s].ssim > base[s].ssim for s in base)
-    assert all(s.loe is None for s in result.scores)
+    diffs = [mine[s].values["psnr"] - base[s].values["psnr"] for s in base]
+    assert comp.diff["psnr"] == pytest.approx(float(np.mean(diffs)))
+    assert comp.wins["psnr"] == sum(d > 0 for d in diffs)
+    assert comp.wins["ssim"] == sum(mine[s].values["ssim"] > base[s].values["ssim"] for s in base)
+    assert all(s.values.get("loe") is None for s in result.scores)
+    assert result.metrics == ["psnr", "ssim"]
     assert result.config["options"]["unet"]["width"] == 0.125
 
 
 def test_outputs_are_quantised_unless_asked_not_to(tmp_path, monkeypatch):
     root = make_dataset(tmp_path / "ds", sizes=((16, 20),))
     seen = []
-    real = metrics.psnr
+    real = metrics.METRICS["psnr"]
 
     def spy(a, b):
         seen.append(a.clone())
-        return real(a, b)
+        return real.function(a, b)
 
-    monkeypatch.setattr(metrics, "psnr", spy)
+    monkeypatch.setitem(metrics.METRICS, "psnr", dataclasses.replace(real, function=spy))
     weights = unet_weights(tmp_path / "unet.safetensors")
     ev.evaluate(root, ["unet"], weights={"unet": weights}, baseline=None, progress=False)
     ev.evaluate(root, ["unet"], weights={"unet": weights}, baseline=None, progress=False,
@@ -216,17 +218,17 @@ def test_report_files(tmp_path):
     by_key = {(i["stem"], i["method"]): i for i in data["images"]}
     assert len(by_key) == 8
     for s in result.scores:
-        assert by_key[(s.stem, s.method)]["psnr"] == s.psnr
-        assert by_key[(s.stem, s.method)]["ssim"] == s.ssim
+        assert by_key[(s.stem, s.method)]["psnr"] == s.values["psnr"]
+        assert by_key[(s.stem, s.method)]["ssim"] == s.values["ssim"]
 
     rows = list(csv.DictReader((tmp_path / "report" / "results.csv").open()))
     assert len(rows) == 8
     assert {float(r["psnr"]) for r in rows if r["method"] == "identity"} == {
-        s.psnr for s in result.scores if s.method == "identity"}
+        s.values["psnr"] for s in result.scores if s.method == "identity"}
 
     table = (tmp_path / "report" / "table.md").read_text()
     assert table.index("| identity |") < table.index("| unet |")
-    mean = result.summaries["unet"].psnr_mean
+    mean = result.summaries["unet"].mean["psnr"]
     assert f"| unet | {mean:.2f} ± " in table
 
     # Thumbnails keep their size (long side 20 -> 27x35 becomes 15x20), cells fit the largest.
@@ -260,7 +262,7 @@ def test_infinite_psnr_is_written_as_null(tmp_path):
     for role in ("flash", "ambient"):
         Image.fromarray(same).save(root / "test" / f"Toys_000_{role}.png")
     result = ev.evaluate(root, ["identity"], progress=False)
-    assert math.isinf(result.scores[0].psnr)
+    assert math.isinf(result.scores[0].values["psnr"])
     assert result.to_dict()["images"][0]["psnr"] is None
     assert "| identity | inf ± " in table_markdown(result)
 
@@ -284,5 +286,5 @@ def test_lime_scores_equal_its_quantised_output_scored_directly(tmp_path):
         amb = torch.from_numpy(np.array(Image.open(root / "test" / f"{s.stem}_ambient.png")))
         out = metrics.quantize(lime(flash.permute(2, 0, 1)[None].float() / 255))
         ref = amb.permute(2, 0, 1)[None].float() / 255
-        assert s.psnr == pytest.approx(float(metrics.psnr(out, ref)), abs=1e-9)
-        assert s.ssim == pytest.approx(float(metrics.ssim(out, ref)), abs=1e-9)
+        assert s.values["psnr"] == pytest.approx(float(metrics.psnr(out, ref)), abs=1e-9)
+        assert s.values["ssim"] == pytest.approx(float(metrics.ssim(out, ref)), abs=1e-9)

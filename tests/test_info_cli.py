@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashcli.cli import cli
-from flashcli.commands.info import collect_photos, inspect_paths
+from flashcli.info import collect_photos, inspect_paths
 
 
 @pytest.fixture()

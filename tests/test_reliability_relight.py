@@ -136,7 +136,7 @@ def test_unexpected_exceptions_become_per_file_failures(methods, tmp_path, monke
     assert files["tiny.jpg"]["status"] == "failed"
     assert [files[n]["status"] for n in ("a.jpg", "b.jpg", "c.jpg")] == ["processed"] * 3
 
-    import flashcli.relight as relight_mod
+    import flashcli.relight.run as relight_mod
 
     real = relight_mod.read_image
 

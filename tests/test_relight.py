@@ -246,7 +246,7 @@ def test_icc_and_orientation_are_honoured(tmp_path):
 
 
 def test_memory_budget_still_processes_everything(tmp_path, monkeypatch):
-    import flashcli.relight as rl
+    import flashcli.relight.run as rl
 
     monkeypatch.setattr(rl, "IN_FLIGHT_MEGAPIXELS", 0.001)
     d = tmp_path / "in"

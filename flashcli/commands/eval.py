@@ -1,98 +1,73 @@
-"""``flashcli eval``: the paper's Table 1 for your data, with contact sheets."""
+"""``flashcli eval``: the paper's Table 1 for your data, with contact sheets (thin layer over
+:func:`flashcli.evaluate.run_eval`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import click
+from rich.markup import escape
+from rich.table import Table
 
-from flashcli import console
-from flashcli.cli import common_options
-from flashcli.enhancer import parse_opt_pairs
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
+from flashcli.evaluate import EvalConfig, EvalResult, parse_method_options, parse_weights, run_eval
+from flashcli.metrics import DEFAULT_METRICS, METRICS
 
 
-def parse_weights(items: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """``["NAME=PATH", ...]`` -> ``{NAME: PATH}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise FlashcliError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
-        out[name.strip()] = path.strip()
-    return out
+def summary_table(result: EvalResult) -> Table:
+    """The table printed by ``flashcli eval`` (mean ± sample std over images)."""
+    from flashcli.report import rows
+
+    title = f"flashcli eval: {result.config.get('pairs', 0)} pairs"
+    if result.config.get("dataset"):
+        title += f" from {result.config['dataset']}"
+    table = Table(title=title)
+    table.add_column("method", no_wrap=True)
+    chosen = [METRICS[n] for n in result.metrics]
+    for name in (*(m.heading for m in chosen), "s/image", "images", "failed"):
+        table.add_column(name, justify="right", no_wrap=name != "s/image")
+    for r in rows(result):
+        table.add_row(r["method"], *(r[m.name] for m in chosen), r["seconds"], r["images"],
+                      r["failures"])
+    return table
 
 
-def parse_method_options(items: tuple[str, ...] | list[str]) -> dict[str, dict[str, str]]:
-    """``["NAME.key=value", ...]`` -> ``{NAME: {key: value}}``."""
-    out: dict[str, dict[str, str]] = {}
-    for key, value in parse_opt_pairs(items).items():
-        method, dot, option = key.partition(".")
-        if not dot or not method or not option:
-            raise FlashcliError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
-        out.setdefault(method, {})[option] = value
-    return out
+def comparison_table(result: EvalResult) -> Table | None:
+    """Each method against the baseline on the images both scored (None without one)."""
+    from flashcli.report import rows
+
+    if not result.comparisons:
+        return None
+    chosen = [METRICS[n] for n in result.metrics]
+    table = Table(title=f"paired with {result.config.get('baseline')}")
+    table.add_column("method", no_wrap=True)
+    wins = "/".join(m.label for m in chosen)
+    for name in (*(f"Δ{m.heading}" for m in chosen), f"wins {wins}"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for r in rows(result):
+        if r["wins"]:
+            table.add_row(r["method"], *(r[f"d{m.name}"] for m in chosen), r["wins"])
+    return table
 
 
-def default_methods() -> list[str]:
-    """Every installed method that runs without --weights (needs none, or ships defaults)."""
-    from flashcli.plugins import registry
-
-    names = []
-    for name, info in registry().methods.items():
-        cls = info.cls
-        if not cls.needs_weights or cls.default_weights() is not None:
-            names.append(name)
-    return sorted(names)
+def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
+    if metrics is None and not no_loe:
+        return None
+    names = [m.strip() for m in (metrics or ",".join(DEFAULT_METRICS)).split(",") if m.strip()]
+    return [n for n in names if not (no_loe and n.lower() == "loe")]
 
 
-def run_eval(
-    dataset: str | None,
-    methods: list[str] | None,
-    weights: dict[str, str],
-    options: dict[str, dict[str, Any]],
-    *,
-    pairs_dirs: tuple[str, str] | None = None,
-    split: str = "test",
-    category: str | None = None,
-    limit: int | None = None,
-    quantize: bool = True,
-    baseline: str | bool | None = True,
-    report_dir: str | None = None,
-    save_images: str | None = None,
-    batch_size: int = 8,
-    with_loe: bool = True,
-    sheet_size: int = 160,
-    device: str = "auto",
-    progress: bool = True,
-):
-    """Evaluate and write the requested report; returns ``(EvalResult, written paths)``."""
-    from flashcli.datasets import pairs_from_dirs
-    from flashcli.evaluate import evaluate
-
-    if pairs_dirs:
-        if dataset:
-            raise FlashcliError(f"{dataset}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
-        data: Any = pairs_from_dirs(*pairs_dirs, check=False)
-        if category:
-            data.pairs = [p for p in data.pairs if (p.category or "").lower() == category.lower()]
-    elif dataset:
-        data = dataset
-    else:
-        raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
-    result = evaluate(
-        data, methods or default_methods(), weights, options, device=device, quantize=quantize,
-        baseline=baseline, progress=progress, save_images_dir=save_images, split=split,
-        category=category, limit=limit, batch_size=batch_size, with_loe=with_loe,
-        thumbnail_side=sheet_size if report_dir else None,
-    )
-    written: list[Path] = []
-    if report_dir:
-        from flashcli.report import write_report
-
-        written = write_report(result, report_dir)
-    return result, written
+def _print(result: EvalResult, written, save_images: str | None) -> None:
+    console.out().print(summary_table(result))
+    paired = comparison_table(result)
+    if paired is not None:
+        console.out().print(paired)
+    for path in written:
+        console.info(f"wrote {path}")
+    if save_images:
+        console.info(f"outputs saved under {save_images}/<method>/")
+    for failure in result.failures:  # every failure by name, at the end (issue 9)
+        console.err().print(f"[red]failed:[/red] {escape(failure.message)}", soft_wrap=True)
 
 
 @click.command("eval")
@@ -102,7 +77,7 @@ def run_eval(
 @click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
               help="Weights file or training run folder of a method (repeatable).")
 @click.option("--opt", "opts", multiple=True, metavar="NAME.KEY=VALUE",
-              help="A method option, e.g. lime.gamma=0.7 (repeatable).")
+              help="A method option, e.g. NAME.gamma=0.7 (repeatable).")
 @click.option("--split", default="test", show_default=True, help="Dataset split folder.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N pairs.")
 @click.option("--category", default=None, help="Only pairs of this category (e.g. People).")
@@ -112,19 +87,22 @@ def run_eval(
 @click.option("--baseline", default=None,
               help="Method every other is compared with (default: the installed reference "
                    "method; 'none' to skip).")
+@click.option("--metrics", default=None, metavar="A,B",
+              help=f"Metrics to score, from {','.join(METRICS)} (default: {','.join(DEFAULT_METRICS)}).")
+@click.option("--no-loe", is_flag=True, hidden=True, help="Same as leaving loe out of --metrics.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Write results.json, results.csv, table.md and contact sheets here.")
 @click.option("--save-images", type=click.Path(file_okay=False), default=None,
               help="Write every output as DIR/<method>/<stem>.png.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images of one size run through a method together.")
-@click.option("--no-loe", is_flag=True, help="Skip the lightness order error (faster on CPU).")
 @click.option("--sheet-size", type=click.IntRange(min=16), default=160, show_default=True,
               help="Long side of each contact-sheet picture, in pixels.")
 @click.option("--json", "as_json", is_flag=True, help="Print every number as JSON.")
 @common_options
 def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
-            baseline, report_dir, save_images, batch_size, no_loe, sheet_size, as_json) -> None:
+            baseline, metrics, no_loe, report_dir, save_images, batch_size, sheet_size,
+            as_json) -> None:
     """Score methods on flash/ambient pairs with PSNR, SSIM and LOE (the paper's Table 1).
 
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
@@ -136,35 +114,22 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     base: str | bool | None = True
     if baseline is not None:
         base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
-    result, written = run_eval(
-        dataset, names, parse_weights(weights), parse_method_options(opts),
-        pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, split=split, category=category,
-        limit=limit, quantize=not no_quantize, baseline=base, report_dir=report_dir,
-        save_images=save_images, batch_size=batch_size, with_loe=not no_loe,
-        sheet_size=sheet_size, device=console.settings.device,
-        progress=not as_json and not console.settings.quiet,
-    )
+    config = EvalConfig(
+        device=console.settings().device, quantize=not no_quantize, baseline=base,
+        save_images_dir=save_images, split=split, category=category, limit=limit,
+        batch_size=batch_size, metrics=_metric_names(metrics, no_loe))
+    with console.ProgressBar(enabled=not as_json) as bar:
+        result, written = run_eval(
+            dataset, names, parse_weights(weights), parse_method_options(opts), config,
+            pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, report_dir=report_dir,
+            sheet_size=sheet_size, progress=bar)
     if as_json:
         data = result.to_dict()
         data["written"] = [str(p) for p in written]
         console.print_json(data)
     else:
-        from flashcli.report import comparison_table, summary_table
-
-        console.out().print(summary_table(result))
-        paired = comparison_table(result)
-        if paired is not None:
-            console.out().print(paired)
-        for path in written:
-            console.info(f"wrote {path}")
-        if save_images:
-            console.info(f"outputs saved under {save_images}/<method>/")
+        _print(result, written, save_images)
     if result.failures:
-        if not as_json:  # every failure by name, at the end (issue 9)
-            from rich.markup import escape
-
-            for failure in result.failures:
-                console.err().print(f"[red]failed:[/red] {escape(failure.message)}", soft_wrap=True)
         first = result.failures[0].message
         more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
         raise FlashcliError(

@@ -1,69 +1,18 @@
-"""``flashcli info``: format, size, camera and flash status of photos."""
+"""``flashcli info``: format, size, camera and flash status of photos (thin layer over
+:mod:`flashcli.info`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.table import Table
 
-from flashcli import console
-from flashcli.cli import common_options
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.imageio import is_image_path, read_image, read_metadata
-
-
-def collect_photos(paths: Iterable[str | Path], recursive: bool = False) -> list[Path]:
-    """Files named directly, plus the image files in named folders (sorted, non-images and
-    hidden files skipped; symlinked folders are not followed, so loops end), each once.
-    Missing paths and broken symlinks are kept so that the caller reports them.
-    """
-    found: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            walk = p.rglob("*") if recursive else p.iterdir()
-            # Broken or looping symlinks named like photos are kept, so they are reported.
-            found += sorted(f for f in walk if (f.is_file() or (f.is_symlink() and not f.exists()))
-                            and is_image_path(f) and not f.name.startswith("."))
-        else:
-            found.append(p)
-    return list(dict.fromkeys(found))  # each file once, first mention wins
-
-
-def inspect_file(path: Path, *, check: bool = False, max_pixels: int | None = None) -> dict[str, Any]:
-    """One row of ``flashcli info``: metadata, or ``error`` with the reason it is unreadable.
-
-    ``check`` also decodes the pixels (finds truncated files; slower).
-    """
-    try:
-        meta = read_image(path, max_pixels=max_pixels)[1] if check else read_metadata(path)
-    except FlashcliError as e:
-        return {"file": str(path), "error": e.format_message()}
-    except Exception as e:  # a damaged file must not stop the batch
-        return {"file": str(path), "error": f"{path}: {type(e).__name__}: {e}"}
-    return {
-        "file": str(path), "format": meta.format, "width": meta.width, "height": meta.height,
-        "bit_depth": meta.bit_depth, "camera": meta.camera, "make": meta.make,
-        "model": meta.model, "captured": meta.captured.isoformat() if meta.captured else None,
-        "orientation": meta.orientation, "flash_fired": meta.flash.fired_text,
-        "flash_mode": meta.flash.mode, "flash": meta.flash.to_dict(),
-        "icc_profile": bool(meta.icc_profile), "error": None,
-    }
-
-
-def inspect_paths(paths: Iterable[str | Path], recursive: bool = False, *, check: bool = False,
-                  max_pixels: int | None = None) -> list[dict[str, Any]]:
-    """``flashcli info`` as data: one dict per photo (see :func:`inspect_file`)."""
-    files = collect_photos(paths, recursive)
-    rows = []
-    with console.progress(transient=True) as bar:
-        task = bar.add_task("reading", total=len(files))
-        for f in files:
-            rows.append(inspect_file(f, check=check, max_pixels=max_pixels))
-            bar.advance(task)
-    return rows
+from flashcli.info import inspect_paths
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
@@ -97,7 +46,8 @@ def command(paths: tuple[Path, ...], recursive: bool, check: bool, max_pixels: i
 
     PATHS are photos or folders of photos (JPEG, PNG, TIFF, camera RAW).
     """
-    rows = inspect_paths(paths, recursive, check=check, max_pixels=max_pixels)
+    with console.ProgressBar(transient=True) as bar:
+        rows = inspect_paths(paths, recursive, check=check, max_pixels=max_pixels, progress=bar)
     if not rows:
         raise FlashcliError(f"{', '.join(map(str, paths))}: no photos found; pass image files "
                             "or folders holding them (add --recursive for sub-folders)")

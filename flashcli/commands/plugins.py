@@ -2,55 +2,12 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import click
 from rich.table import Table
 
-from flashcli import console
-from flashcli.cli import common_options
-from flashcli.plugins import Registry, registry
-
-
-def default_weights_info(cls: Any) -> dict[str, Any] | None:
-    """Where a method's shipped weights are and what they were trained on (their sidecar)."""
-    try:
-        path = cls.default_weights() if hasattr(cls, "default_weights") else None
-    except Exception:
-        return None
-    if path is None:
-        return None
-    info: dict[str, Any] = {"path": str(path), "trained_on": "see the weights' sidecar"}
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-        info["trained_on"] = meta.get("provenance", {}).get("data", info["trained_on"])
-    except (OSError, ValueError, AttributeError):
-        pass
-    return info
-
-
-def plugins_report(reg: Registry | None = None) -> dict[str, Any]:
-    """The installed methods and failed plugins as plain data."""
-    reg = reg or registry()
-    methods = []
-    for name in sorted(reg.methods):
-        m = reg.methods[name]
-        cls = m.cls
-        methods.append({
-            "name": name,
-            "plugin": m.plugin.name,
-            "distribution": m.plugin.dist,
-            "version": m.plugin.version,
-            "trainable": bool(getattr(cls, "trainable", False)),
-            "needs_weights": bool(getattr(cls, "needs_weights", False)),
-            "description": getattr(cls, "description", ""),
-            "default_weights": default_weights_info(cls),
-            "options": {o.name: o.default for o in getattr(cls, "options", ())},
-        })
-    failed = [{"plugin": p.name, "module": p.module, "distribution": p.dist, "version": p.version,
-               "error": p.error} for p in reg.failures]
-    return {"methods": methods, "failed": failed}
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
+from flashcli.methods import plugins_report
 
 
 @click.command("plugins")

@@ -10,8 +10,8 @@ from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
 
-from flashcli import console
-from flashcli.cli import common_options
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
 from flashcli.enhancer import parse_opt_pairs
 from flashcli.errors import FlashcliError
 from flashcli.relight import (
@@ -24,6 +24,7 @@ from flashcli.relight import (
     WOULD_PROCESS,
     FileResult,
     Job,
+    RelightConfig,
     RelightReport,
     relight,
 )
@@ -40,18 +41,6 @@ class _Throughput(ProgressColumn):
         mp = task.fields.get("mp", 0.0)
         elapsed = task.elapsed or 0.0
         return Text(f"{mp / elapsed:5.1f} MP/s" if elapsed > 0 else "  -.- MP/s", style="cyan")
-
-
-def _working_size(value: str | None) -> int | str | None:
-    if value is None:
-        return None
-    if value.strip().lower() == "full":
-        return "full"
-    try:
-        n = int(value)
-    except ValueError:
-        raise FlashcliError(f"--working-size {value}: use a number of pixels or 'full'") from None
-    return n
 
 
 def _summary(report: RelightReport) -> Table:
@@ -121,38 +110,40 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, method, 
 
     Example: flashcli relight examples/shoot -o relit/
     """
-    bar = console.progress(_Throughput())
-    state = {"task": None, "mp": 0.0}
-
-    def on_plan(jobs: list[Job]) -> None:
-        todo = sum(1 for j in jobs if j.result is None)
-        if todo and not dry_run:
-            bar.start()
-            state["task"] = bar.add_task("relighting", total=todo, mp=0.0)
-
-    def on_result(result: FileResult) -> None:
-        if state["task"] is not None:
-            state["mp"] += result.megapixels
-            bar.update(state["task"], advance=1, mp=state["mp"])
-
+    config = RelightConfig(
+        recursive=recursive, select="all" if all_frames else "fired",
+        include_unknown=include_unknown, method=method, weights=weights,
+        options=parse_opt_pairs(opts), device=console.settings().device,
+        working_size=working_size, template=template, format=fmt, quality=quality,
+        bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
+        max_pixels=max_pixels)
     start = time.perf_counter()
-    try:
-        report = relight(
-            inputs, output_dir, recursive=recursive, select="all" if all_frames else "fired",
-            include_unknown=include_unknown, method=method, weights=weights,
-            options=parse_opt_pairs(opts), device=console.settings.device,
-            working_size=_working_size(working_size), template=template, format=fmt,
-            quality=quality, bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run,
-            workers=workers, max_pixels=max_pixels, on_plan=on_plan, on_result=on_result)
-    finally:
-        bar.stop()
+    with console.ProgressBar(_Throughput()) as bar:
+        done = {"files": 0, "mp": 0.0, "todo": 0}
+
+        def on_plan(jobs: list[Job]) -> None:
+            done["todo"] = 0 if dry_run else sum(1 for j in jobs if j.result is None)
+            if done["todo"]:
+                bar("relighting", 0, done["todo"], mp=0.0)
+
+        def on_result(result: FileResult) -> None:
+            done["files"] += 1
+            done["mp"] += result.megapixels
+            bar("relighting", done["files"], done["todo"], mp=done["mp"])
+
+        report = relight(inputs, output_dir, config, on_plan=on_plan, on_result=on_result)
     console.debug(f"relight took {time.perf_counter() - start:.2f} s")
+    _print(report, as_json)
+
+
+def _print(report: RelightReport, as_json: bool) -> None:
+    state = console.settings()
     if as_json:
         console.print_json(report.to_dict())
-    elif not console.settings.quiet or report.failed:
+    elif not state.quiet or report.failed:
         out = console.out()
         out.print(_summary(report))
-        details = _details(report, bool(console.settings.verbose))
+        details = _details(report, bool(state.verbose))
         if details is not None:
             out.print(details)
     if report.failed:

@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from flashcli import console
-from flashcli.cli import common_options
-from flashcli.console import settings
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
 
 
 @click.command("synth")
@@ -40,9 +39,10 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
     """
     from flashcli.synth.dataset import parse_size, render_dataset
 
-    summary = render_dataset(out, pairs, parse_size(size), seed, test_fraction, settings.device,
-                             misalign, progress=not as_json, preview=preview, overwrite=overwrite,
-                             workers=workers)
+    with console.ProgressBar(enabled=not as_json) as bar:
+        summary = render_dataset(out, pairs, parse_size(size), seed, test_fraction,
+                                 console.settings().device, misalign, progress=bar,
+                                 preview=preview, overwrite=overwrite, workers=workers)
     if as_json:
         console.print_json(summary)
         return

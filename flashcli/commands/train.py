@@ -1,24 +1,24 @@
-"""``flashcli train``: train a method (the paper's guided cGAN by default) on paired data."""
+"""``flashcli train``: train a method (by default the installed one made for training) on
+paired data (thin layer over :func:`flashcli.training.train`)."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import click
+from rich.progress import ProgressColumn
 from rich.table import Table
+from rich.text import Text
 
-from flashcli import console
-from flashcli.cli import common_options
+from flashcli.commands import _console as console
+from flashcli.commands._options import common_options
 from flashcli.enhancer import parse_opt_pairs
 from flashcli.errors import FlashcliError
 from flashcli.training.config import TrainConfig
 
-#: click parameter name -> TrainConfig field, for the options a resumed run may change.
-_OVERRIDES = {"dataset": "data", "epochs": "epochs", "steps": "steps", "amp": "amp",
-              "compile_": "compile", "channels_last": "channels_last", "log_every": "log_every",
-              "checkpoint_every": "checkpoint_every", "eval_every": "eval_every"}
+
+def _flag(name: str) -> str:
+    return f"--{name.replace('_', '-')}"
 
 
 def _given(ctx: click.Context) -> set[str]:
@@ -28,27 +28,24 @@ def _given(ctx: click.Context) -> set[str]:
             if ctx.get_parameter_source(name) in (src.COMMANDLINE, src.ENVIRONMENT)}
 
 
-def build_config(params: dict[str, Any], device: str) -> TrainConfig:
-    """A new run's ``TrainConfig`` from the command's parameters."""
-    if not params["dataset"]:
-        raise FlashcliError("missing DATASET: pass the dataset folder (holding train/ and test/), "
-                            "or --resume RUN to continue a run")
-    from flashcli.plugins import registry
+def _options(params: dict[str, Any]) -> dict[str, Any]:
+    options = parse_opt_pairs(params.pop("opts"))
+    pretrained = params.pop("pretrained")
+    if pretrained is not None:  # shorthand for --opt pretrained=true|false
+        options.setdefault("pretrained", str(pretrained).lower())
+    return options
 
-    method = params["method"] or registry().default_method("train")
-    out = params["out"] or str(Path("runs") / f"{method}-{time.strftime('%Y%m%d-%H%M%S')}")
-    options = parse_opt_pairs(params["opts"])
-    if params["pretrained"] is not None:  # shorthand for --opt pretrained=true|false
-        options.setdefault("pretrained", str(params["pretrained"]).lower())
-    return TrainConfig(
-        data=params["dataset"], out=out, method=method, options=options,
-        epochs=params["epochs"], steps=params["steps"], batch_size=params["batch_size"],
-        crop_size=params["crop_size"], seed=params["seed"], lr=params["lr"],
-        category=params["category"], device=device, amp=params["amp"],
-        channels_last=params["channels_last"], compile=params["compile_"],
-        log_every=params["log_every"], checkpoint_every=params["checkpoint_every"],
-        eval_every=params["eval_every"], grid_pairs=params["grid_pairs"],
-    )
+
+class _TrainFields(ProgressColumn):
+    """Epoch, last logged losses and speed of the training row."""
+
+    def render(self, task) -> Text:
+        f = task.fields
+        if "epoch" not in f:
+            return Text("")
+        losses = "  ".join(f"{k} {v:.4f}" for k, v in f["losses"].items())
+        speed = f"{f['images_per_s']:.1f} img/s" if f.get("images_per_s") else ""
+        return Text(f"epoch {f['epoch']}  {losses}  {speed}")
 
 
 def _show(summary: dict[str, Any]) -> None:
@@ -65,8 +62,31 @@ def _show(summary: dict[str, Any]) -> None:
     console.out().print(table)
 
 
+def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bool]:
+    """The run's config and whether it resumes one."""
+    from flashcli.training.engine import RESUMABLE_OVERRIDES, resume_config
+
+    device = console.settings().device
+    if params["resume"]:
+        given = _given(ctx) - {"resume", "as_json"}
+        bad = sorted(_flag(n) for n in given if n not in RESUMABLE_OVERRIDES)
+        if bad:
+            raise FlashcliError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
+                                "drop them, or start a new run with --out")
+        overrides = {n: params[n] for n in given}
+        if device != "auto":
+            overrides["device"] = device
+        return resume_config(params["resume"], **overrides), True
+    if not params["data"]:
+        raise FlashcliError("missing DATASET: pass the dataset folder (holding train/ and test/), "
+                            "or --resume RUN to continue a run")
+    options = _options(params)
+    fields = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__}
+    return TrainConfig(**{**fields, "options": options, "device": device}), False
+
+
 @click.command("train")
-@click.argument("dataset", required=False, type=click.Path(file_okay=False, exists=True))
+@click.argument("data", metavar="DATASET", required=False, type=click.Path(file_okay=False, exists=True))
 @click.option("--method", "-m", default=None,
               help="Trainable method (default: the one installed as the default for training).")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
@@ -88,7 +108,7 @@ def _show(summary: dict[str, Any]) -> None:
               show_default=True, help="Mixed precision (auto: bf16/fp16 on CUDA, off on CPU).")
 @click.option("--channels-last/--no-channels-last", default=None,
               help="channels_last memory format (default: on CUDA only).")
-@click.option("--compile/--no-compile", "compile_", default=False, show_default=True,
+@click.option("--compile/--no-compile", "compile", default=False, show_default=True,
               help="torch.compile the networks.")
 @click.option("--log-every", type=int, default=50, show_default=True, help="Steps per log line.")
 @click.option("--checkpoint-every", type=int, default=10, show_default=True, help="Epochs.")
@@ -104,23 +124,11 @@ def command(as_json: bool, **params: Any) -> None:
     epochs.csv and grids/ into the run folder. Several GPUs:
     torchrun --nproc-per-node N -m flashcli train DATASET ...
     """
-    from flashcli.training.engine import resume_config, train
+    from flashcli.training.engine import train
 
-    ctx = click.get_current_context()
-    device = console.settings.device
-    if params["resume"]:
-        given = _given(ctx) - {"resume", "as_json"}
-        bad = sorted(f"--{n.rstrip('_').replace('_', '-')}" for n in given if n not in _OVERRIDES)
-        if bad:
-            raise FlashcliError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
-                                "drop them, or start a new run with --out")
-        overrides = {_OVERRIDES[n]: params[n] for n in given}
-        if device != "auto":
-            overrides["device"] = device
-        config = resume_config(params["resume"], **overrides)
-        summary = train(config, resume=True)
-    else:
-        summary = train(build_config(params, device))
+    config, resume = _config(click.get_current_context(), params)
+    with console.ProgressBar(_TrainFields(), enabled=not as_json) as bar:
+        summary = train(config, resume=resume, progress=bar)
     if summary.get("rank", 0) != 0:
         return  # under torchrun, rank 0 reports
     if as_json:

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from flashcli import console
 from flashcli.device import resolve_device
 from flashcli.errors import FlashcliError
 from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.progress import ProgressFn, report
 from flashcli.synth.compose import CATEGORIES
 from flashcli.synth.render import RENDERER_VERSION, RenderedPair, render_pair
 
@@ -126,19 +126,7 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
-                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
-                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
-                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
-    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
-
-    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
-    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
-    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
-    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
-    processes (same files). Returns a summary.
-    """
-    out = Path(out)
+def _check_args(pairs: int, test_fraction: float, seed: int, misalign: float, workers: int) -> None:
     if pairs < 1:
         raise FlashcliError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
@@ -149,6 +137,23 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
         raise FlashcliError(f"--misalign {misalign}: use a non-negative number of pixels")
     if workers < 1:
         raise FlashcliError(f"--workers {workers}: use 1 or more")
+
+
+def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
+                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
+                   progress: ProgressFn | None = None, preview: str | Path | None = None, preview_pairs: int = 6,
+                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
+
+    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
+    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
+    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
+    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
+    processes (same files). ``progress(stage, done, total)`` is called as pairs finish.
+    Returns a summary.
+    """
+    out = Path(out)
+    _check_args(pairs, test_fraction, seed, misalign, workers)
     if out.exists() and not out.is_dir():
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
     old = _existing(out)
@@ -164,20 +169,19 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
              preview is not None and i < preview_pairs) for i in range(pairs)]
     workers = min(workers, pairs) if dev.type == "cpu" else 1
     start = time.perf_counter()
-    with _threads_for(dev), console.progress() as bar, contextlib.ExitStack() as stack:
-        task = bar.add_task("rendering pairs", total=pairs) if progress else None
+    with _threads_for(dev), contextlib.ExitStack() as stack:
+        report(progress, "rendering pairs", 0, pairs)
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init))
             results = (f.result() for f in as_completed([pool.submit(_render_one, *job) for job in jobs]))
         else:
             results = (_render_one(*job) for job in jobs)
-        for index, category, name, pair in results:
+        for done, (index, category, name, pair) in enumerate(results, start=1):
             counts[jobs[index][3]][category] += 1
             if pair is not None:
                 shown[index] = (name, pair)
-            if task is not None:
-                bar.advance(task)
+            report(progress, "rendering pairs", done, pairs)
     seconds = time.perf_counter() - start
     manifest = {
         "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,

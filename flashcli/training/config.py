@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flashcli.errors import FlashcliError
@@ -20,7 +22,7 @@ class TrainConfig:
     """
 
     data: str
-    out: str
+    out: str | None = None            # None: runs/<method>-<date>-<time>
     method: str | None = None       # None: the method whose default_for names train
     options: dict[str, Any] = field(default_factory=dict)
     epochs: int = 1000
@@ -41,6 +43,17 @@ class TrainConfig:
     eval_every: int = 10              # epochs between test metrics and image grids
     grid_pairs: int = 4
     resuming: bool = False            # set by the engine for training_task, never saved
+
+    def resolve(self) -> TrainConfig:
+        """Fill in the defaults that depend on what is installed: the method (the one whose
+        ``default_for`` names train) and the run folder."""
+        if not self.method:
+            from flashcli.plugins import registry
+
+            self.method = registry().default_method("train")
+        if not self.out:
+            self.out = str(Path("runs") / f"{self.method}-{time.strftime('%Y%m%d-%H%M%S')}")
+        return self
 
     def validate(self) -> TrainConfig:
         checks = [

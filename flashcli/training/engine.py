@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import signal
 import threading
 import time
@@ -20,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from rich.progress import TextColumn
 
-from flashcli import console
 from flashcli.datasets import find_pairs, fingerprint, load_pairs_uint8, require_clean
 from flashcli.errors import FlashcliError
+from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
 from flashcli.plugins import registry
+from flashcli.progress import ProgressFn, report
 from flashcli.training import checkpoint as ckpt
 from flashcli.training.augment import crop_resize_flip
 from flashcli.training.config import TrainConfig
@@ -33,6 +34,10 @@ from flashcli.training.data import DeviceData
 from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
 from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
 from flashcli.training.task import StepContext, TrainingTask, eval_mode
+
+log = logging.getLogger(__name__)
+#: The test metric that picks the ``best`` weights.
+BEST_BY = METRICS[TRAINING_METRICS[0]]
 
 #: Settings that may change when a run is resumed (the rest define the run).
 RESUMABLE_OVERRIDES = ("data", "epochs", "steps", "device", "amp", "compile", "channels_last",
@@ -95,9 +100,11 @@ class Trainer:
     """One training run; ``run()`` does the work. Built by :func:`train`."""
 
     def __init__(self, config: TrainConfig, resume: bool = False,
-                 on_step: Callable[[int, dict[str, Any]], None] | None = None) -> None:
-        self.config = config.validate()
+                 on_step: Callable[[int, dict[str, Any]], None] | None = None,
+                 progress: ProgressFn | None = None) -> None:
+        self.config = config.resolve().validate()
         self.on_step = on_step
+        self.progress = progress
         self.run_dir = Path(config.out).expanduser()
         self.dist: Dist = setup(config.device)
         self.device = self.dist.device
@@ -117,21 +124,25 @@ class Trainer:
         has_test = test_dir.is_dir() and any(p.is_file() for p in test_dir.rglob("*"))
         test_set = find_pairs(cfg.data, "test", cfg.category) if has_test else None
         if test_set is None and self.dist.main:
-            console.warn(f"{test_dir}: no test pairs; training without test PSNR/SSIM and best weights")
+            log.warning(f"{test_dir}: no test pairs; training without test PSNR/SSIM and best weights")
         if test_set is not None:
             require_clean(test_set)
         pairs = train_set.pairs + (test_set.pairs if test_set else [])
-        with console.progress(transient=True) as bar:
-            job = bar.add_task("decoding pairs", total=len(pairs))
-            advance = lambda _pair: bar.advance(job)  # noqa: E731
-            self.data = DeviceData(load_pairs_uint8(train_set.pairs, self.device, on_loaded=advance),
-                                   self.device)
-            self.test = (load_pairs_uint8(test_set.pairs, self.device, on_loaded=advance)
-                         if test_set else [])
+        decoded = [0]
+
+        def advance(_pair: Any) -> None:
+            decoded[0] += 1
+            if self.dist.main:
+                report(self.progress, "decoding pairs", decoded[0], len(pairs))
+
+        self.data = DeviceData(load_pairs_uint8(train_set.pairs, self.device, on_loaded=advance),
+                               self.device)
+        self.test = (load_pairs_uint8(test_set.pairs, self.device, on_loaded=advance)
+                     if test_set else [])
         self.fingerprint = fingerprint(pairs)
         was = (self.state or {}).get("dataset_fingerprint")
         if was and was != self.fingerprint and self.dist.main:
-            console.warn(f"{cfg.data}: the dataset changed since this run started "
+            log.warning(f"{cfg.data}: the dataset changed since this run started "
                          "(files added, removed or modified); continuing on the current files")
         self.n_test = len(test_set.pairs) if test_set else 0
         grid_src = self.test or load_pairs_uint8(train_set.pairs[:cfg.grid_pairs], self.device)
@@ -140,7 +151,6 @@ class Trainer:
 
     def _build(self) -> None:
         cfg = self.config
-        cfg.method = cfg.method or registry().default_method("train")
         info = registry().get(cfg.method)
         if not getattr(info.cls, "trainable", False):
             trainable = sorted(n for n, m in registry().methods.items() if getattr(m.cls, "trainable", False))
@@ -192,12 +202,13 @@ class Trainer:
         ckpt.set_rng_state(state["rng"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.batch_in_epoch = int(state["batch_in_epoch"])
-        self.best = state.get("best_psnr")
+        self.best = state.get("best", state.get("best_psnr"))  # best_psnr: states before 0.2
         best_side = self.run_dir / f"{ckpt.BEST}.json"
         if best_side.is_file():  # best may have been written after the last state
             with contextlib.suppress(ValueError, KeyError, TypeError):
-                psnr = json.loads(best_side.read_text())["metrics"]["test_psnr"]
-                self.best = psnr if self.best is None else max(self.best, psnr)
+                value = json.loads(best_side.read_text())["metrics"][f"test_{BEST_BY.name}"]
+                if self.best is None or BEST_BY.better(value, self.best):
+                    self.best = value
 
     # -- checkpoints and evaluation ----------------------------------------------------
 
@@ -223,7 +234,7 @@ class Trainer:
             "optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
             "scaler": self.scaler.state_dict() if self.scaler else {},
             "rng": ckpt.rng_state(), "epoch": self.epoch, "step": self.step,
-            "batch_in_epoch": self.batch_in_epoch, "best_psnr": self.best,
+            "batch_in_epoch": self.batch_in_epoch, "best": self.best,
             "dataset_fingerprint": self.fingerprint, "init": self.init,
             "extra": self.task.extra_state(),
         })
@@ -231,20 +242,20 @@ class Trainer:
     @torch.no_grad()
     def evaluate(self) -> dict[str, Any]:
         """Test-split PSNR/SSIM (on 8-bit outputs) and the image grid (rank 0 only)."""
-        from flashcli.metrics import psnr, quantize, ssim
+        chosen = [METRICS[n] for n in TRAINING_METRICS]
 
         out: dict[str, Any] = {}
         # fp32 (metrics are taken on 8-bit levels), modules in eval mode
         with unwrapped(self.task, self.wrapped), eval_mode(self.task.modules.values()):
             if self.test:
-                scores = {"psnr": [], "ssim": []}
+                scores: dict[str, list[torch.Tensor]] = {m.name: [] for m in chosen}
                 for g in self.test:
                     for i in range(0, len(g.stems), self.config.batch_size):
                         flash = g.flash[i:i + self.config.batch_size].float().div_(255)
                         ambient = g.ambient[i:i + self.config.batch_size].float().div_(255)
                         pred = quantize(self.task.predict(flash).float())
-                        scores["psnr"].append(psnr(pred, ambient).float())
-                        scores["ssim"].append(ssim(pred, ambient).float())
+                        for m in chosen:
+                            scores[m.name].append(m.function(pred, ambient).float())
                 out = {f"test_{k}": torch.cat(v).mean().item() for k, v in scores.items()}
             rows = []
             for flash, ambient in self.grid:
@@ -257,142 +268,184 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
+        """Train until ``epochs`` (or ``steps``) are done; returns the summary."""
         cfg = self.config
         self._build()  # first: a bad option or missing pretrained weights fails at once
         self._load_data()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        jsonl, csv_log = JsonlLog(self.run_dir / "log.jsonl"), CsvLog(self.run_dir / "epochs.csv")
-        if self.state and self.dist.main:
-            jsonl.truncate("step", self.step)
-            csv_log.truncate("epoch", self.epoch)
-        steps_per_epoch = self.data.steps_per_epoch(self.per_step)
-        total = cfg.steps or cfg.epochs * steps_per_epoch
-        aug = torch.Generator(device=self.device)
-        window = {"sums": {}, "n": 0, "t": time.perf_counter()}
-        epoch_sums: dict[str, torch.Tensor] = {}
-        epoch_n, epoch_t = 0, time.perf_counter()
-        metrics: dict[str, Any] = {}
+        self._open_logs()
+        self.total = cfg.steps or cfg.epochs * self.data.steps_per_epoch(self.per_step)
+        self.aug = torch.Generator(device=self.device)
+        self.window, self.epoch_sums = _Sums(), _Sums()
+        self.metrics: dict[str, Any] = {}
+        self.last_log: dict[str, Any] = {}
         started = time.perf_counter()
-        last_log: dict[str, Any] = {}
-
-        def done() -> bool:
-            return self.epoch >= cfg.epochs or (cfg.steps is not None and self.step >= cfg.steps)
-
         if self.dist.main:
-            console.info(f"training {cfg.method} on {len(self.data)} pairs ({self.n_test} test) "
-                         f"on {self.device}{f' x{self.dist.world}' if self.dist.active else ''}; "
-                         f"run folder {self.run_dir}")
-        fields = TextColumn("epoch {task.fields[epoch]}  {task.fields[losses]}  {task.fields[speed]}")
-        bar = console.progress(fields)
-        bar.disable = bar.disable or not self.dist.main  # rank 0 shows progress
-        with _stop_on_signal() as flag, bar:
-            job = bar.add_task("training", total=total, completed=min(self.step, total),
-                               epoch=self.epoch + 1, losses="", speed="")
-            while not done():
-                groups, index = self.data.epoch_plan(self.epoch, cfg.seed, self.per_step)
-                while self.batch_in_epoch < len(groups) and not done():
-                    b = self.batch_in_epoch
-                    rows = index[b, self.dist.rank * cfg.batch_size:(self.dist.rank + 1) * cfg.batch_size]
-                    aug.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.dist.rank)
-                    pairs = crop_resize_flip(self.data.batch(groups[b], rows), cfg.crop_size, aug,
-                                             cfg.crop_min, cfg.flip)
-                    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
-                    flash = pairs[:, :3].contiguous(memory_format=fmt)
-                    ambient = pairs[:, 3:].contiguous(memory_format=fmt)
-                    losses = self.task.step(flash, ambient, self.ctx)
-                    if self.scaler is not None:
-                        self.scaler.update()
-                    for k, v in losses.items():
-                        window["sums"][k] = window["sums"].get(k, 0) + v.detach().float()
-                        epoch_sums[k] = epoch_sums.get(k, 0) + v.detach().float()
-                    window["n"] += 1
-                    epoch_n += 1
-                    self.step += 1
-                    self.batch_in_epoch += 1
-                    bar.advance(job)
-                    if self.step % cfg.log_every == 0:
-                        last_log = self._log(jsonl, window)
-                        bar.update(job, losses="  ".join(f"{k} {v:.4f}" for k, v in last_log["losses"].items()),
-                                   speed=f"{last_log['images_per_s']:.1f} img/s")
-                    if self.on_step is not None:
-                        self.on_step(self.step, losses)
-                    stop = flag["stop"] if not self.dist.active else (
-                        self.step % cfg.log_every == 0 and self.dist.any(flag["stop"]))
-                    if stop:
-                        self.save(metrics)
-                        raise TrainingInterrupted(
-                            f"{self.run_dir}: interrupted at epoch {self.epoch + 1}, step {self.step}; "
-                            f"state saved, continue with `flashcli train --resume {self.run_dir}`")
-                if self.batch_in_epoch < len(groups):
-                    break  # stopped by --steps mid-epoch
-                self.epoch += 1
-                self.batch_in_epoch = 0
-                row = self._epoch_row(epoch_sums, epoch_n, epoch_t)
-                epoch_sums, epoch_n, epoch_t = {}, 0, time.perf_counter()
-                bar.update(job, epoch=min(self.epoch + 1, cfg.epochs))
-                final = done()
-                if self.dist.main and (self.epoch % cfg.eval_every == 0 or final):
-                    metrics = self.evaluate()
-                    self._keep_best(metrics)
-                    row.update(metrics)
-                if self.dist.main:
-                    csv_log.write(row)
-                if self.epoch % cfg.checkpoint_every == 0 or final:
-                    self.save(metrics)
-                self.dist.barrier()
+            log.info(f"training {cfg.method} on {len(self.data)} pairs ({self.n_test} test) "
+                     f"on {self.device}{f' x{self.dist.world}' if self.dist.active else ''}; "
+                     f"run folder {self.run_dir}")
+        with _stop_on_signal() as flag:
+            self._progress()
+            while not self._done() and self._run_epoch(flag):
+                self._end_epoch()
         if self.batch_in_epoch:  # ended mid-epoch (--steps)
             if self.dist.main:
-                metrics = self.evaluate()
-                self._keep_best(metrics)
-            self.save(metrics)
-        if window["n"]:
-            last_log = self._log(jsonl, window)
+                self.metrics = self.evaluate()
+                self._keep_best(self.metrics)
+            self.save(self.metrics)
+        if self.window.n:
+            self.last_log = self._log(self.window)
         self.dist.barrier()
-        seconds = time.perf_counter() - started
-        return {"run": str(self.run_dir), "method": cfg.method, "epochs": self.epoch, "steps": self.step,
-                "processes": self.dist.world, "rank": self.dist.rank,
-                "seconds": round(seconds, 3), "losses": last_log.get("losses", {}),
-                "images_per_s": last_log.get("images_per_s"), "best_test_psnr": self.best,
-                **metrics, "weights": str(self.run_dir / f"{ckpt.LAST}.safetensors")}
+        return self._summary(time.perf_counter() - started)
+
+    def _open_logs(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.jsonl = JsonlLog(self.run_dir / "log.jsonl")
+        self.csv_log = CsvLog(self.run_dir / "epochs.csv")
+        if self.state and self.dist.main:
+            self.jsonl.truncate("step", self.step)
+            self.csv_log.truncate("epoch", self.epoch)
+
+    def _done(self) -> bool:
+        cfg = self.config
+        return self.epoch >= cfg.epochs or (cfg.steps is not None and self.step >= cfg.steps)
+
+    def _run_epoch(self, flag: dict[str, bool]) -> bool:
+        """The remaining steps of this epoch; False when ``steps`` stopped it midway."""
+        cfg = self.config
+        groups, index = self.data.epoch_plan(self.epoch, cfg.seed, self.per_step)
+        mine = slice(self.dist.rank * cfg.batch_size, (self.dist.rank + 1) * cfg.batch_size)
+        while self.batch_in_epoch < len(groups) and not self._done():
+            b = self.batch_in_epoch
+            losses = self._step(groups[b], index[b, mine])
+            self._after_step(losses, flag)
+        return self.batch_in_epoch >= len(groups)
+
+    def _step(self, group: int, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One augmented batch through the task's step."""
+        cfg = self.config
+        self.aug.manual_seed((cfg.seed * 1_000_003 + self.step) * 64 + self.dist.rank)
+        pairs = crop_resize_flip(self.data.batch(group, rows), cfg.crop_size, self.aug,
+                                 cfg.crop_min, cfg.flip)
+        fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        flash = pairs[:, :3].contiguous(memory_format=fmt)
+        ambient = pairs[:, 3:].contiguous(memory_format=fmt)
+        losses = self.task.step(flash, ambient, self.ctx)
+        if self.scaler is not None:
+            self.scaler.update()
+        return losses
+
+    def _after_step(self, losses: dict[str, torch.Tensor], flag: dict[str, bool]) -> None:
+        """Bookkeeping of one step: sums, counters, logs, callbacks, Ctrl-C."""
+        cfg = self.config
+        self.window.add(losses)
+        self.epoch_sums.add(losses)
+        self.step += 1
+        self.batch_in_epoch += 1
+        if self.step % cfg.log_every == 0:
+            self.last_log = self._log(self.window)
+        self._progress()
+        if self.on_step is not None:
+            self.on_step(self.step, losses)
+        stop = flag["stop"] if not self.dist.active else (
+            self.step % cfg.log_every == 0 and self.dist.any(flag["stop"]))
+        if stop:
+            self.save(self.metrics)
+            raise TrainingInterrupted(
+                f"{self.run_dir}: interrupted at epoch {self.epoch + 1}, step {self.step}; "
+                f"state saved, continue with `flashcli train --resume {self.run_dir}`")
+
+    def _end_epoch(self) -> None:
+        """Epoch bookkeeping: the CSV row, test metrics, best and last checkpoints."""
+        cfg = self.config
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        row = self._epoch_row(self.epoch_sums)
+        self.epoch_sums = _Sums()
+        final = self._done()
+        if self.dist.main and (self.epoch % cfg.eval_every == 0 or final):
+            self.metrics = self.evaluate()
+            self._keep_best(self.metrics)
+            row.update(self.metrics)
+        if self.dist.main:
+            self.csv_log.write(row)
+        if self.epoch % cfg.checkpoint_every == 0 or final:
+            self.save(self.metrics)
+        self.dist.barrier()
+        self._progress()
+
+    def _progress(self) -> None:
+        if self.dist.main:  # rank 0 reports
+            last = self.last_log
+            report(self.progress, "training", min(self.step, self.total), self.total,
+                   epoch=min(self.epoch + 1, self.config.epochs), losses=last.get("losses", {}),
+                   images_per_s=last.get("images_per_s"))
+
+    def _summary(self, seconds: float) -> dict[str, Any]:
+        cfg, last = self.config, self.last_log
+        return {"run": str(self.run_dir), "method": cfg.method, "epochs": self.epoch,
+                "steps": self.step, "processes": self.dist.world, "rank": self.dist.rank,
+                "seconds": round(seconds, 3), "losses": last.get("losses", {}),
+                "images_per_s": last.get("images_per_s"), f"best_test_{BEST_BY.name}": self.best,
+                **self.metrics, "weights": str(self.run_dir / f"{ckpt.LAST}.safetensors")}
 
     def _keep_best(self, metrics: dict[str, Any]) -> None:
-        """Write the ``best`` weights when the test PSNR just improved (rank 0 only)."""
-        psnr = metrics.get("test_psnr")
-        if psnr is not None and (self.best is None or psnr > self.best):
-            self.best = psnr
+        """Write the ``best`` weights when the first training metric just improved (rank 0)."""
+        value = metrics.get(f"test_{BEST_BY.name}")
+        if value is not None and (self.best is None or BEST_BY.better(value, self.best)):
+            self.best = value
             ckpt.save_inference(self.run_dir, ckpt.BEST, self._inference_state(), self._meta(metrics))
 
-    def _log(self, jsonl: JsonlLog, window: dict[str, Any]) -> dict[str, Any]:
-        n = max(window["n"], 1)
+    def _log(self, window: _Sums) -> dict[str, Any]:
         now = time.perf_counter()
         record = {"step": self.step, "epoch": self.epoch + (1 if self.batch_in_epoch else 0),
-                  "processes": self.dist.world,
-                  "losses": {k: (v / n).item() for k, v in window["sums"].items()},
+                  "processes": self.dist.world, "losses": window.means(),
                   "lr": {k: o.param_groups[0]["lr"] for k, o in self.task.optimizers.items()},
-                  "images_per_s": window["n"] * self.per_step / max(now - window["t"], 1e-9),
+                  "images_per_s": window.n * self.per_step / max(now - window.t, 1e-9),
                   "time": time.time()}
         if self.dist.main:
-            jsonl.write(record)
-        window.update(sums={}, n=0, t=now)
+            self.jsonl.write(record)
+        window.reset()
         return record
 
-    def _epoch_row(self, sums: dict[str, torch.Tensor], n: int, t0: float) -> dict[str, Any]:
-        seconds = time.perf_counter() - t0
+    def _epoch_row(self, sums: _Sums) -> dict[str, Any]:
+        seconds = time.perf_counter() - sums.t
         row: dict[str, Any] = {"epoch": self.epoch, "step": self.step, "seconds": round(seconds, 4),
-                               "images_per_s": round(n * self.per_step / max(seconds, 1e-9), 2)}
-        row.update({k: (v / max(n, 1)).item() for k, v in sums.items()})
+                               "images_per_s": round(sums.n * self.per_step / max(seconds, 1e-9), 2)}
+        row.update(sums.means())
         return row
 
 
+class _Sums:
+    """Running sums of the step losses (device tensors, read only when reported)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.n = 0
+        self.t = time.perf_counter()
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for k, v in losses.items():
+            self.sums[k] = self.sums.get(k, 0) + v.detach().float()
+        self.n += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: (v / max(self.n, 1)).item() for k, v in self.sums.items()}
+
+
 def train(config: TrainConfig, *, resume: bool = False,
-          on_step: Callable[[int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+          on_step: Callable[[int, dict[str, Any]], None] | None = None,
+          progress: ProgressFn | None = None) -> dict[str, Any]:
     """Train ``config.method`` on ``config.data`` into the run folder ``config.out``.
 
     ``resume``: continue the run already in ``config.out`` (see :func:`resume_config`).
-    ``on_step(step, losses)`` is called after every step (losses are device tensors).
+    ``on_step(step, losses)`` is called after every step (losses are device tensors);
+    ``progress(stage, done, total, **fields)`` reports decoding and training (rank 0).
     Returns a summary (steps, epochs, last losses, test PSNR/SSIM, weights path).
     """
-    trainer = Trainer(config, resume=resume, on_step=on_step)
+    trainer = Trainer(config, resume=resume, on_step=on_step, progress=progress)
     try:
         return trainer.run()
     finally:

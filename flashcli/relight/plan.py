@@ -1,0 +1,185 @@
+"""Plan a relight from EXIF alone (no pixels decoded): each photo's output (the input tree
+mirrored under the output folder, a name template, a format) and its fate (process, skip:
+no flash / unknown flash / exists, fail)."""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from flashcli.errors import FlashcliError
+from flashcli.imageio import PhotoMeta, read_metadata
+from flashcli.relight.discover import Source
+from flashcli.relight.report import FAILED, SKIP_EXISTS, SKIP_NO_FLASH, SKIP_UNKNOWN, FileResult
+
+DEFAULT_TEMPLATE = "{stem}_ambient.{ext}"
+TEMPLATE_FIELDS = ("stem", "name", "ext", "inext", "method")
+FORMATS = ("jpeg", "png", "tiff")
+
+_EXT = {"jpeg": "jpg", "png": "png", "tiff": "tif"}
+_FORMAT_NAMES = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png", "tiff": "tiff", "tif": "tiff"}
+_SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png",
+                  ".tif": "tiff", ".tiff": "tiff"}
+
+
+def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
+    """``jpeg``, ``png`` or ``tiff``: ``format`` if given; else TIFF for 16-bit output, the
+    input's format for PNG and TIFF inputs, JPEG for JPEG, RAW and anything else."""
+    if format:
+        fmt = _FORMAT_NAMES.get(format.strip().lower())
+        if fmt is None:
+            raise FlashcliError(f"--format {format}: unknown format; use jpeg, png or tiff")
+        return fmt
+    if bit_depth == 16:
+        return "tiff"
+    fmt = _SUFFIX_FORMAT.get(source.suffix.lower())
+    return fmt if fmt in ("png", "tiff") else "jpeg"
+
+
+def check_template(template: str) -> None:
+    """Refuse templates with unknown fields or folder separators."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as exc:
+        raise FlashcliError(f"--template {template!r}: {exc}; e.g. '{DEFAULT_TEMPLATE}'") from None
+    unknown = sorted(fields - set(TEMPLATE_FIELDS))
+    if unknown:
+        valid = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+        raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
+    if "/" in template or "\\" in template or not template.strip():
+        raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
+
+
+def output_path(source: Source, output_dir: Path, template: str, fmt: str, method: str) -> Path:
+    """Where ``source``'s result goes: its relative folder under ``output_dir``, named by
+    ``template``. The input's own extension is kept when the format does not change."""
+    suffix = source.path.suffix
+    ext = suffix[1:] if _SUFFIX_FORMAT.get(suffix.lower()) == fmt else _EXT[fmt]
+    name = template.format(stem=source.path.stem, name=source.path.name, ext=ext,
+                           inext=suffix[1:].lower(), method=method)
+    return output_dir / source.rel.parent / name
+
+
+def flash_fate(meta: PhotoMeta, select: str, include_unknown: bool) -> tuple[str | None, str]:
+    """``(skip status or None, reason)`` for a photo's flash state."""
+    fl = meta.flash
+    detail = f"EXIF Flash=0x{fl.raw:02X}" if fl.raw is not None else "no EXIF Flash tag"
+    if fl.fired is True:
+        return None, f"flash fired ({detail})"
+    if fl.fired is False:
+        if select == "all":
+            return None, f"flash did not fire ({detail}); --all"
+        return SKIP_NO_FLASH, f"flash did not fire ({detail}); --all processes it"
+    if select == "all" or include_unknown:
+        return None, f"flash unknown ({detail}); processed by request"
+    return SKIP_UNKNOWN, f"flash unknown ({detail}); --include-unknown processes it"
+
+
+@dataclass
+class Job:
+    """One planned photo: its output, format and metadata (from EXIF only)."""
+
+    source: Source
+    output: Path
+    format: str
+    meta: PhotoMeta | None = None
+    result: FileResult | None = None
+
+
+def _inside_output(source: Source, out_dir: Path) -> bool:
+    """True for a file inside an output folder nested in the input tree (earlier results)."""
+    real, out = source.path.resolve(), out_dir.resolve()
+    root = real.parents[len(source.rel.parts) - 1]
+    return out != root and root in out.parents and out in real.parents
+
+
+def _megapixels(job: Job) -> float:
+    return job.meta.width * job.meta.height / 1e6 if job.meta else 0.0
+
+
+def _read_meta(path: Path) -> PhotoMeta | Exception:
+    try:
+        return read_metadata(path)
+    except Exception as exc:  # reported per file
+        return exc
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, FlashcliError):
+        return text or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def plan(
+    sources: Sequence[Source],
+    output_dir: str | os.PathLike,
+    *,
+    template: str = DEFAULT_TEMPLATE,
+    format: str | None = None,
+    bit_depth: int = 8,
+    method: str = "",
+    select: str = "fired",
+    include_unknown: bool = False,
+    overwrite: bool = False,
+    pool: ThreadPoolExecutor | None = None,
+) -> list[Job]:
+    """Decide each photo's output and fate from its EXIF. Jobs with ``result`` set are
+    already settled (skipped or failed); the others are to be processed, with their
+    metadata in ``meta`` (so the run does not parse EXIF again).
+
+    Files that are the planned output of another input (a previous run writing into the
+    input folder) are left out, and nothing is ever planned onto an input file.
+    """
+    if select not in ("fired", "all"):
+        raise ValueError(f"select must be 'fired' or 'all', not {select!r}")
+    check_template(template)
+    out_dir = Path(output_dir).expanduser()
+    jobs = []
+    for src in sources:
+        fmt = output_format(src.path, format, bit_depth)
+        jobs.append(Job(src, output_path(src, out_dir, template, fmt, method), fmt))
+    planned = {j.output.resolve(): j for j in jobs}
+    # Previous outputs of *other* inputs are left out; a photo whose own output would be
+    # itself stays, to be refused below rather than dropped without a word.
+    jobs = [j for j in jobs if planned.get(j.source.path.resolve(), j) is j
+            and not _inside_output(j.source, out_dir)]
+    inputs = {j.source.path.resolve() for j in jobs}
+    paths = [j.source.path for j in jobs]
+    metas = list(pool.map(_read_meta, paths) if pool else map(_read_meta, paths))
+    claimed: dict[Path, Path] = {}
+    for job, meta in zip(jobs, metas, strict=True):
+        if isinstance(meta, Exception):
+            job.result = FileResult(job.source.path, None, FAILED, _reason(meta))
+        else:
+            job.meta = meta
+            job.result = _settle(job, inputs, claimed, select, include_unknown, overwrite)
+    return jobs
+
+
+def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
+            include_unknown: bool, overwrite: bool) -> FileResult | None:
+    """The result of a photo that is not to be processed, or None."""
+    src, meta = job.source.path, job.meta
+    assert meta is not None
+    flash = meta.flash.fired_text
+    target = job.output.resolve()
+    if target in inputs:
+        return FileResult(src, job.output, FAILED, f"{job.output}: would overwrite an "
+                          "input photo; choose another -o folder or --template", flash)
+    if target in claimed:
+        return FileResult(src, job.output, FAILED, f"{job.output}: also the output of "
+                          f"{claimed[target]}; use --template '{{stem}}_{{inext}}_ambient.{{ext}}'",
+                          flash)
+    claimed[target] = src
+    skip, why = flash_fate(meta, select, include_unknown)
+    if skip is not None:
+        return FileResult(src, None, skip, why, flash)
+    if job.output.exists() and not overwrite:
+        return FileResult(src, job.output, SKIP_EXISTS, "output exists; --overwrite replaces it",
+                          flash)
+    return None

@@ -1,0 +1,89 @@
+"""What a relight run did: one :class:`FileResult` per photo and the :class:`RelightReport`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Fates of a file.
+PROCESSED = "processed"
+WOULD_PROCESS = "would-process"
+SKIP_NO_FLASH = "skipped-no-flash"
+SKIP_UNKNOWN = "skipped-unknown"
+SKIP_EXISTS = "skipped-exists"
+FAILED = "failed"
+STATUSES = (PROCESSED, WOULD_PROCESS, SKIP_NO_FLASH, SKIP_UNKNOWN, SKIP_EXISTS, FAILED)
+
+
+@dataclass
+class FileResult:
+    """What happened to one input photo."""
+
+    source: Path
+    output: Path | None
+    status: str
+    reason: str = ""
+    flash: str = "unknown"
+    megapixels: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": str(self.source), "output": str(self.output) if self.output else None,
+                "status": self.status, "reason": self.reason, "flash": self.flash,
+                "megapixels": round(self.megapixels, 3)}
+
+
+@dataclass
+class RelightReport:
+    """The outcome of a run: one :class:`FileResult` per photo, plus stage timings (s)."""
+
+    files: list[FileResult] = field(default_factory=list)
+    method: str = ""
+    device: str = ""
+    working_size: int | str | None = None
+    dry_run: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def with_status(self, status: str) -> list[FileResult]:
+        return [f for f in self.files if f.status == status]
+
+    @property
+    def processed(self) -> list[FileResult]:
+        return self.with_status(PROCESSED)
+
+    @property
+    def skipped_no_flash(self) -> list[FileResult]:
+        return self.with_status(SKIP_NO_FLASH)
+
+    @property
+    def skipped_unknown(self) -> list[FileResult]:
+        return self.with_status(SKIP_UNKNOWN)
+
+    @property
+    def skipped_exists(self) -> list[FileResult]:
+        return self.with_status(SKIP_EXISTS)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return self.with_status(FAILED)
+
+    def counts(self) -> dict[str, int]:
+        return {s: len(self.with_status(s)) for s in STATUSES}
+
+    @property
+    def megapixels(self) -> float:
+        """Megapixels processed (or, in a dry run, to be processed)."""
+        return sum(f.megapixels for f in self.files if f.status in (PROCESSED, WOULD_PROCESS))
+
+    def to_dict(self) -> dict[str, Any]:
+        wall = self.timings.get("wall", 0.0)
+        return {
+            "method": self.method, "device": self.device, "working_size": self.working_size,
+            "dry_run": self.dry_run, "counts": self.counts(),
+            "megapixels": round(self.megapixels, 3),
+            "megapixels_per_second": round(self.megapixels / wall, 3) if wall > 0 else None,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "files": [f.to_dict() for f in self.files],
+        }
+
+

@@ -1,0 +1,361 @@
+"""Run a planned relight: decoding and encoding in a thread pool while the device works.
+
+The method runs on a working-size copy and its per-pixel gain is carried to full resolution
+by the fast guided filter (:mod:`flashcli.upsample`), or, with ``working_size="full"``, on the
+full image in blended tiles (:mod:`flashcli.tiling`). Failures of single files are collected
+in the report; the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from flashcli.device import resolve_device
+from flashcli.enhancer import Enhancer
+from flashcli.errors import FlashcliError
+from flashcli.imageio import PhotoMeta, read_image, write_image
+from flashcli.relight.discover import discover
+from flashcli.relight.plan import (
+    DEFAULT_TEMPLATE,
+    Job,
+    _megapixels,
+    _reason,
+    flash_fate,
+    output_format,
+    plan,
+)
+from flashcli.relight.report import FAILED, PROCESSED, WOULD_PROCESS, FileResult, RelightReport
+from flashcli.tiling import run_tiled
+from flashcli.upsample import GainField, apply_gain, downscale, fit_gain, working_shape
+
+#: Tile side for ``working_size="full"`` when the method names no working size.
+DEFAULT_TILE = 1024
+#: Full-resolution megapixels held by one batch, and decoded ahead of the device (memory
+#: guards for 50 MP photos: one megapixel is 12 MB as float32).
+BATCH_MEGAPIXELS = 100.0
+IN_FLIGHT_MEGAPIXELS = 200.0
+
+
+@dataclass
+class RelightConfig:
+    """How to relight (every setting of :func:`relight` but the inputs and callbacks).
+
+    ``select`` is ``"fired"`` (default) or ``"all"``. ``method`` None is the installed
+    method whose ``default_for`` names relight. ``working_size``: long side in pixels (an
+    int or its text), ``"full"``, or None for the method's own ``working_size`` (full
+    resolution when it has none).
+    """
+
+    recursive: bool = False
+    select: str = "fired"
+    include_unknown: bool = False
+    method: str | None = None
+    weights: str | os.PathLike | None = None
+    options: dict[str, Any] | None = None
+    device: str | torch.device = "auto"
+    working_size: int | str | None = None
+    template: str = DEFAULT_TEMPLATE
+    format: str | None = None
+    quality: int = 95
+    bit_depth: int = 8
+    overwrite: bool = False
+    dry_run: bool = False
+    workers: int | None = None
+    max_pixels: int | None = None
+    batch_size: int = 4
+    amp: bool = True
+    tile: int | None = None
+    overlap: int | None = None
+
+    def validate(self) -> RelightConfig:
+        if self.bit_depth not in (8, 16):
+            raise FlashcliError(f"--bit-depth {self.bit_depth}: use 8 or 16")
+        if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
+            raise FlashcliError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
+        if not 1 <= int(self.quality) <= 100:
+            raise FlashcliError(f"--quality {self.quality}: use 1 to 100")
+        return self
+
+
+def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
+    """The long side to run ``method`` (an enhancer or its class) at, or ``"full"`` (tiles
+    at the method's own scale); None means the method's ``working_size``. Text (as typed on
+    the command line) is parsed here."""
+    if working_size is None:
+        working_size = getattr(method, "working_size", None) or "full"
+    if isinstance(working_size, str):
+        if working_size.strip().lower() == "full":
+            return "full"
+        if not working_size.strip().isdigit():
+            raise FlashcliError(f"--working-size {working_size}: use a number of pixels or 'full'")
+        working_size = int(working_size)
+    if int(working_size) < 16:
+        raise FlashcliError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
+    return int(working_size)
+
+
+class _Timer:
+    """Accumulates seconds per stage (thread-safe enough: one writer per key at a time)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.totals: dict[str, float] = {"decode": 0.0, "method": 0.0, "upsample": 0.0,
+                                         "encode": 0.0}
+
+    @contextlib.contextmanager
+    def stage(self, name: str, sync: bool = False):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if sync and self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - start
+
+
+class _Runner:
+    """Runs the planned jobs: decode (threads) -> method + upsampling (device) -> encode (threads)."""
+
+    def __init__(self, enhancer: Enhancer, working_size: int | str, config: RelightConfig,
+                 pool: ThreadPoolExecutor, workers: int, timer: _Timer,
+                 on_result: Callable[[FileResult], None]) -> None:
+        self.enhancer = enhancer
+        self.device = enhancer.device
+        self.size = working_size
+        self.quality, self.bit_depth = config.quality, config.bit_depth
+        self.max_pixels = config.max_pixels
+        self.batch_size = max(1, config.batch_size)
+        self.amp = config.amp and self.device.type == "cuda"
+        self.tile = config.tile or (getattr(enhancer, "working_size", None) or DEFAULT_TILE)
+        self.overlap = config.overlap if config.overlap is not None else max(8, self.tile // 4)
+        self.pool, self.timer, self.on_result = pool, timer, on_result
+        self.encodes: deque[tuple[Job, float, Future]] = deque()
+        self.workers = workers
+        self.max_encodes = max(2, workers)
+
+    # -- stages --------------------------------------------------------------------------
+
+    def _decode(self, job: Job) -> tuple[torch.Tensor, PhotoMeta]:
+        with self.timer.stage("decode"):
+            return read_image(job.source.path, max_pixels=self.max_pixels, meta=job.meta)
+
+    def _encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
+        with self.timer.stage("encode"):
+            # Full-resolution chroma at high quality: the point is to keep every detail.
+            sub = "4:4:4" if job.format == "jpeg" and self.quality >= 90 else None
+            write_image(job.output, image, meta, format=job.format, quality=self.quality,
+                        bit_depth=self.bit_depth, protect=(job.source.path,), subsampling=sub)
+
+    def _method(self, batch: torch.Tensor) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+            return self.enhancer(batch.to(self.device, non_blocking=True))
+
+    # -- flow ----------------------------------------------------------------------------
+
+    def run(self, jobs: list[Job]) -> None:
+        """Decode ahead in the pool (bounded by count and megapixels), batch consecutive
+        photos of the same working size, run them, and queue their encodes."""
+        pending: deque[tuple[Job, Future]] = deque()
+        todo = deque(jobs)
+        ahead = self.workers + self.batch_size
+        batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
+
+        def held() -> float:
+            return sum(_megapixels(j) for j, _ in pending) + sum(_megapixels(j) for j, _, _ in batch)
+
+        def fill() -> None:
+            while todo and len(pending) < ahead:
+                if (pending or batch) and held() + _megapixels(todo[0]) > IN_FLIGHT_MEGAPIXELS:
+                    return
+                job = todo.popleft()
+                pending.append((job, self.pool.submit(self._decode, job)))
+
+        fill()
+        key = None
+        while pending or todo:
+            if not pending:  # the memory budget is held by the batch: run it first
+                self._run_batch(batch)
+                batch = []
+                fill()
+                continue
+            job, fut = pending.popleft()
+            try:
+                image, meta = fut.result()
+            except Exception as exc:
+                self._finish(job, FAILED, _reason(exc))
+                fill()
+                continue
+            k = self._batch_key(image)
+            mp = sum(x.shape[-1] * x.shape[-2] for _, x, _ in batch) / 1e6
+            if batch and (k != key or len(batch) >= self.batch_size or mp > BATCH_MEGAPIXELS):
+                self._run_batch(batch)
+                batch = []
+            batch.append((job, image, meta))
+            key = k
+            fill()
+        if batch:
+            self._run_batch(batch)
+        while self.encodes:
+            self._drain_one()
+
+    def _batch_key(self, image: torch.Tensor) -> tuple:
+        h, w = image.shape[-2:]
+        if self.size == "full":
+            return ("full", h, w)
+        if max(h, w) <= self.size:
+            return ("direct", h, w)
+        return ("gain", *working_shape(h, w, self.size))
+
+    def _run_batch(self, batch: list[tuple[Job, torch.Tensor, PhotoMeta]]) -> None:
+        try:
+            results = self._compute([x for _, x, _ in batch])
+        except Exception as exc:
+            if len(batch) > 1 and not isinstance(exc, FlashcliError):
+                for item in batch:  # retry one by one so one bad photo fails alone
+                    self._run_batch([item])
+                return
+            for job, _, _ in batch:
+                self._finish(job, FAILED, _reason(exc))
+            return
+        for (job, _, meta), result in zip(batch, results, strict=True):
+            self._queue_encode(job, result, meta)
+
+    def _compute(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The relit full-resolution images (3 x H x W, CPU)."""
+        kind = self._batch_key(images[0])[0]
+        if kind == "direct":
+            with self.timer.stage("method", sync=True):
+                out = self._method(torch.stack(images))
+            return [o.cpu() for o in out]
+        if kind == "full":
+            outs = []
+            for x in images:
+                with self.timer.stage("method", sync=True):
+                    y = run_tiled(self._method, x[None], self.tile, self.overlap,
+                                  batch=self.batch_size, device=self.device)
+                outs.append(y[0].clamp_(0.0, 1.0))
+            return outs
+        return self._gain_path(images)
+
+    def _gain_path(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        h, w = images[0].shape[-2:]
+        size = working_shape(h, w, self.size)
+        with self.timer.stage("method", sync=True):
+            full = [x.to(self.device, non_blocking=True) for x in images]
+            lo_in = torch.stack([downscale(x[None], size)[0] for x in full])
+            lo_out = self._method(lo_in)
+        outs = []
+        with self.timer.stage("upsample", sync=True):
+            field = fit_gain(lo_in, lo_out)
+            for i, x in enumerate(full):
+                one = GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
+                                field.low[i:i + 1], field.high[i:i + 1])
+                y = apply_gain(one, x[None], out=x[None])  # in place: no second full image
+                outs.append(y[0].cpu())
+        return outs
+
+    def _queue_encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
+        while len(self.encodes) >= self.max_encodes:
+            self._drain_one()
+        mp = image.shape[-1] * image.shape[-2] / 1e6
+        self.encodes.append((job, mp, self.pool.submit(self._encode, job, image, meta)))
+
+    def _drain_one(self) -> None:
+        job, mp, fut = self.encodes.popleft()
+        try:
+            fut.result()
+        except Exception as exc:
+            self._finish(job, FAILED, _reason(exc))
+            return
+        self._finish(job, PROCESSED, "", mp)
+
+    def _finish(self, job: Job, status: str, reason: str, mp: float = 0.0) -> None:
+        flash = job.meta.flash.fired_text if job.meta else "unknown"
+        job.result = FileResult(job.source.path, job.output if status == PROCESSED else None,
+                                status, reason, flash, mp)
+        self.on_result(job.result)
+
+
+def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> Any:
+    """The enhancer, or the class of the configured method with its options checked (the
+    method is built only when there is work)."""
+    if enhancer is not None:
+        return enhancer
+    from flashcli.enhancer import resolve_options
+    from flashcli.plugins import registry
+
+    reg = registry()
+    config.method = config.method or reg.default_method("relight")
+    kind = reg.get(config.method).cls
+    resolve_options(kind, config.options or {})
+    return kind
+
+
+def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
+    for j in jobs:
+        assert j.meta is not None
+        _, why = flash_fate(j.meta, config.select, config.include_unknown)
+        j.result = FileResult(j.source.path, j.output, WOULD_PROCESS, why,
+                              j.meta.flash.fired_text, _megapixels(j))
+
+
+def relight(
+    inputs: Sequence[str | os.PathLike],
+    output_dir: str | os.PathLike,
+    config: RelightConfig | None = None,
+    *,
+    enhancer: Enhancer | None = None,
+    on_plan: Callable[[list[Job]], None] | None = None,
+    on_result: Callable[[FileResult], None] | None = None,
+    **settings: Any,
+) -> RelightReport:
+    """Relight every flash-fired photo of ``inputs`` into ``output_dir``; see the package doc.
+
+    ``config`` (a :class:`RelightConfig`) and keyword ``settings`` (its fields, e.g.
+    ``method="identity"``) say how. ``enhancer`` (a ready
+    :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
+    ``on_plan`` sees the plan before any pixel is decoded, ``on_result`` each file as it
+    finishes.
+    """
+    start = time.perf_counter()
+    cfg = dataclasses.replace(config or RelightConfig(), **settings).validate()
+    sources = discover(inputs, cfg.recursive)
+    if not sources:
+        raise FlashcliError(f"{', '.join(map(os.fspath, inputs))}: no photos found "
+                            "(JPEG, PNG, TIFF or RAW); use --recursive for subfolders")
+    kind = _method_class(cfg, enhancer)
+    size = resolve_working_size(cfg.working_size, kind)
+    workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
+    dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)
+    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev))
+    timer = _Timer(dev)
+    with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
+        jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
+                    bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
+                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool)
+        if on_plan is not None:
+            on_plan(jobs)
+        todo = [j for j in jobs if j.result is None]
+        if cfg.dry_run:
+            _dry_run(todo, cfg)
+        elif todo:
+            if enhancer is None:
+                from flashcli.methods import create_enhancer
+
+                enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, dev)
+            _Runner(enhancer, size, cfg, pool, workers, timer,
+                    on_result or (lambda r: None)).run(todo)
+    report.files = [j.result for j in jobs if j.result is not None]
+    report.timings = {**timer.totals, "wall": time.perf_counter() - start}
+    return report
