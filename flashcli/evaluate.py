@@ -33,12 +33,11 @@ from flashcli.datasets import (
     filter_category,
     find_pairs,
     load_pair_uint8,
-    pairs_from_dirs,
 )
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, parse_opt_pairs
 from flashcli.errors import FlashcliError, WeightsError
-from flashcli.methods import create_enhancer, default_methods
+from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
 
@@ -524,42 +523,6 @@ def evaluate(
         failures=failures, config=config_out, versions=versions, pairs=pairs,
         thumbnails=scoring.thumbs, seconds=time.perf_counter() - started,
         metrics=[m.name for m in chosen])
-
-
-def run_eval(
-    dataset: str | Path | None,
-    methods: Sequence[str] | None,
-    weights: Mapping[str, str | Path] | None = None,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    config: EvalConfig | None = None,
-    *,
-    pairs_dirs: tuple[str, str] | None = None,
-    report_dir: str | Path | None = None,
-    sheet_size: int = 160,
-    progress: ProgressFn | None = None,
-) -> tuple[EvalResult, list[Path]]:
-    """``flashcli eval`` as a function: the data from a DATASET folder or two folders of
-    matching stems (``pairs_dirs``), every method that runs without weights when
-    ``methods`` is None, and the report written to ``report_dir`` (contact sheets of
-    ``sheet_size`` px). Returns the result and the files written."""
-    cfg = config or EvalConfig()
-    if pairs_dirs:
-        if dataset:
-            raise FlashcliError(f"{dataset}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
-        data: Any = pairs_from_dirs(*pairs_dirs, check=False)
-    elif dataset:
-        data = dataset
-    else:
-        raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
-    if report_dir:
-        cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
-    result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
-    written: list[Path] = []
-    if report_dir:
-        from flashcli.report import write_report
-
-        written = write_report(result, report_dir)
-    return result, written
 
 
 def _save(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:

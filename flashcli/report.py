@@ -1,20 +1,28 @@
 """Write an ``EvalResult`` down: results.json/.csv, table.md and contact sheets (the terminal
-tables are drawn by the CLI layer from :func:`rows`)."""
+tables are drawn by the CLI layer from :func:`rows`), and :func:`run_eval`, the whole of
+``flashcli eval`` as a function (evaluate, then write the report)."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from flashcli.evaluate import AMBIENT, FLASH, EvalResult
+from flashcli.datasets import pairs_from_dirs
+from flashcli.errors import FlashcliError
+from flashcli.evaluate import AMBIENT, FLASH, EvalConfig, EvalResult, evaluate
 from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.methods import default_methods
 from flashcli.metrics import METRICS
+from flashcli.progress import ProgressFn
 
 #: Contact-sheet geometry (pixels): gap between cells, column-label strip, caption strip.
 PAD = 4
@@ -198,3 +206,37 @@ def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) ->
                 sheet.save(tmp, format="PNG")
             written.append(target)
     return written
+
+
+def run_eval(
+    dataset: str | Path | None,
+    methods: Sequence[str] | None,
+    weights: Mapping[str, str | Path] | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    config: EvalConfig | None = None,
+    *,
+    pairs_dirs: tuple[str, str] | None = None,
+    report_dir: str | Path | None = None,
+    sheet_size: int = 160,
+    progress: ProgressFn | None = None,
+) -> tuple[EvalResult, list[Path]]:
+    """``flashcli eval`` as a function: the data from a DATASET folder or two folders of
+    matching stems (``pairs_dirs``), every method that runs without weights when
+    ``methods`` is None, and the report written to ``report_dir`` (contact sheets of
+    ``sheet_size`` px). Returns the result and the files written."""
+    cfg = config or EvalConfig()
+    if pairs_dirs:
+        if dataset:
+            raise FlashcliError(f"{dataset}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
+        data: Any = pairs_from_dirs(*pairs_dirs, check=False)
+    elif dataset:
+        data = dataset
+    else:
+        raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
+    if report_dir:
+        cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
+    result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
+    written: list[Path] = []
+    if report_dir:
+        written = write_report(result, report_dir)
+    return result, written

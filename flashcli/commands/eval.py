@@ -1,5 +1,5 @@
 """``flashcli eval``: the paper's Table 1 for your data, with contact sheets (thin layer over
-:func:`flashcli.evaluate.run_eval`)."""
+:func:`flashcli.report.run_eval`)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ from rich.table import Table
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.evaluate import EvalConfig, EvalResult, parse_method_options, parse_weights, run_eval
+from flashcli.evaluate import EvalConfig, EvalResult, parse_method_options, parse_weights
 from flashcli.metrics import DEFAULT_METRICS, METRICS
+from flashcli.report import rows, run_eval
 
 
 def summary_table(result: EvalResult) -> Table:
     """The table printed by ``flashcli eval`` (mean ± sample std over images)."""
-    from flashcli.report import rows
-
     title = f"flashcli eval: {result.config.get('pairs', 0)} pairs"
     if result.config.get("dataset"):
         title += f" from {result.config['dataset']}"
@@ -34,8 +33,6 @@ def summary_table(result: EvalResult) -> Table:
 
 def comparison_table(result: EvalResult) -> Table | None:
     """Each method against the baseline on the images both scored (None without one)."""
-    from flashcli.report import rows
-
     if not result.comparisons:
         return None
     chosen = [METRICS[n] for n in result.metrics]

@@ -323,7 +323,7 @@ def relight(
     """Relight every flash-fired photo of ``inputs`` into ``output_dir``; see the package doc.
 
     ``config`` (a :class:`RelightConfig`) and keyword ``settings`` (its fields, e.g.
-    ``method="identity"``) say how. ``enhancer`` (a ready
+    ``method="NAME"``) say how. ``enhancer`` (a ready
     :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
     ``on_plan`` sees the plan before any pixel is decoded, ``on_result`` each file as it
     finishes.

@@ -1,4 +1,5 @@
-"""Shared test setup: CPU by default, GPU tests skipped without CUDA, no network."""
+"""Shared test setup for tests/ and every plugin's tests/: CPU by default, GPU tests
+skipped without CUDA, no network, a fresh plugin registry per test."""
 
 from __future__ import annotations
 
