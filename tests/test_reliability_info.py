@@ -104,7 +104,7 @@ def test_unicode_and_spaces_in_paths(corpus):
 
 
 def test_unexpected_exception_becomes_a_row(tmp_path, monkeypatch):
-    import flashcli.commands.info as info_cmd
+    import flashcli.info as info_cmd
 
     good = bi.write_one_pixel(tmp_path / "good.jpg")
     boom = bi.write_one_pixel(tmp_path / "boom.jpg")
@@ -177,7 +177,7 @@ def test_any_exif_block_reads_or_fails_cleanly(tmp_path, head, body):
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path, monkeypatch):
-    import flashcli.commands.info as info_cmd
+    import flashcli.info as info_cmd
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

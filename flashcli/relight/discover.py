@@ -47,6 +47,14 @@ def _hidden(path: Path, root: Path) -> bool:
     return any(p.startswith(".") for p in parts)
 
 
+def _real(path: Path) -> Path:
+    """The resolved path; a symlink loop (``a -> a``) stays as it is, to be reported."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.absolute()
+
+
 def _broken(path: Path) -> bool:
     return path.is_symlink() and not path.exists()
 
@@ -92,13 +100,13 @@ def discover(inputs: Sequence[str | os.PathLike], recursive: bool = False, *,
     groups = [_expand(os.fspath(item), recursive, keep_unreadable) for item in inputs]
     if not groups:
         return []
-    roots = {g[0].resolve() for g in groups}
+    roots = {_real(g[0]) for g in groups}
     common = roots.pop() if len(roots) == 1 else Path(os.path.commonpath([str(r) for r in roots]))
     seen: set[Path] = set()
     sources = []
     for _, files, named in groups:
         for f in files:
-            real = f.resolve()
+            real = _real(f)
             if real in seen or not (is_image_path(f) or (named and keep_unreadable)):
                 continue
             seen.add(real)
