@@ -6,12 +6,14 @@ import math
 
 import torch
 
+from flashcli.synth import illuminants as il
 from flashcli.synth import textures as tx
 from flashcli.synth.scene import (
     BOX,
     CYLINDER,
     SPHERE,
     Camera,
+    CameraModel,
     Lighting,
     Scene,
     SceneBuilder,
@@ -21,8 +23,6 @@ from flashcli.synth.scene import (
 
 CATEGORIES = ("People", "Objects", "Toys", "Shelves", "Plants", "Rooms")
 _WEIGHTS = (2.0, 2.0, 1.5, 1.5, 1.5, 1.5)
-# sRGB colour of a black body at 2700, 3000, 3500, 4000 K (the ambient lamps).
-_WARM = ((1.0, 0.663, 0.341), (1.0, 0.706, 0.42), (1.0, 0.769, 0.537), (1.0, 0.82, 0.639))
 _SKIN = ((0.96, 0.80, 0.69), (0.87, 0.67, 0.53), (0.76, 0.57, 0.45), (0.55, 0.38, 0.28), (0.36, 0.24, 0.18))
 
 
@@ -254,27 +254,65 @@ def _compose_rooms(b: SceneBuilder, room: dict) -> tuple[Camera, list]:
     return cam, [(x, z)]
 
 
+def _main_light(g: torch.Generator, room: dict, sx: float, sz: float, window: bool) -> dict:
+    """The main ambient light's rectangle: a ceiling lamp over the subject, or a window in a
+    side or the back wall (facing into the room)."""
+    if not window:
+        lz = sz + tx.uniform(g, -0.3, 0.7) * (room["back"] - sz)
+        lz = min(lz, room["back"] - tx.uniform(g, 0.6, 1.5))  # lamps hang in the room, not at the wall
+        center = [sx + tx.uniform(g, -0.6, 0.6), room["ceiling"] - 0.01, lz]
+        u, v, n = [tx.uniform(g, 0.3, 1.2), 0, 0], [0, 0, tx.uniform(g, 0.3, 1.2)], [0, -1, 0]
+    else:
+        wall = tx.choice(g, ("left", "right", "back"), (2, 2, 1))
+        y, w, hgt = tx.uniform(g, 1.1, 1.7), tx.uniform(g, 0.6, 1.4), tx.uniform(g, 0.8, 1.3)
+        if wall == "back":
+            center, n = [sx + tx.uniform(g, -1.0, 1.0), y, room["back"] - 0.01], [0, 0, -1]
+            u = [w, 0, 0]
+        else:
+            x = room[wall] + (0.01 if wall == "left" else -0.01)
+            center = [x, y, tx.uniform(g, max(0.3, sz - 0.8), max(0.4, room["back"] - 0.5))]
+            u, n = [0, 0, w], [1 if wall == "left" else -1, 0, 0]
+        v = [0, hgt, 0]
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return {"area_center": t(center), "area_u": t(u), "area_v": t(v), "area_normal": t(n)}
+
+
 def _lighting(g: torch.Generator, room: dict, subjects: list) -> Lighting:
     sx = sum(s[0] for s in subjects) / len(subjects)
     sz = sum(s[1] for s in subjects) / len(subjects)
-    lz = sz + tx.uniform(g, -0.3, 0.7) * (room["back"] - sz)
-    lz = min(lz, room["back"] - tx.uniform(g, 0.6, 1.5))  # lamps hang in the room, not at the wall
-    warm = tx.srgb_to_linear(torch.tensor(tx.choice(g, _WARM)))
-    balance = tx.uniform(g, 0.3, 0.6)  # how much the camera's auto white balance corrects
-    cool = torch.tensor([tx.uniform(g, 0.82, 0.94), 1.0, tx.uniform(g, 1.06, 1.2)])
+    amb = il.sample_ambient(g)
+    area = _main_light(g, room, sx, sz, window=amb["kind"] == "window")
     side = 1.0 if tx.randint(g, 0, 1) else -1.0
+    second_dir = torch.tensor([-side, tx.uniform(g, -0.1, 0.4), tx.uniform(g, -0.6, 0.3)])
+    level = tx.uniform(g, 0.3, 1.2) if "window" in amb["kind"] else tx.uniform(g, 0.0, 0.15)
+    flash_cct, flash_rgb = il.sample_flash(g)
     return Lighting(
         flash_offset=torch.tensor([side * tx.uniform(g, 0.03, 0.08), tx.uniform(g, -0.01, 0.05)]),
-        flash_tint=cool,
-        flash_target=tx.uniform(g, 0.9, 1.3),
-        ceiling_center=torch.tensor([sx + tx.uniform(g, -0.6, 0.6), room["ceiling"] - 0.01, lz]),
-        ceiling_size=(tx.uniform(g, 0.3, 1.2), tx.uniform(g, 0.3, 1.2)),
-        ambient_tint=warm ** (1 - balance) / (warm ** (1 - balance))[1],
-        fill=tx.uniform(g, 0.08, 0.25),
-        ambient_key=tx.uniform(g, 0.12, 0.2),
-        noise_gain=tx.uniform(g, 4e-4, 3e-3),
-        noise_floor=tx.uniform(g, 1e-6, 2e-5),
-        contrast=tx.uniform(g, 0.0, 0.3),
+        flash_rgb=flash_rgb, flash_cct=flash_cct, ambient_kind=amb["kind"], ambient_cct=amb["cct"],
+        **area, main_rgb=amb["main"], second_rgb=amb["second"],
+        second_dir=second_dir / second_dir.norm(), second_level=level,
+        fill=tx.uniform(g, 0.08, 0.25), ambient_leak=tx.uniform(g, 0.02, 0.25),
+    )
+
+
+def _camera_model(g: torch.Generator) -> CameraModel:
+    """A phone (two in three) or a camera, and its choices for the two frames."""
+    phone = tx.randint(g, 0, 2) > 0
+    iso_f = 2 ** tx.uniform(g, math.log2(50), math.log2(400))
+    iso_a = min(max(iso_f * 2 ** tx.uniform(g, -0.5, 4.0), 50.0), 6400.0)
+    ae_error = torch.randn(2, generator=g) * 0.25
+    awb_error = torch.randn(2, 2, generator=g) * 0.04
+    return CameraModel(
+        style="phone" if phone else "camera",
+        key=tx.uniform(g, 0.15, 0.2), clip_share=tx.uniform(g, 0.01, 0.04),
+        ae_error=(float(ae_error[0]), float(ae_error[1])), iso=(iso_f, iso_a),
+        shot_noise=tx.uniform(g, 6e-5, 2e-4) if phone else tx.uniform(g, 2e-5, 6e-5),
+        read_noise=tx.uniform(g, 3e-4, 1e-3) ** 2 if phone else tx.uniform(g, 1e-4, 4e-4) ** 2,
+        keep_warmth=tx.uniform(g, 0.05, 0.25) if phone else tx.uniform(g, 0.0, 0.12),
+        awb_error=awb_error,
+        contrast=tx.uniform(g, 0.1, 0.35) if phone else tx.uniform(g, 0.0, 0.25),
+        shoulder=tx.uniform(g, 0.3, 1.5) if phone else tx.uniform(g, 0.0, 0.3),
+        local_contrast=tx.uniform(g, 0.0, 0.3) if phone else 0.0,
         vignette=tx.uniform(g, 0.05, 0.3),
     )
 
@@ -299,4 +337,4 @@ def sample_scene(g: torch.Generator, category: str | None = None) -> Scene:
         else:
             raise ValueError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
     hair = tx.color(g, (0.3, 0.7), (0.04, 0.3), (0.03, 0.1))
-    return b.build(category, cam, _lighting(g, room, subjects), hair)
+    return b.build(category, cam, _lighting(g, room, subjects), _camera_model(g), hair)
