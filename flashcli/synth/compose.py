@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
@@ -35,7 +36,7 @@ def _room(b: SceneBuilder, depth: tuple[float, float], width: tuple[float, float
     far_side = tx.uniform(g, *width)
     xl, xr = (near_side, far_side) if tx.randint(g, 0, 1) else (far_side, near_side)
     paint = tx.color(g, saturation=(0.0, 0.35), value=(0.55, 0.95))
-    wall = tx.texture(g, tx.choice(g, ("plain", "stripes", "noise", "plain"), (4, 1, 1, 0)), base=paint)
+    wall = b.texture(tx.choice(g, ("plain", "stripes", "noise", "plain"), (4, 1, 1, 0)), base=paint, share=0.15)
     side = wall if tx.randint(g, 0, 2) else tx.texture(g, "plain", base=tx.color(g, (0.0, 0.4), (0.5, 0.95)))
     floor = tx.choice(g, ("wood", "checkers", "plain"), (3, 1, 2))
     floor_tex = tx.wood(g) if floor == "wood" else tx.texture(g, floor if floor == "checkers" else "noise")
@@ -47,7 +48,7 @@ def _room(b: SceneBuilder, depth: tuple[float, float], width: tuple[float, float
     b.plane([0, 0, 1], -1.5, [[1, 0, 0], [0, -1, 0]], wall, 1.5)
     for _ in range(tx.randint(g, 0, 2)):  # pictures and posters on the back wall
         half = [tx.uniform(g, 0.12, 0.45), tx.uniform(g, 0.1, 0.35), 0.012]
-        tex = tx.texture(g, tx.choice(g, ("text", "noise", "stripes", "gradient")))
+        tex = b.texture(tx.choice(g, ("text", "noise", "stripes", "gradient")), share=1.0)
         b.shape(BOX, [tx.uniform(g, -xl + 0.5, xr - 0.5), tx.uniform(g, 1.1, hc - 0.5), zb - 0.013],
                 half, None, tex, scale=2 * max(half))
     return {"back": zb, "ceiling": hc, "left": -xl, "right": xr}
@@ -61,23 +62,23 @@ def _object(b: SceneBuilder, x: float, z: float, y0: float, size: float, vivid: 
     yaw = tx.uniform(g, -math.pi, math.pi)
     if kind == "sphere":
         r = size * tx.uniform(g, 0.5, 0.9)
-        tex = tx.texture(g, tx.choice(g, ("plain", "noise", "stripes", "checkers")), base=tx.color(g, sat))
+        tex = b.texture(tx.choice(g, ("plain", "noise", "stripes", "checkers")), base=tx.color(g, sat))
         b.shape(SPHERE, [x, y0 + r, z], [r, r, r], rotation(yaw), tex, scale=tx.randint(g, 1, 3))
         return y0 + 2 * r
     if kind == "ellipsoid":
         h = size * tx.uniform(g, 0.5, 1.0)
         a = size * tx.uniform(g, 0.4, 0.8)
         b.shape(SPHERE, [x, y0 + h, z], [a, h, a * tx.uniform(g, 0.6, 1.0)], rotation(yaw),
-                tx.texture(g, base=tx.color(g, sat)), scale=1)
+                b.texture(base=tx.color(g, sat)), scale=1)
         return y0 + 2 * h
     if kind == "box":
         half = [size * tx.uniform(g, 0.4, 1.0), size * tx.uniform(g, 0.3, 1.2), size * tx.uniform(g, 0.3, 0.9)]
-        tex = tx.texture(g, tx.choice(g, tx.KINDS, (1, 1, 1, 1, 3, 1)), base=tx.color(g, sat))
+        tex = b.texture(tx.choice(g, tx.KINDS, (1, 1, 1, 1, 3, 1)), base=tx.color(g, sat))
         b.shape(BOX, [x, y0 + half[1], z], half, rotation(yaw * 0.3), tex, scale=max(half) * 2)
         return y0 + 2 * half[1]
     r = size * tx.uniform(g, 0.35, 0.7)
     h = size * tx.uniform(g, 0.5, 1.3)
-    tex = tx.texture(g, tx.choice(g, tx.KINDS, (2, 1, 2, 1, 2, 1)), base=tx.color(g, sat))
+    tex = b.texture(tx.choice(g, tx.KINDS, (2, 1, 2, 1, 2, 1)), base=tx.color(g, sat))
     b.shape(CYLINDER, [x, y0 + h, z], [r, h, r], rotation(yaw), tex, scale=1)
     return y0 + 2 * h
 
@@ -98,7 +99,7 @@ def _table(b: SceneBuilder, x: float, z: float) -> tuple[float, tuple[float, flo
     """A solid table or cabinet; returns its top height and top region."""
     g = b.g
     w, d, h = tx.uniform(g, 0.35, 0.7), tx.uniform(g, 0.25, 0.45), tx.uniform(g, 0.35, 0.42)
-    top = tx.wood(g) if tx.randint(g, 0, 1) else tx.texture(g, tx.choice(g, ("plain", "noise", "checkers")))
+    top = tx.wood(g) if tx.randint(g, 0, 1) else b.texture(tx.choice(g, ("plain", "noise", "checkers")), share=0.3)
     b.shape(BOX, [x, h, z], [w, h, d], None, top, scale=1.0)
     b.footprints.append((x, z, math.hypot(w, d), 0.0))
     return 2 * h, (x - w * 0.9, x + w * 0.9, z - d * 0.9, z + d * 0.9)
@@ -117,7 +118,7 @@ def _person(b: SceneBuilder, x: float, z: float, head_y: float) -> None:
     shoulders = neck_top - 0.08
     b.shape(CYLINDER, [x, neck_top - 0.05, z + 0.01], [0.05, 0.06, 0.05], None, face, scale=1,
             ks=0.02, shininess=20)
-    shirt = tx.texture(g, tx.choice(g, ("plain", "stripes", "checkers", "noise")))
+    shirt = b.texture(tx.choice(g, ("plain", "stripes", "checkers", "noise")))
     b.shape(CYLINDER, [x, shoulders / 2, z + 0.02], [tx.uniform(g, 0.17, 0.23), shoulders / 2, 0.12],
             rotation(yaw * 0.5), shirt, scale=2, ks=0.01, shininess=8)
     b.footprints.append((x, z, 0.3, 0.0))
@@ -165,8 +166,8 @@ def _compose_shelves(b: SceneBuilder, room: dict) -> tuple[Camera, list]:
     levels = tx.randint(g, 3, 5)
     gap = tx.uniform(g, 0.3, 0.4)
     # a palette of covers shared by the books (a hundred textures would cost more than the rays)
-    covers = [tx.texture(g, tx.choice(g, ("text", "plain", "stripes")), base=tx.color(g)) for _ in range(12)]
-    jars = [tx.texture(g) for _ in range(4)]
+    covers = [b.texture(tx.choice(g, ("text", "plain", "stripes")), base=tx.color(g)) for _ in range(12)]
+    jars = [b.texture() for _ in range(4)]
     for i in range(levels):
         y = 0.25 + i * gap
         b.shape(BOX, [xc, y, zc], [w, 0.012, depth], None, board, scale=1.0, ks=0.03, shininess=20)
@@ -317,10 +318,12 @@ def _camera_model(g: torch.Generator) -> CameraModel:
     )
 
 
-def sample_scene(g: torch.Generator, category: str | None = None) -> Scene:
-    """A random scene drawn from ``g`` (category random unless given)."""
+def sample_scene(g: torch.Generator, category: str | None = None,
+                 photos: Sequence[torch.Tensor] | None = None) -> Scene:
+    """A random scene drawn from ``g`` (category random unless given); ``photos`` (linear
+    3 x T x T textures, see ``textures.photo_textures``) cover some of its surfaces."""
     category = category or tx.choice(g, CATEGORIES, _WEIGHTS)
-    b = SceneBuilder(g)
+    b = SceneBuilder(g, photos)
     if category == "Rooms":
         room = _room(b, (3.5, 6.0), (1.6, 3.0))
         cam, subjects = _compose_rooms(b, room)

@@ -109,16 +109,18 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
 
 
 def render_pair(seed: int, index: int, size: tuple[int, int] = (320, 240), device: torch.device | str = "cpu",
-                misalign: float = 0.0, aux: bool = False, category: str | None = None) -> RenderedPair:
-    """Pair ``index`` of the data set with seed ``seed`` (see ``render_scene``)."""
+                misalign: float = 0.0, aux: bool = False, category: str | None = None,
+                photos: Sequence[torch.Tensor] | None = None) -> RenderedPair:
+    """Pair ``index`` of the data set with seed ``seed`` (see ``render_scene``); ``photos``
+    (``textures.photo_textures``) cover some surfaces."""
     g = pair_generator(seed, index)
-    return render_scene(sample_scene(g, category), g, size, device, misalign, aux)
+    return render_scene(sample_scene(g, category, photos), g, size, device, misalign, aux)
 
 
 def render_images(seed: int, index: int, size: tuple[int, int] = (320, 240), device: torch.device | str = "cpu",
-                  misalign: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+                  misalign: float = 0.0, photos: Sequence[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Only the two images of pair ``index``: flash and ambient, uint8 3 x H x W."""
-    pair = render_pair(seed, index, size, device, misalign)
+    pair = render_pair(seed, index, size, device, misalign, photos=photos)
     return pair.flash, pair.ambient
 
 

@@ -6,6 +6,7 @@ World frame: metres, y up, the camera near z = 0 looking roughly along +z, the f
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -145,13 +146,20 @@ class _Surface:
 class SceneBuilder:
     """Collects planes and objects with their materials, then packs them into a ``Scene``."""
 
-    def __init__(self, g: torch.Generator) -> None:
+    def __init__(self, g: torch.Generator, photos: Sequence[torch.Tensor] | None = None) -> None:
         self.g = g
+        self.photos = list(photos or ())
         self.plane_rows: list[tuple[list[float], float, list[list[float]]]] = []
         self.plane_surfaces: list[_Surface] = []
         self.shape_rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.shape_surfaces: list[_Surface] = []
         self.footprints: list[tuple[float, float, float, float]] = []  # x, z, radius, support height
+
+    def texture(self, kind: str | None = None, base: torch.Tensor | None = None, share: float = 0.5) -> torch.Tensor:
+        """A procedural texture, or (with user photos, ``share`` of the time) one of the photos."""
+        if self.photos and tx.uniform(self.g, 0.0, 1.0) < share:
+            return tx.choice(self.g, self.photos)
+        return tx.texture(self.g, kind, base)
 
     def material(self) -> tuple[float, float]:
         """A random (ks, shininess): matte, satin or glossy."""
@@ -178,7 +186,7 @@ class SceneBuilder:
         if ks is None:
             ks, shininess = self.material()
         if texture is None:
-            texture = tx.texture(self.g)
+            texture = self.texture()
         self.shape_rows.append((kind, torch.tensor(center, dtype=torch.float32), to_local, half_t))
         self.shape_surfaces.append(_Surface(texture, scale, ks, float(shininess), head))
 
