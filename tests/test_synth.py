@@ -17,7 +17,7 @@ from flashcli.synth import (
     sample_scene,
 )
 from flashcli.synth import geometry as geo
-from flashcli.synth.camera import luminance, tone_curve
+from flashcli.synth.camera import auto_exposure, auto_white_balance, luminance, tone_curve
 from flashcli.synth.illuminants import white
 from flashcli.synth.scene import rotation
 from flashcli.synth.stats import pair_stats
@@ -273,6 +273,26 @@ def test_ambient_frame_is_noisier_than_flash(camera_rows):
     assert noise[len(noise) // 2] > 1.2, noise
     higher_iso = sum(p.aux["ambient_camera"]["iso"] > p.aux["flash_camera"]["iso"] for p in pairs)
     assert higher_iso >= 0.75 * len(pairs)
+
+
+def test_auto_exposure_and_white_balance_on_a_grey_card():
+    grey = torch.full((3, 24, 32), 0.3)
+    grey[:, :4] = 0.6  # some structure for the metering
+    e1 = auto_exposure(grey, 0.18, 0.0, 0.02)
+    e2 = auto_exposure(grey * 4, 0.18, 0.0, 0.02)
+    assert float(e1 / e2) == pytest.approx(4.0, rel=1e-4)  # a brighter scene gets less exposure
+    assert float(auto_exposure(grey, 0.18, 1.0, 0.02) / e1) == pytest.approx(2.0, rel=1e-4)  # one stop off
+    hot = grey.clone()
+    hot[:, 18:, 22:] = 60.0  # a bright corner (8 % of the frame) would clip: highlight protection pulls back
+    assert float(auto_exposure(hot, 0.18, 0.0, 0.02)) < float(auto_exposure(hot, 0.18, 0.0, 0.5))
+    for cct in (2800, 4000, 6000):
+        light = white(cct, daylight=cct > 4500).view(3, 1, 1)
+        gains = auto_white_balance(grey * light, 0.0, torch.zeros(2))
+        balanced = (grey * light * gains.view(3, 1, 1)).mean((1, 2))
+        assert float(balanced[0] / balanced[2]) == pytest.approx(1.0, abs=0.12), cct
+    light = white(2800).view(3, 1, 1)
+    kept = (grey * light * auto_white_balance(grey * light, 0.2, torch.zeros(2)).view(3, 1, 1)).mean((1, 2))
+    assert 1.2 < float(kept[0] / kept[2]) < 2.0  # tungsten keeps a mild warmth
 
 
 def test_illuminants_on_the_locus():
