@@ -27,6 +27,7 @@ from flashcli.datasets import Pair, PairSet, check_pairs, find_pairs, load_pair_
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, WeightsError
+from flashcli.fsutil import safe_name
 from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
 
@@ -447,7 +448,7 @@ def _save(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Fa
     from flashcli.imageio import write_image
 
     for (pair, _, _), image in zip(batch, out.cpu(), strict=True):
-        target = save_dir / name / f"{pair.stem}.png"
+        target = save_dir / safe_name(name) / f"{pair.stem}.png"
         try:
             write_image(target, image, None, format="png", protect=(pair.flash, pair.ambient))
         except Exception as exc:  # noqa: BLE001 - report, keep going

@@ -24,7 +24,7 @@ def _construct(cls: type[Enhancer], name: str, options: dict[str, Any]) -> Enhan
         provided = registry().methods.get(name)
         by = f" ({provided.provided_by})" if provided is not None else ""
         raise FlashcliError(f"method {name}{by} failed to start ({type(exc).__name__}: {exc}); "
-                            "reinstall or update the plugin, or choose another method") from exc
+                            "reinstall or update the plugin, or leave the method out (--methods, -m)") from exc
 
 
 def _stored_options(cls: type[Enhancer], meta: dict[str, Any], path: str | Path) -> dict[str, Any]:

@@ -34,6 +34,7 @@ import torch
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError
+from flashcli.fsutil import not_regular_reason, safe_name
 from flashcli.imageio import PhotoMeta, is_image_path, read_image, read_metadata, write_image
 from flashcli.tiling import run_tiled
 from flashcli.upsample import GainField, apply_gain, downscale, fit_gain, working_shape
@@ -180,6 +181,8 @@ def discover(inputs: Sequence[str | os.PathLike], recursive: bool = False) -> li
     groups: list[tuple[Path, list[Path]]] = []
     for item in inputs:
         text = os.fspath(item)
+        if not text.strip():
+            raise FlashcliError("an empty input path was given; name photos or folders (use . for this folder)")
         p = Path(text).expanduser()
         if p.is_dir():
             groups.append((p, _folder_files(p, recursive)))
@@ -198,7 +201,8 @@ def discover(inputs: Sequence[str | os.PathLike], recursive: bool = False) -> li
                     files.append(h)
             groups.append((base, files))
         else:
-            raise FlashcliError(f"{text}: no such file or folder; check the path")
+            why = not_regular_reason(p) or "no such file or folder; check the path"
+            raise FlashcliError(f"{text}: {why.replace('no such file;', 'no such file or folder;')}")
     if not groups:
         return []
     roots = {g[0].resolve() for g in groups}
@@ -245,6 +249,11 @@ def check_template(template: str) -> None:
     if unknown:
         valid = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
         raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
+    try:  # format specs and conversions ({stem:d}, {stem!z}) fail only when applied
+        template.format(**{f: "x" for f in TEMPLATE_FIELDS})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise FlashcliError(f"--template {template!r}: {exc}; use plain fields like "
+                            f"'{DEFAULT_TEMPLATE}'") from None
     if "/" in template or "\\" in template or not template.strip():
         raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
 
@@ -255,7 +264,7 @@ def output_path(source: Source, output_dir: Path, template: str, fmt: str, metho
     suffix = source.path.suffix
     ext = suffix[1:] if _SUFFIX_FORMAT.get(suffix.lower()) == fmt else _EXT[fmt]
     name = template.format(stem=source.path.stem, name=source.path.name, ext=ext,
-                           inext=suffix[1:].lower(), method=method)
+                           inext=suffix[1:].lower(), method=safe_name(method))
     return output_dir / source.rel.parent / name
 
 

@@ -18,7 +18,13 @@ from typing import Any
 import torch
 
 from flashcli.errors import WeightsError
-from flashcli.fsutil import atomic_path, atomic_write_text, is_regular, not_regular_reason, open_regular
+from flashcli.fsutil import (
+    atomic_path,
+    atomic_write_text,
+    is_regular,
+    not_regular_reason,
+    open_regular,
+)
 from flashcli.jsonsafe import loads_untrusted, read_untrusted
 
 META_KEY = "flashcli"

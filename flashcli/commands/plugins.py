@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -10,6 +9,7 @@ from rich.table import Table
 
 from flashcli import console
 from flashcli.cli import common_options
+from flashcli.jsonsafe import read_untrusted
 from flashcli.plugins import Registry, registry
 
 
@@ -23,8 +23,8 @@ def default_weights_info(cls: Any) -> dict[str, Any] | None:
         return None
     info: dict[str, Any] = {"path": str(path), "trained_on": "see the weights' sidecar"}
     try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-        info["trained_on"] = meta.get("provenance", {}).get("data", info["trained_on"])
+        meta = read_untrusted(path.with_suffix(".json"))
+        info["trained_on"] = str(meta.get("provenance", {}).get("data", info["trained_on"]))
     except (OSError, ValueError, AttributeError):
         pass
     return info

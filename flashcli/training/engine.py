@@ -193,7 +193,7 @@ class Trainer:
         self.best = state.get("best_psnr")
         best_side = self.run_dir / f"{ckpt.BEST}.json"
         if best_side.is_file():  # best may have been written after the last state
-            with contextlib.suppress(ValueError, KeyError, TypeError):
+            with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
                 psnr = json.loads(best_side.read_text())["metrics"]["test_psnr"]
                 self.best = psnr if self.best is None else max(self.best, psnr)
 
