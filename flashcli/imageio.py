@@ -257,6 +257,18 @@ def _to_float(arr: np.ndarray) -> torch.Tensor:
     return (t / scale).clamp_(0.0, 1.0).contiguous()
 
 
+def _pillow_deep(path: Path) -> np.ndarray | None:
+    """A deep single-channel TIFF through Pillow, or None when Pillow cannot decode it."""
+    try:
+        with _open_pillow(path) as img:
+            if not (img.mode.startswith("I;16") or img.mode in ("I", "F")):
+                return None
+            img.load()
+            return np.array(img)
+    except Exception:  # noqa: BLE001 - fall back to naming the missing codec
+        return None
+
+
 def _tiff_pixels(path: Path) -> np.ndarray:
     """Pixels of a TIFF deeper than 8 bits (16-bit, 32-bit, float) through tifffile."""
     import tifffile
@@ -266,6 +278,9 @@ def _tiff_pixels(path: Path) -> np.ndarray:
     except ValueError as e:
         if "imagecodecs" not in str(e):
             raise
+        arr = _pillow_deep(path)  # Pillow decodes LZW/PackBits for 16-bit grey itself
+        if arr is not None:
+            return arr
         codec = str(e).split(">")[0].split(".")[-1].split(":")[0] or "its compression"
         raise ImageReadError(
             f"{path}: compressed with {codec}, which needs the imagecodecs package; install "

@@ -251,8 +251,9 @@ def check_template(template: str) -> None:
         raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
     try:  # format specs and conversions ({stem:d}, {stem!z}) fail only when applied
         template.format(**{f: "x" for f in TEMPLATE_FIELDS})
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-        raise FlashcliError(f"--template {template!r}: {exc}; use plain fields like "
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
+            OverflowError) as exc:
+        raise FlashcliError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
                             f"'{DEFAULT_TEMPLATE}'") from None
     if "/" in template or "\\" in template or not template.strip():
         raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
