@@ -102,7 +102,8 @@ class Option:
             if isinstance(parsed, float) and not math.isfinite(parsed):
                 raise ValueError
         except (ValueError, OverflowError):
-            raise self._bad(value, f"expected {'a finite ' if kind is float else ''}{kind.__name__}") from None
+            raise self._bad(value, f"expected {kind.__name__}"
+                            + (" (a finite number)" if kind is float else "")) from None
         if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
             if self.positive and not parsed > 0:
                 raise self._bad(value, "must be > 0")

@@ -238,10 +238,10 @@ def photo(tmp_path):
 
 @pytest.mark.parametrize("options, expected", [
     ({"width": 12.0}, "weights do not fit method unet"),
-    ({"width": None}, "expected a finite float"),
-    ({"width": [1]}, "expected a finite float"),
-    ({"width": "1e400"}, "expected a finite float"),
-    ({"lr": True}, "expected a finite float"),
+    ({"width": None}, "expected float (a finite number)"),
+    ({"width": [1]}, "expected float (a finite number)"),
+    ({"width": "1e400"}, "expected float (a finite number)"),
+    ({"lr": True}, "expected float (a finite number)"),
 ])
 def test_weights_metadata_is_checked_before_anything_is_built(tmp_path, photo, options, expected):
     w = bi.write_tiny_unet(tmp_path / "w.safetensors", options)

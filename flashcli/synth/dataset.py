@@ -152,19 +152,9 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
-                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
-                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
-                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
-    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
-
-    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
-    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
-    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
-    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
-    processes (same files). Returns a summary.
-    """
-    out = Path(out)
+def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float,
+                   workers: int, preview: str | Path | None, overwrite: bool) -> None:
+    """Refuse bad arguments before anything is rendered or written."""
     if pairs < 1:
         raise FlashcliError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
@@ -179,6 +169,22 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
     if preview is not None:
         check_preview(Path(preview), overwrite)
+
+
+def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
+                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
+                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
+                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
+
+    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
+    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
+    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
+    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
+    processes (same files). Returns a summary.
+    """
+    out = Path(out)
+    _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite)
     old = _existing(out)
     if old and not overwrite:
         raise FlashcliError(f"{out}: already holds {len(old)} paired images; choose an empty folder or pass --overwrite")
