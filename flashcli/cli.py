@@ -7,8 +7,10 @@ and the library's log records are shown through :class:`~flashcli.commands._cons
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import traceback
@@ -20,6 +22,8 @@ from flashcli import commands as _commands
 from flashcli.commands._console import LogHandler, Settings, settings
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
+from flashcli.fsutil import file_error
+from flashcli.signals import exit_status, signals_as_interrupt
 
 #: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
 CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))
@@ -73,12 +77,24 @@ class FlashcliGroup(click.Group):
             if state.verbose and exc.__cause__ is not None:
                 traceback.print_exception(exc.__cause__, file=sys.stderr)
             raise _CommandError(exc.message, exc.exit_code) from exc
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             if state.verbose:
                 traceback.print_exc(file=sys.stderr)
-            click.echo("\nflashcli: interrupted; finished files are complete and nothing was left "
+            what = "interrupted" if exit_status(exc) == 130 else f"stopped by {exc}"
+            click.echo(f"\nflashcli: {what}; finished files are complete and nothing was left "
                        "half-written; run the same command again to continue", err=True)
-            raise click.exceptions.Exit(130) from None
+            raise click.exceptions.Exit(exit_status(exc)) from None
+        except OSError as exc:
+            # A file system problem no lower layer turned into a message (a folder in the
+            # way, a full disk under stdout): one line, not a traceback.
+            if exc.errno is None or exc.errno == errno.EPIPE:
+                raise
+            if state.verbose:
+                traceback.print_exc(file=sys.stderr)
+            _silence_stdout_if_broken()
+            target = exc.filename if exc.filename is not None else "output"
+            error = file_error(target, exc)
+            raise _CommandError(error.message, error.exit_code) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._add_plugin_commands()
@@ -121,6 +137,48 @@ def _report_plugin_failures(state: Settings) -> None:
         print(f"flashcli: plugin {failed.name} ({failed.dist}) failed: {failed.error}", file=sys.stderr)
 
 
+def _silence_stdout_if_broken() -> None:
+    """When stdout cannot take more (``> /dev/full``), send the rest to /dev/null so the
+    interpreter's last flush cannot print a traceback."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        with_devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(with_devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        finally:
+            os.close(with_devnull)
+
+
+def _tolerant_streams() -> None:
+    """Characters the terminal's encoding lacks (``PYTHONIOENCODING=ascii`` and a file named
+    ``phöto.jpg``) are printed as escapes, not raised."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry point."""
-    cli.main(args=argv, prog_name="flashcli", standalone_mode=True)
+    """Console-script entry point: SIGTERM/SIGHUP end a command like Ctrl-C (exit 143/129)."""
+    _tolerant_streams()
+    code: int | str | None = 0
+    try:
+        with signals_as_interrupt():
+            cli.main(args=argv, prog_name="flashcli", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _silence_stdout_if_broken()
+        if exc.errno != errno.EPIPE:
+            print(f"flashcli: cannot write the output ({exc.strerror}); "
+                  "check where standard output goes", file=sys.stderr)
+            code = code or 1
+    sys.exit(code)

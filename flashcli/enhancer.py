@@ -23,6 +23,7 @@ methods set ``trainable = True`` and implement ``training_task`` (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, MethodError
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
@@ -47,43 +48,74 @@ class Option:
     type: type | None = None
     #: Numbers that must be > 0 (widths, learning rates, sigmas...).
     positive: bool = False
+    #: Inclusive bounds for numbers (None: unbounded).
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def kind(self) -> type:
         return self.type or type(self.default)
 
+    def _bad(self, value: Any, why: str) -> FlashcliError:
+        return FlashcliError(f"option {self.name}={value!r}: {why}")
+
+    def _from_text(self, value: str) -> Any:
+        kind = self.kind
+        if self.default is None and value.strip().lower() in ("none", "auto", ""):
+            return None
+        if kind is bool:
+            low = value.strip().lower()
+            if low not in _TRUE | _FALSE:
+                raise ValueError
+            return low in _TRUE
+        if kind in (int, float, str):
+            return kind(value)
+        return value
+
+    def _from_value(self, value: Any) -> Any:
+        """A Python value (from code or a weights file's metadata) of the right type."""
+        kind = self.kind
+        if value is None:
+            if self.default is None:
+                return None
+            raise ValueError
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError
+        elif kind is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError
+        elif kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError
+            return float(value)
+        elif kind is str and not isinstance(value, str):
+            raise ValueError
+        return value
+
     def parse(self, value: Any) -> Any:
-        """Turn a command-line string (or a Python value) into the option's type."""
+        """Turn a command-line string (or a Python value) into the option's type; refuse
+        values of another type, non-finite numbers and numbers out of range."""
         kind = self.kind
         try:
-            if isinstance(value, str) and self.default is None and value.strip().lower() in (
-                    "none", "auto", ""):
-                parsed = None
-            elif isinstance(value, str):
-                if kind is bool:
-                    low = value.strip().lower()
-                    if low not in _TRUE | _FALSE:
-                        raise ValueError
-                    parsed: Any = low in _TRUE
-                elif kind in (int, float, str):
-                    parsed = kind(value)
-                else:
-                    parsed = value
-            elif kind is float and isinstance(value, int) and not isinstance(value, bool):
-                parsed = float(value)
-            else:
-                parsed = value
-        except ValueError:
-            raise FlashcliError(
-                f"option {self.name}={value!r}: expected {kind.__name__}"
-            ) from None
-        if parsed is None and self.default is None:
+            parsed = self._from_text(value) if isinstance(value, str) else self._from_value(value)
+            if isinstance(parsed, float) and not math.isfinite(parsed):
+                raise ValueError
+        except (ValueError, OverflowError):
+            raise self._bad(value, f"expected {kind.__name__}"
+                            + (" (a finite number)" if kind is float else "")) from None
+        if parsed is None:
             return None
-        if self.positive and not parsed > 0:
-            raise FlashcliError(f"option {self.name}={value!r}: must be > 0")
+        if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
+            if self.positive and not parsed > 0:
+                raise self._bad(value, "must be > 0")
+            if self.minimum is not None and parsed < self.minimum:
+                raise self._bad(value, f"must be at least {self.minimum:g}")
+            if self.maximum is not None and parsed > self.maximum:
+                raise self._bad(value, f"must be at most {self.maximum:g}")
         if self.choices is not None and parsed not in self.choices:
             valid = ", ".join(map(str, self.choices))
-            raise FlashcliError(f"option {self.name}={value!r}: choose one of {valid}")
+            raise self._bad(value, f"choose one of {valid}")
         return parsed
 
 
@@ -148,14 +180,24 @@ class Enhancer:
         raise NotImplementedError
 
     def __call__(self, flash: torch.Tensor) -> torch.Tensor:
+        """Run ``enhance`` on a copy of ``flash`` (a method that writes into its input
+        cannot change the caller's tensor). Anything the method raises, ``SystemExit``
+        included, becomes a :class:`MethodError` naming it; Ctrl-C still stops."""
         if flash.ndim != 4 or flash.shape[1] != 3:
             raise ValueError(f"{self.name}: expected an N x 3 x H x W tensor, got {tuple(flash.shape)}")
         if self.network is not None:
             self.network.eval()
-        with torch.no_grad():
-            out = self.enhance(flash.to(self.device, torch.float32))
-        if out.shape != flash.shape:
-            raise RuntimeError(f"{self.name}: returned shape {tuple(out.shape)} for input {tuple(flash.shape)}")
+        x = flash.to(self.device, torch.float32, copy=True)
+        try:
+            with torch.no_grad():
+                out = self.enhance(x)
+        except (KeyboardInterrupt, MemoryError, FlashcliError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - plugin code: SystemExit is its failure
+            raise MethodError(f"method {self.name} failed: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
+        if not isinstance(out, torch.Tensor) or out.shape != flash.shape:
+            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+            raise MethodError(f"method {self.name} returned {got} for input {tuple(flash.shape)}")
         return out.float().clamp(0.0, 1.0)
 
     def to(self, device: torch.device | str) -> Enhancer:

@@ -34,3 +34,8 @@ class UsageError(FlashcliError):
 
 class WeightsError(FlashcliError):
     """Missing, unreadable or unsafe weights."""
+
+
+class MethodError(RuntimeError):
+    """A method (plugin code) failed on a batch: raised, called ``sys.exit``, or returned
+    something unusable. Fails that method on those images, never the whole command."""

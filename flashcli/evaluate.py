@@ -37,6 +37,7 @@ from flashcli.datasets import (
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, parse_opt_pairs
 from flashcli.errors import FlashcliError, WeightsError
+from flashcli.fsutil import safe_name
 from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
@@ -529,7 +530,7 @@ def _save(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Fa
     from flashcli.imageio import write_image
 
     for (pair, _, _), image in zip(batch, out.cpu(), strict=True):
-        target = save_dir / name / f"{pair.stem}.png"
+        target = save_dir / safe_name(name) / f"{pair.stem}.png"
         try:
             write_image(target, image, None, format="png", protect=(pair.flash, pair.ambient))
         except Exception as exc:  # noqa: BLE001 - report, keep going

@@ -176,13 +176,19 @@ def tags_from_block(block: bytes | None) -> dict[str, Any]:
 
 
 def _first_int(tags: dict[str, Any], *names: str) -> int | None:
+    """The first of ``names`` whose value is a non-negative integer; a tag of another type
+    (a RATIONAL 1/0 Flash, text, a negative number) counts as absent."""
     for name in names:
         tag = tags.get(name)
         if tag is None:
             continue
-        with contextlib.suppress(TypeError, ValueError, IndexError):
+        try:
             values = tag.values
-            return int(values[0] if isinstance(values, (list, tuple)) else values)
+            value = values[0] if isinstance(values, (list, tuple)) else values
+        except Exception:  # noqa: BLE001 - a malformed tag is an absent tag
+            continue
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return int(value)
     return None
 
 
@@ -190,7 +196,10 @@ def _text(tags: dict[str, Any], *names: str) -> str | None:
     for name in names:
         tag = tags.get(name)
         if tag is not None:
-            text = str(tag.printable).strip().strip("\x00").strip()
+            try:
+                text = str(tag.printable).strip().strip("\x00").strip()
+            except Exception:  # noqa: BLE001 - a malformed tag is an absent tag
+                continue
             if text:
                 return text
     return None
@@ -217,12 +226,16 @@ def orientation_from_tags(tags: dict[str, Any]) -> int:
 
 
 def describe_tags(tags: dict[str, Any]) -> dict[str, str]:
-    """exifread tags as printable strings (binary blobs left out)."""
+    """exifread tags as printable strings (binary blobs and malformed tags left out)."""
     out = {}
     for name, tag in tags.items():
-        if getattr(tag, "field_type", None) == 7 and len(str(tag.printable)) > 64:
+        try:
+            text = str(tag.printable).strip()
+        except Exception:  # noqa: BLE001 - a malformed tag is an absent tag
+            continue
+        if getattr(tag, "field_type", None) == 7 and len(text) > 64:
             continue  # UNDEFINED blobs (MakerNote, ...)
-        out[name] = str(tag.printable).strip()
+        out[name] = text
     return out
 
 
@@ -253,6 +266,13 @@ CARRIED_TAGS: dict[int, bool] = {
 
 def _pillow_value(tag: Any) -> Any:
     """An exifread tag's value in the form Pillow's EXIF writer wants, or None to skip it."""
+    try:
+        return _pillow_value_of(tag)
+    except Exception:  # noqa: BLE001 - a malformed tag is skipped
+        return None
+
+
+def _pillow_value_of(tag: Any) -> Any:
     values = tag.values
     if tag.field_type == 2:  # ASCII
         text = str(values).strip("\x00").strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -20,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 from flashcli import exif as _exif
 from flashcli.errors import FlashcliError
 from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
-from flashcli.fsutil import atomic_path
+from flashcli.fsutil import atomic_path, not_regular_reason
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageReadError",
@@ -61,15 +62,33 @@ def is_raw_path(path: str | Path) -> bool:
 # --- opening -------------------------------------------------------------------------------
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        if path.is_symlink():
-            raise ImageReadError(f"{path}: a broken or looping symbolic link; point it at a "
-                                 "photo or remove it")
-        raise ImageReadError(f"{path}: no such file; check the path")
-    if path.is_dir():
+    why = not_regular_reason(path)
+    if why is None:
+        return
+    if why.startswith("is a folder"):
         raise ImageReadError(f"{path}: is a folder, not a photo; pass the image files inside it")
-    if not path.is_file():  # a FIFO or device would block or never end
-        raise ImageReadError(f"{path}: not a regular file (a pipe or device); pass a photo file")
+    raise ImageReadError(f"{path}: {why}")
+
+
+def _open_error(path: Path, e: BaseException) -> ImageReadError:
+    """A failed open: permission problems are not damage."""
+    if isinstance(e, PermissionError):
+        return ImageReadError(f"{path}: cannot read (permission denied); check the file's "
+                              "permissions")
+    if isinstance(e, OSError) and e.errno is not None and not isinstance(e, UnidentifiedImageError):
+        return ImageReadError(f"{path}: cannot read ({e.strerror}); check the disk and run again")
+    return ImageReadError(f"{path}: cannot open ({e}); the file may be damaged")
+
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+
+
+def _is_tiff_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in _TIFF_MAGIC
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
@@ -88,7 +107,7 @@ def _open_pillow(path: Path) -> Iterator[Image.Image]:
                 f"{path}: not a readable image (unrecognised content); check that it is a "
                 "complete JPEG, PNG, TIFF or camera RAW file") from e
         except (OSError, SyntaxError, ValueError) as e:
-            raise ImageReadError(f"{path}: cannot open ({e}); the file may be damaged") from e
+            raise _open_error(path, e) from e
         finally:
             Image.MAX_IMAGE_PIXELS = saved
     try:
@@ -151,6 +170,34 @@ def _raw_meta(path: Path, tags: dict) -> PhotoMeta:
     return meta
 
 
+def _tifffile_meta(path: Path, tags: dict) -> PhotoMeta:
+    """Metadata of a TIFF Pillow cannot open (float, 32-bit or multi-sample layouts)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages[0]
+            width, height = int(page.imagewidth), int(page.imagelength)
+            samples, bits = int(page.samplesperpixel), int(page.bitspersample)
+            kind = page.dtype.kind if page.dtype is not None else "?"
+            icc = page.tags.get(34675)
+            icc = bytes(icc.value) if icc is not None else None
+    except Exception as e:  # noqa: BLE001 - tifffile raises many kinds on damaged files
+        raise ImageReadError(f"{path}: not a readable TIFF ({type(e).__name__}: {e}); check "
+                             "that it is a complete TIFF file") from e
+    if samples not in (1, 2, 3, 4) or kind not in "uif":
+        raise ImageReadError(f"{path}: a TIFF with {samples} samples of {bits}-bit "
+                             f"{ {'u': 'unsigned', 'i': 'signed', 'f': 'float'}.get(kind, 'unknown')} "
+                             "data; flashcli reads grey or RGB(A) TIFFs: convert it to 8- or 16-bit RGB")
+    meta = PhotoMeta(path=path, format="TIFF", width=width, height=height,
+                     bit_depth=bits, icc_profile=icc or None)
+    _exif.fill_from_tags(meta, tags)
+    meta.exif_block = _exif.build_exif_block(tags)
+    if meta.orientation in (5, 6, 7, 8):
+        meta.width, meta.height = meta.height, meta.width
+    return meta
+
+
 def read_metadata(path: str | Path) -> PhotoMeta:
     """Size, format, bit depth, EXIF, ICC, camera, capture time and flash, without decoding pixels."""
     path = Path(path)
@@ -158,8 +205,13 @@ def read_metadata(path: str | Path) -> PhotoMeta:
     tags = _exif.read_exif_tags(path)
     if is_raw_path(path):
         return _raw_meta(path, tags)
-    with _open_pillow(path) as img:
-        return _pillow_meta(path, img, tags)
+    try:
+        with _open_pillow(path) as img:
+            return _pillow_meta(path, img, tags)
+    except ImageReadError:
+        if not _is_tiff_file(path):
+            raise
+    return _tifffile_meta(path, tags)  # float or 32-bit TIFFs Pillow cannot open
 
 
 # --- decoding ------------------------------------------------------------------------------
@@ -205,15 +257,47 @@ def _to_float(arr: np.ndarray) -> torch.Tensor:
     return (t / scale).clamp_(0.0, 1.0).contiguous()
 
 
+def _pillow_deep(path: Path) -> np.ndarray | None:
+    """A deep single-channel TIFF through Pillow, or None when Pillow cannot decode it."""
+    try:
+        with _open_pillow(path) as img:
+            if not (img.mode.startswith("I;16") or img.mode in ("I", "F")):
+                return None
+            img.load()
+            return np.array(img)
+    except Exception:  # noqa: BLE001 - fall back to naming the missing codec
+        return None
+
+
+def _tiff_pixels(path: Path) -> np.ndarray:
+    """Pixels of a TIFF deeper than 8 bits (16-bit, 32-bit, float) through tifffile."""
+    import tifffile
+
+    try:
+        arr = tifffile.imread(path, key=0)
+    except ValueError as e:
+        if "imagecodecs" not in str(e):
+            raise
+        arr = _pillow_deep(path)  # Pillow decodes LZW/PackBits for 16-bit grey itself
+        if arr is not None:
+            return arr
+        codec = str(e).split(">")[0].split(".")[-1].split(":")[0] or "its compression"
+        raise ImageReadError(
+            f"{path}: compressed with {codec}, which needs the imagecodecs package; install "
+            "it (pip install imagecodecs) or save the TIFF uncompressed or with zip/deflate") from None
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
+        arr = np.moveaxis(arr, 0, -1)  # planar storage
+    if arr.dtype.kind == "f":
+        arr = np.nan_to_num(arr.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    elif arr.dtype.kind == "i":
+        arr = np.clip(arr, 0, None).astype(np.uint32 if arr.itemsize > 2 else np.uint16)
+    return arr
+
+
 def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
                    half_size: bool = False) -> np.ndarray:
     if img.format == "TIFF" and bit_depth > 8:
-        import tifffile
-
-        arr = tifffile.imread(path, key=0)
-        if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
-            arr = np.moveaxis(arr, 0, -1)  # planar storage
-        return arr
+        return _tiff_pixels(path)
     if img.format == "PNG" and bit_depth > 8:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -249,13 +333,20 @@ def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | N
 
         x = _to_float(decode_raw(path, half_size=half_size))
     else:
-        with _open_pillow(path) as img:
-            try:
-                arr = _pillow_pixels(path, img, meta.bit_depth, half_size)
-            except (OSError, SyntaxError, ValueError, RuntimeError) as e:
-                raise ImageReadError(
-                    f"{path}: cannot decode the pixels ({e}); the file is truncated or "
-                    "damaged, re-copy it from the camera or card") from e
+        try:
+            if meta.format == "TIFF" and meta.bit_depth > 8:
+                arr = _tiff_pixels(path)
+            else:
+                with _open_pillow(path) as img:
+                    arr = _pillow_pixels(path, img, meta.bit_depth, half_size)
+        except ImageReadError:
+            raise
+        except PermissionError as e:
+            raise _open_error(path, e) from e
+        except (OSError, SyntaxError, ValueError, RuntimeError, KeyError, IndexError) as e:
+            raise ImageReadError(
+                f"{path}: cannot decode the pixels ({e}); the file is truncated or "
+                "damaged, re-copy it from the camera or card") from e
         x = _to_float(arr)
         if half_size and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
             x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
@@ -313,7 +404,8 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
         guard += (Path(meta.path),)
     exif = _exif.output_exif(meta)
     icc = meta.icc_profile if meta is not None else None
-    with atomic_path(path, protect=guard) as tmp:
+    check = functools.partial(verify_image, fmt=fmt, size=(arr.shape[1], arr.shape[0]))
+    with atomic_path(path, protect=guard, verify=check) as tmp:
         if fmt == "TIFF":
             _write_tiff(tmp, arr, exif, icc)
         else:
@@ -330,6 +422,34 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
                     options["subsampling"] = subsampling
             Image.fromarray(arr, "RGB").save(tmp, fmt, **options)
     return path
+
+
+def verify_image(path: Path, fmt: str, size: tuple[int, int]) -> None:
+    """Check a just-written image is complete without decoding it all: the header says
+    ``size`` (width, height), a JPEG ends with its end marker, every PNG chunk is there
+    with a good CRC, every TIFF strip or tile lies inside the file. Raises when not."""
+    if fmt == "TIFF":
+        import tifffile
+
+        end = path.stat().st_size
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages[0]
+            if (int(page.imagewidth), int(page.imagelength)) != size:
+                raise ValueError(f"header says {page.imagewidth}x{page.imagelength}")
+            for off, n in zip(page.dataoffsets, page.databytecounts, strict=True):
+                if off + n > end:
+                    raise ValueError(f"image data runs past the end of the file ({end} bytes)")
+        return
+    with Image.open(path) as img:
+        if img.size != size:
+            raise ValueError(f"header says {img.width}x{img.height}")
+        if fmt == "PNG":
+            img.verify()  # reads every chunk through IEND, checking CRCs (no inflating)
+    if fmt == "JPEG":
+        with open(path, "rb") as fh:
+            fh.seek(-2, 2)
+            if fh.read(2) != b"\xff\xd9":
+                raise ValueError("no JPEG end marker")
 
 
 def _write_tiff(tmp: Path, arr: np.ndarray, exif, icc: bytes | None) -> None:

@@ -9,10 +9,68 @@ from typing import Any
 import torch
 
 from flashcli.device import resolve_device
-from flashcli.enhancer import Enhancer
-from flashcli.errors import WeightsError
+from flashcli.enhancer import Enhancer, resolve_options
+from flashcli.errors import FlashcliError, WeightsError
 from flashcli.plugins import Registry, registry
 from flashcli.weights import load_weights, read_meta
+
+
+def _construct(cls: type[Enhancer], name: str, options: dict[str, Any]) -> Enhancer:
+    """``cls(**options)``; anything plugin code raises (``SystemExit`` too) is one line."""
+    try:
+        return cls(**options)
+    except (KeyboardInterrupt, MemoryError, FlashcliError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - plugin code
+        provided = registry().methods.get(name)
+        by = f" ({provided.provided_by})" if provided is not None else ""
+        raise FlashcliError(f"method {name}{by} failed to start ({type(exc).__name__}: {exc}); "
+                            "reinstall or update the plugin, or leave the method out (--methods, -m)") from exc
+
+
+def _stored_options(cls: type[Enhancer], meta: dict[str, Any], path: str | Path) -> dict[str, Any]:
+    """The options a weights file's metadata records, checked like command-line values."""
+    known = {o.name: o for o in cls.options}
+    out = {}
+    for key, value in (meta.get("options") or {}).items():
+        if key not in known:
+            continue
+        try:
+            out[key] = known[key].parse(value)
+        except FlashcliError as exc:
+            raise WeightsError(f"{path}: its metadata is malformed ({exc.message}); re-export "
+                               "or re-train the weights") from None
+    return out
+
+
+def _check_shapes(cls: type[Enhancer], name: str, options: dict[str, Any],
+                  state: dict[str, torch.Tensor], path: str | Path) -> None:
+    """Build the method on the meta device (no memory) and compare its tensors with the
+    file's, so options that do not match the weights (``width`` = 12 for a width-1 file)
+    fail before gigabytes are allocated. Skipped when every option is its default (the
+    file cannot then make the method bigger) or the method cannot be built there."""
+    defaults = {o.name: o.default for o in cls.options}
+    if all(defaults.get(k) == v for k, v in options.items()):
+        return
+    try:
+        with torch.device("meta"):
+            probe = cls(**options)
+        expected = probe.state_dict()
+    except (KeyboardInterrupt, MemoryError):
+        raise
+    except BaseException:  # noqa: BLE001 - not every plugin builds on the meta device
+        return
+    if not expected:
+        return
+    missing = sorted(set(expected) - set(state))
+    wrong = sorted(k for k in set(expected) & set(state)
+                   if tuple(expected[k].shape) != tuple(state[k].shape))
+    if missing or wrong:
+        what = (f"{wrong[0]} is {tuple(state[wrong[0]].shape)} in the file, "
+                f"{tuple(expected[wrong[0]].shape)} for these options") if wrong else \
+            f"missing {missing[0]}"
+        raise WeightsError(f"{path}: weights do not fit method {name} with these options "
+                           f"({what}); pass the options the weights were trained with")
 
 
 def create_enhancer(
@@ -25,22 +83,28 @@ def create_enhancer(
 
     Weights come from ``weights`` or, failing that, the plugin's default weights. Options
     stored with the weights (the architecture they were trained with) are the defaults;
-    ``options`` override them.
+    ``options`` override them. Stored options are checked like command-line ones and
+    against the shapes of the file's own tensors before anything large is built.
     """
     info = registry().get(name)
     cls = info.cls
     dev = resolve_device(device)
-    path = weights if weights is not None else cls.default_weights()
+    try:
+        path = weights if weights is not None else cls.default_weights()
+    except Exception as exc:  # noqa: BLE001 - plugin code
+        raise FlashcliError(f"method {name}: cannot find its default weights ({exc}); pass --weights PATH") from None
     if path is None:
         if cls.needs_weights:
             hint = f"train some with `flashcli train DATASET --method {name}`" if cls.trainable else "see the plugin's docs"
             raise WeightsError(f"method {name} needs weights: pass --weights PATH ({hint})")
-        return cls(**(options or {})).to(dev)
+        return _construct(cls, name, dict(options or {})).to(dev)
     state, meta = load_weights(path)
     if meta.get("method") not in (None, name):
         raise WeightsError(f"{path}: these weights are for method {meta['method']!r}, not {name!r}")
-    stored = {k: v for k, v in (meta.get("options") or {}).items() if k in {o.name for o in cls.options}}
-    enhancer = cls(**{**stored, **(options or {})})
+    merged = {**_stored_options(cls, meta, path), **(options or {})}
+    resolve_options(cls, merged)  # bad values fail here, before anything is built
+    _check_shapes(cls, name, merged, state, path)
+    enhancer = _construct(cls, name, merged)
     try:
         enhancer.load_state_dict(state)
     except (RuntimeError, KeyError) as exc:

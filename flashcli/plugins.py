@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.metadata as md
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from types import ModuleType
@@ -23,6 +24,8 @@ from flashcli.errors import FlashcliError
 
 GROUP = "flashcli"
 log = logging.getLogger(__name__)
+#: A method name: used on the command line and in file names, so plain characters only.
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 
 
 @dataclass
@@ -96,20 +99,66 @@ def disabled_plugins() -> set[str]:
     return {p.strip() for p in raw.split(",") if p.strip()}
 
 
+def _dist_entry_points(dist: md.Distribution) -> list[tuple[md.EntryPoint, str, str]]:
+    """The ``flashcli`` entry points of one distribution; [] when its metadata cannot be
+    read (a package with a non-UTF-8 ``entry_points.txt`` must not break flashcli)."""
+    try:
+        eps = [ep for ep in dist.entry_points if ep.group == GROUP]
+        if not eps:
+            return []
+        return [(ep, dist.metadata["Name"] or "?", dist.version or "") for ep in eps]
+    except Exception as exc:  # noqa: BLE001 - someone else's broken metadata
+        log.debug("skipping a distribution with unreadable metadata (%s: %s)", type(exc).__name__, exc)
+        return []
+
+
 def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
     seen: set[tuple[str, str]] = set()
     found = []
     for dist in md.distributions():
-        for ep in dist.entry_points:
-            if ep.group != GROUP:
-                continue
-            dname = dist.metadata["Name"] or "?"
+        for ep, dname, version in _dist_entry_points(dist):
             key = (ep.name, ep.value)
             if key in seen:  # the same distribution visible twice on sys.path
                 continue
             seen.add(key)
-            found.append((ep, dname, dist.version or ""))
+            found.append((ep, dname, version))
     return sorted(found, key=lambda t: t[0].name)
+
+
+def check_method_class(cls: Any) -> str | None:
+    """Why ``cls`` cannot be registered as a method (None when it can): it must be an
+    :class:`~flashcli.enhancer.Enhancer` subclass with a plain name and well-formed
+    class attributes, so that listing methods never runs into a broken one later."""
+    from flashcli.enhancer import Enhancer, Option
+
+    if not isinstance(cls, type) or not issubclass(cls, Enhancer):
+        return f"registered {cls!r}, which is not an Enhancer subclass"
+    name = getattr(cls, "name", "")
+    if not isinstance(name, str) or not name:
+        return f"registered {cls.__name__} has no name"
+    if not NAME_RE.match(name):
+        return (f"method name {name!r} is not a plain name (letters, digits and . _ + -, "
+                "at most 64, starting with a letter or digit)")
+    if not isinstance(getattr(cls, "description", ""), str):
+        return f"method {name}: description must be a string"
+    for flag in ("needs_weights", "trainable"):
+        if not isinstance(getattr(cls, flag, False), bool):
+            return f"method {name}: {flag} must be True or False"
+    size = getattr(cls, "working_size", None)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 16):
+        return f"method {name}: working_size must be None or a number of pixels >= 16"
+    options = getattr(cls, "options", ())
+    if not isinstance(options, (tuple, list)) or not all(isinstance(o, Option) for o in options):
+        return f"method {name}: options must be a tuple of flashcli.enhancer.Option"
+    names = [o.name for o in options]
+    if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        return f"method {name}: option names must be unique, non-empty strings"
+    for o in options:
+        try:
+            o.parse(o.default)
+        except Exception as exc:  # noqa: BLE001 - a FlashcliError or worse
+            return f"method {name}: the default of option {o.name} is invalid ({exc})"
+    return None
 
 
 def _describe(exc: BaseException) -> str:
@@ -150,12 +199,12 @@ def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Regist
         staged: list[Any] = []
         try:
             impl.function(register=staged.append)
-            for cls in staged:
-                name = getattr(cls, "name", "")
-                if not isinstance(name, str) or not name:
-                    raise TypeError(f"registered {cls!r} has no name")
         except (Exception, SystemExit) as exc:
             info.error = _describe(exc)
+            continue
+        problems = [p for p in map(check_method_class, staged) if p]
+        if problems:
+            info.error = "; ".join(problems)
             continue
         for cls in staged:
             other = reg.methods.get(cls.name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -19,7 +20,8 @@ from PIL import Image, ImageDraw, ImageFont
 from flashcli.datasets import pairs_from_dirs
 from flashcli.errors import FlashcliError
 from flashcli.evaluate import AMBIENT, FLASH, EvalConfig, EvalResult, evaluate
-from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.fsutil import atomic_path, atomic_write_text, ensure_dir
+from flashcli.imageio import verify_image
 from flashcli.methods import default_methods
 from flashcli.metrics import METRICS
 from flashcli.progress import ProgressFn
@@ -190,8 +192,7 @@ def _to_pil(t: torch.Tensor) -> Image.Image:
 
 def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) -> list[Path]:
     """Write results.json, results.csv, table.md and contact_sheet_NNN.png into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(folder)  # a file in the way, no permission: one line
     written = []
     protect = tuple(p for pair in result.pairs for p in (pair.flash, pair.ambient))
     data = json.dumps(result.to_dict(), indent=2, allow_nan=False, default=str) + "\n"
@@ -202,7 +203,8 @@ def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) ->
     if sheets:
         for k, sheet in enumerate(contact_sheets(result), start=1):
             target = folder / f"contact_sheet_{k:03d}.png"
-            with atomic_path(target, protect=protect) as tmp:
+            check = functools.partial(verify_image, fmt="PNG", size=sheet.size)
+            with atomic_path(target, protect=protect, verify=check) as tmp:
                 sheet.save(tmp, format="PNG")
             written.append(target)
     return written

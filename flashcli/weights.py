@@ -8,7 +8,9 @@ resolves to ``best.safetensors``, else ``last.safetensors``.
 from __future__ import annotations
 
 import json
+import os
 import pickle
+import struct
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,14 @@ from typing import Any
 import torch
 
 from flashcli.errors import WeightsError
-from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.fsutil import (
+    atomic_path,
+    atomic_write_text,
+    is_regular,
+    not_regular_reason,
+    open_regular,
+)
+from flashcli.jsonsafe import loads_untrusted, read_untrusted
 
 META_KEY = "flashcli"
 #: What torch's restricted (weights_only) unpickler says when it refuses a global.
@@ -38,10 +47,16 @@ def torch_load_untrusted(path: str | Path, map_location: str | torch.device = "c
     (``weights_only=True``). A pickle that would call anything else is refused (and nothing
     of it runs); a damaged file gives a one-line :class:`WeightsError`, never a traceback."""
     p = Path(path)
+    why = not_regular_reason(p)
+    if why is not None:
+        raise WeightsError(f"{p}: {why}")
+    if is_safetensors(p):
+        raise WeightsError(f"{p}: a safetensors file, not a torch checkpoint; {unreadable_hint}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise here
-            return torch.load(p, map_location=map_location, weights_only=True)
+            with open_regular(p) as fh:
+                return torch.load(fh, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         if _UNSAFE in str(exc):  # the restricted unpickler met a global it will not call
             raise WeightsError(
@@ -55,19 +70,42 @@ def torch_load_untrusted(path: str | Path, map_location: str | torch.device = "c
                            f"{unreadable_hint}") from None
 
 
+def is_safetensors(path: str | Path) -> bool:
+    """True when the file's content is safetensors (whatever its name): an 8-byte header
+    length that fits the file, then a JSON object."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(9)
+            size = os_size(fh)
+    except OSError:
+        return False
+    if len(head) < 9 or head[8:9] != b"{":
+        return False
+    n = struct.unpack("<Q", head[:8])[0]
+    return 8 + n <= size
+
+
+def os_size(fh) -> int:
+    return os.fstat(fh.fileno()).st_size
+
+
 def resolve_weights_path(path: str | Path) -> Path:
-    """A file as is; a run folder -> its best (else last) weights."""
+    """A file as is; a run folder -> its best (else last) weights. Only regular files count
+    (a FIFO named ``x.safetensors`` would block a reader forever)."""
     p = Path(path).expanduser()
     if p.is_dir():
         for name in ("best.safetensors", "last.safetensors", "weights.safetensors"):
-            if (p / name).is_file():
+            if is_regular(p / name):
                 return p / name
-        found = sorted(p.glob("*.safetensors"))
+        found = sorted(f for f in p.glob("*.safetensors") if is_regular(f))
         if len(found) == 1:
             return found[0]
         raise WeightsError(f"{p}: no weights found in this folder; pass a .safetensors file or a flashcli train run folder")
-    if not p.is_file():
-        raise WeightsError(f"{p}: weights file not found; check the path given to --weights")
+    why = not_regular_reason(p)
+    if why is not None:
+        if why.startswith("no such file"):
+            raise WeightsError(f"{p}: weights file not found; check the path given to --weights")
+        raise WeightsError(f"{p}: {why}")
     return p
 
 
@@ -80,43 +118,74 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     unreadable), without reading any tensor."""
     try:
         side = sidecar_path(resolve_weights_path(path))
-        return _clean_meta(json.loads(side.read_text()))
+        return _clean_meta(read_untrusted(side))
     except (WeightsError, OSError, UnicodeDecodeError, ValueError):
         return {}
 
 
+def verify_safetensors(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> None:
+    """Check a written safetensors file is whole: its header parses, names the tensors
+    (``shapes``, when given) and its data ends exactly at the end of the file."""
+    with open_regular(path) as fh:
+        n = struct.unpack("<Q", fh.read(8))[0]
+        if n > 100_000_000:
+            raise ValueError(f"header of {n} bytes")
+        header = loads_untrusted(fh.read(n), max_bytes=100_000_000, max_depth=8)
+        size = os_size(fh)
+    ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    if 8 + n + max(ends, default=0) != size:
+        raise ValueError(f"{size} bytes on disk, {8 + n + max(ends, default=0)} expected")
+    if shapes is not None:
+        got = {k: tuple(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+        if got != shapes:
+            raise ValueError("the tensors on disk differ from those written")
+
+
 def save_weights(path: str | Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
-    """Write ``state`` as safetensors (meta embedded) and the JSON sidecar, atomically."""
+    """Write ``state`` as safetensors (meta embedded) and the JSON sidecar, atomically; the
+    file on disk is checked before it replaces the old one."""
     from safetensors.torch import save_file
 
     path = Path(path)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
-    with atomic_path(path) as tmp:
+    shapes = {k: tuple(v.shape) for k, v in tensors.items()}
+    with atomic_path(path, verify=lambda tmp: verify_safetensors(tmp, shapes)) as tmp:
         save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=str)})
     atomic_write_text(sidecar_path(path), text + "\n")
     return path
 
 
-def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Load ``(state_dict, meta)`` from a safetensors file, a run folder or a plain
-    ``torch.save``d state dict (read with ``weights_only=True``)."""
-    p = resolve_weights_path(path)
-    meta: dict[str, Any] = {}
-    if p.suffix == ".safetensors":
-        from safetensors import SafetensorError, safe_open
+def _read_safetensors(p: Path, device: str | torch.device) -> tuple[dict[str, torch.Tensor], Any]:
+    from safetensors import SafetensorError, safe_open
 
-        try:
-            state = {}
-            with safe_open(str(p), framework="pt", device=str(device)) as fh:
-                raw = (fh.metadata() or {}).get(META_KEY)
-                if raw:
-                    meta = json.loads(raw)
-                for key in fh.keys():
-                    state[key] = fh.get_tensor(key)
-        except (SafetensorError, OSError, ValueError, MemoryError, json.JSONDecodeError) as exc:
-            raise WeightsError(f"{p}: not a readable safetensors file ({_first_line(exc)}); "
-                               "re-export or re-train the weights") from None
+    meta: Any = {}
+    try:
+        state = {}
+        with safe_open(str(p), framework="pt", device=str(device)) as fh:
+            raw = (fh.metadata() or {}).get(META_KEY)
+            if raw:
+                try:
+                    meta = loads_untrusted(raw)
+                except ValueError as exc:
+                    raise WeightsError(f"{p}: its embedded metadata is malformed ({exc}); "
+                                       "re-export or re-train the weights") from None
+            for key in fh.keys():
+                state[key] = fh.get_tensor(key)
+    except (SafetensorError, OSError, ValueError, MemoryError) as exc:
+        raise WeightsError(f"{p}: not a readable safetensors file ({_first_line(exc)}); "
+                           "re-export or re-train the weights") from None
+    return state, meta
+
+
+def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Load ``(state_dict, meta)`` from a safetensors file (recognised by its content, whatever
+    its name), a run folder or a plain ``torch.save``d state dict (``weights_only=True``).
+    Metadata comes from the embedded JSON or else the sidecar, both size- and depth-capped."""
+    p = resolve_weights_path(path)
+    meta: Any = {}
+    if p.suffix == ".safetensors" or is_safetensors(p):
+        state, meta = _read_safetensors(p, device)
     else:
         obj = torch_load_untrusted(p, device)
         if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
@@ -125,16 +194,18 @@ def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[
             raise WeightsError(f"{p}: not a state dict of tensors; pass a .safetensors file")
         state = obj
     side = sidecar_path(p)
-    if not meta and side.is_file():
+    if not meta and side != p and is_regular(side):
         try:
-            meta = json.loads(side.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            meta = {}
+            meta = read_untrusted(side)
+        except (OSError, ValueError):
+            meta = {}  # a malformed sidecar is ignored (it only describes the weights)
     return state, _clean_meta(meta)
 
 
 def _clean_meta(meta: Any) -> dict[str, Any]:
-    """Metadata from an untrusted file: a dict, with ``options`` a dict (else dropped)."""
+    """Metadata from an untrusted file: a dict, ``method`` a string and ``options`` a dict
+    (else dropped). The type and range of each option are checked against the method's own
+    options when the enhancer is built (:func:`flashcli.methods.create_enhancer`)."""
     if not isinstance(meta, dict):
         return {}
     if "options" in meta and not isinstance(meta["options"], dict):

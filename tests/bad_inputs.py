@@ -348,3 +348,247 @@ def make_method_site(site: str | Path) -> Path:
     site = Path(site)
     make_dist(site, "fx-reltest", "1.0", {"slow": "fx_slow", "flaky": "fx_flaky"}, TEST_METHODS)
     return site
+
+
+# --- round two (issue 15) ---------------------------------------------------------------------
+
+#: Photos added by issue 15: odd but readable (or refused for a named reason).
+CASES_2: dict[str, str] = {
+    "exif_flash_rational": "JPEG whose Flash tag is a RATIONAL 1/0 (a malformed tag)",
+    "tiff_float": "RGB float32 TIFF, values in [0, 1]",
+    "tiff_uint32": "RGB uint32 TIFF",
+    "tiff_lzw16": "16-bit grey TIFF compressed with LZW (a codec tifffile lacks without imagecodecs)",
+    "tiff_lzw16_rgb": "16-bit RGB TIFF marked LZW: no decoder here without imagecodecs",
+}
+
+#: Things that are not regular files, given directly or found in a folder.
+NOT_FILES = ("fifo", "socket", "loop_link", "dangling_link")
+
+
+def write_exif_flash_rational(path: str | Path) -> Path:
+    """A flash JPEG whose EXIF Flash (0x9209) is stored as RATIONAL 1/0."""
+    ifd0 = _ifd([(0x8769, 4, 1, struct.pack("<I", 8 + 2 + 12 + 4))])
+    sub = _ifd([(0x9209, 5, 1, struct.pack("<I", 8 + 18 + 18))])
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + sub + struct.pack("<II", 1, 0)
+    return _jpeg_with_app1(Path(path), b"Exif\x00\x00" + tiff)
+
+
+def write_tiff_float(path: str | Path, w: int = 20, h: int = 14) -> Path:
+    import tifffile
+
+    arr = (pf.pixels(w, h, kind="noise").astype(np.float32) / 255.0)
+    tifffile.imwrite(path, arr, photometric="rgb")
+    return Path(path)
+
+
+def write_tiff_uint32(path: str | Path, w: int = 20, h: int = 14) -> Path:
+    import tifffile
+
+    arr = pf.pixels(w, h, kind="noise").astype(np.uint32) * (2**24)
+    tifffile.imwrite(path, arr, photometric="rgb")
+    return Path(path)
+
+
+def write_tiff_lzw16(path: str | Path, w: int = 20, h: int = 14) -> Path:
+    """Pillow writes LZW for 16-bit grey; tifffile cannot read it without imagecodecs."""
+    from PIL import Image
+
+    arr = pf.pixels(w, h, kind="noise")[:, :, 0].astype(np.uint16) * 257
+    Image.fromarray(arr).save(path, compression="tiff_lzw")
+    return Path(path)
+
+
+def write_tiff_lzw16_rgb(path: str | Path, w: int = 20, h: int = 14) -> Path:
+    """16-bit RGB marked LZW-compressed (a plain TIFF whose Compression tag is patched to 5):
+    neither Pillow nor tifffile without imagecodecs decodes it."""
+    import tifffile
+
+    arr = pf.pixels(w, h, kind="noise").astype(np.uint16) * 257
+    tifffile.imwrite(path, arr, photometric="rgb")
+    blob = Path(path).read_bytes()
+    entry = struct.pack("<HHIH", 0x0103, 3, 1, 1)
+    assert blob.count(entry) == 1
+    Path(path).write_bytes(blob.replace(entry, struct.pack("<HHIH", 0x0103, 3, 1, 5)))
+    return Path(path)
+
+
+_WRITERS_2 = {
+    "exif_flash_rational": lambda d: write_exif_flash_rational(d / "exif_flash_rational.jpg"),
+    "tiff_float": lambda d: write_tiff_float(d / "tiff_float.tif"),
+    "tiff_uint32": lambda d: write_tiff_uint32(d / "tiff_uint32.tif"),
+    "tiff_lzw16": lambda d: write_tiff_lzw16(d / "tiff_lzw16.tif"),
+    "tiff_lzw16_rgb": lambda d: write_tiff_lzw16_rgb(d / "tiff_lzw16_rgb.tif"),
+}
+
+
+def make_case_2(case: str, folder: str | Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return _WRITERS_2[case](folder)
+
+
+def make_not_file(kind: str, path: str | Path) -> Path:
+    """A FIFO, a listening-free Unix socket, a self-looping or a dangling link at ``path``."""
+    import socket
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(str(path))
+        s.close()
+    elif kind == "loop_link":
+        os.symlink(path.name, path)
+    elif kind == "dangling_link":
+        os.symlink(path.with_name("missing_target" + path.suffix).name, path)
+    else:
+        raise ValueError(kind)
+    return path
+
+
+# --- hostile weights, run folders and logs ------------------------------------------------------
+
+def write_tiny_unet(path: str | Path, meta_options: dict | None = None, *,
+                    embedded: str | None = None, width: float = 0.0625) -> Path:
+    """Real ``unet`` weights at a tiny width whose metadata records ``meta_options`` (e.g.
+    ``{"width": 12.0}``, which would build a network of gigabytes) or the raw ``embedded``
+    metadata text (e.g. JSON nested 100k deep)."""
+    from safetensors.torch import save_file
+
+    from flashcli.plugins import registry
+
+    enh = registry().get("unet").cls(width=width)
+    tensors = {k: v.contiguous() for k, v in enh.state_dict().items()}
+    import json
+
+    text = embedded if embedded is not None else json.dumps(
+        {"method": "unet", "options": {"width": width, **(meta_options or {})}})
+    save_file(tensors, str(path), metadata={"flashcli": text})
+    return Path(path)
+
+
+def deep_json(levels: int = 100_000) -> str:
+    return "[" * levels + "]" * levels
+
+
+def torn_jsonl(run: str | Path) -> Path:
+    """Cut ``run/log.jsonl`` in the middle of its last line (a kill or a full disk)."""
+    log = Path(run) / "log.jsonl"
+    blob = log.read_bytes()
+    log.write_bytes(blob + b'{"step": 99, "loss')
+    return log
+
+
+def garbage_csv(run: str | Path, seed: int = 3) -> Path:
+    path = Path(run) / "epochs.csv"
+    noise = np.random.default_rng(seed).integers(0, 256, 300, dtype=np.uint8).tobytes()
+    path.write_bytes(b"epoch,loss\n1,0.5\n" + noise.replace(b"\x00", b"\x01"))
+    return path
+
+
+# --- hostile plugins ------------------------------------------------------------------------------
+
+#: module -> (code, what ``flashcli plugins`` lists for it, or None when it loads fine).
+HOSTILE_PLUGINS = {
+    "fx_non_class": ("""
+        import flashcli
+
+        def enhance(flash):
+            return flash
+        enhance.name = "nonclass"
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(enhance)
+        """, "not an Enhancer subclass"),
+    "fx_bad_options": ("""
+        import flashcli
+        from flashcli.enhancer import Enhancer
+
+        class BadOptions(Enhancer):
+            name = "badoptions"
+            options = {"gamma": 1.0}
+
+            def enhance(self, flash):
+                return flash
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(BadOptions)
+        """, "options must be a tuple"),
+    "fx_escape_name": ("""
+        import flashcli
+        from flashcli.enhancer import Enhancer
+
+        class Escape(Enhancer):
+            name = "../../escape"
+
+            def enhance(self, flash):
+                return flash
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(Escape)
+        """, "is not a plain name"),
+    "fx_init_raises": ("""
+        import flashcli
+        from flashcli.enhancer import Enhancer
+
+        class InitRaises(Enhancer):
+            name = "initraises"
+
+            def __init__(self, **options):
+                raise RuntimeError("cannot start today")
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(InitRaises)
+        """, None),
+    "fx_enhance_exits": ("""
+        import sys
+        import flashcli
+        from flashcli.enhancer import Enhancer
+
+        class Exits(Enhancer):
+            name = "exits"
+
+            def enhance(self, flash):
+                sys.exit(3)
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(Exits)
+        """, None),
+    "fx_mutates": ("""
+        import flashcli
+        from flashcli.enhancer import Enhancer
+
+        class Mutates(Enhancer):
+            name = "mutates"
+
+            def enhance(self, flash):
+                flash.zero_()
+                return flash
+
+        @flashcli.hookimpl
+        def flashcli_register_enhancers(register):
+            register(Mutates)
+        """, None),
+}
+
+
+def make_hostile_site(site: str | Path) -> Path:
+    """A site folder with every hostile plugin installed, plus an unrelated distribution
+    whose ``entry_points.txt`` is not UTF-8."""
+    from plugin_dist import make_dist
+
+    site = Path(site)
+    for mod, (code, _) in HOSTILE_PLUGINS.items():
+        make_dist(site, mod.replace("_", "-"), "1.0", {mod[3:]: mod}, {mod: code})
+    info = site / "unrelated_latin1-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: unrelated-latin1\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_bytes("[console_scripts]\ncaf\xe9 = caf\xe9:main\n".encode("latin-1"))
+    return site

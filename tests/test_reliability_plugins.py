@@ -41,7 +41,7 @@ BAD_PLUGINS = {
         @flashcli.hookimpl
         def flashcli_register_enhancers(register):
             register(42)
-        """, "has no name"),
+        """, "not an Enhancer subclass"),
     "fx_command_raises": ("""
         import flashcli
 

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import pickle
+import tempfile
 from pathlib import Path
 
 import bad_inputs as bi
@@ -177,8 +178,7 @@ _ERRORS = st.sampled_from([
 def test_atomic_path_never_leaves_a_temp_file(tmp_path, monkeypatch, exc, data, existed, where):
     """Whatever the body (or the flush, or the rename) raises, the folder holds exactly what it
     held before, and the error is the original one or a one-line FlashcliError naming the target."""
-    folder = tmp_path / f"case{abs(hash((repr(exc), data, existed, where)))}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(dir=tmp_path, prefix="case"))  # examples may repeat
     target = folder / "out.jpg"
     if existed:
         target.write_bytes(b"previous result")

@@ -32,8 +32,21 @@ def _options(params: dict[str, Any]) -> dict[str, Any]:
     options = parse_opt_pairs(params.pop("opts"))
     pretrained = params.pop("pretrained")
     if pretrained is not None:  # shorthand for --opt pretrained=true|false
-        options.setdefault("pretrained", str(pretrained).lower())
+        if pretrained or _has_option(params.get("method"), "pretrained"):
+            options.setdefault("pretrained", str(pretrained).lower())
+        # --no-pretrained on a method without a pretrained backbone: it starts from scratch anyway
     return options
+
+
+def _has_option(method: str | None, option: str) -> bool:
+    from flashcli.plugins import registry
+
+    reg = registry()
+    name = method or reg.default_method("train")
+    try:
+        return any(o.name == option for o in reg.get(name).cls.options)
+    except Exception:  # noqa: BLE001 - an unknown method is reported later, with the list
+        return True
 
 
 class _TrainFields(ProgressColumn):

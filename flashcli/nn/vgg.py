@@ -17,7 +17,8 @@ import torch
 from torch import nn
 
 from flashcli.errors import FlashcliError
-from flashcli.weights import torch_load_untrusted
+from flashcli.fsutil import is_regular, not_regular_reason
+from flashcli.weights import is_safetensors, torch_load_untrusted
 
 #: ImageNet statistics the pretrained VGG-16 expects its input normalised with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -89,10 +90,13 @@ def _features_only(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]
 def read_vgg16_file(path: str | Path) -> dict[str, torch.Tensor]:
     """Read a torchvision vgg16 state dict (``.pth``/``.pt`` or ``.safetensors``) safely."""
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise FlashcliError(f"{p}: VGG-16 weights file not found; check --vgg-weights")
+    if not is_regular(p):  # a FIFO would block the reader
+        why = not_regular_reason(p) or "not a regular file"
+        if why.startswith("no such file"):
+            raise FlashcliError(f"{p}: VGG-16 weights file not found; check --vgg-weights")
+        raise FlashcliError(f"{p}: {why}")
     hint = "save one with torch.save(torchvision.models.vgg16(...).state_dict(), FILE)"
-    if p.suffix == ".safetensors":
+    if p.suffix == ".safetensors" or is_safetensors(p):  # by content, whatever the name
         from safetensors.torch import load_file
 
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flashcli.errors import FlashcliError
+from flashcli.fsutil import not_regular_reason
 from flashcli.imageio import is_image_path
 
 
@@ -67,13 +68,16 @@ def _folder_files(folder: Path, recursive: bool, keep_broken: bool) -> list[Path
 
 def _expand(text: str, recursive: bool, keep: bool) -> tuple[Path, list[Path], bool]:
     """(root mirrored under the output, files, whether they were named directly)."""
+    if not text.strip():
+        raise FlashcliError("an empty input path was given; name photos or folders (use . for this folder)")
     p = Path(text).expanduser()
     if p.is_dir():
         return p, _folder_files(p, recursive, keep), False
     if p.is_file() or (keep and not _is_glob(text)):
         return p.parent, [p], True
     if not _is_glob(text):
-        raise FlashcliError(f"{text}: no such file or folder; check the path")
+        why = not_regular_reason(p) or "no such file or folder; check the path"
+        raise FlashcliError(f"{text}: {why.replace('no such file;', 'no such file or folder;')}")
     hits = sorted(Path(h) for h in glob.glob(os.path.expanduser(text), recursive=True))
     if not hits:
         if keep:

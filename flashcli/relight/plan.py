@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flashcli.errors import FlashcliError
+from flashcli.fsutil import safe_name
 from flashcli.imageio import PhotoMeta, read_metadata
 from flashcli.relight.discover import Source
 from flashcli.relight.report import FAILED, SKIP_EXISTS, SKIP_NO_FLASH, SKIP_UNKNOWN, FileResult
@@ -50,6 +51,12 @@ def check_template(template: str) -> None:
     if unknown:
         valid = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
         raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
+    try:  # format specs and conversions ({stem:d}, {stem!z}) fail only when applied
+        template.format(**{f: "x" for f in TEMPLATE_FIELDS})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
+            OverflowError) as exc:
+        raise FlashcliError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
+                            f"'{DEFAULT_TEMPLATE}'") from None
     if "/" in template or "\\" in template or not template.strip():
         raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
 
@@ -60,7 +67,7 @@ def output_path(source: Source, output_dir: Path, template: str, fmt: str, metho
     suffix = source.path.suffix
     ext = suffix[1:] if _SUFFIX_FORMAT.get(suffix.lower()) == fmt else _EXT[fmt]
     name = template.format(stem=source.path.stem, name=source.path.name, ext=ext,
-                           inext=suffix[1:].lower(), method=method)
+                           inext=suffix[1:].lower(), method=safe_name(method))
     return output_dir / source.rel.parent / name
 
 

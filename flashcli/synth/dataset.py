@@ -56,9 +56,34 @@ def stem(category: str, index: int, pairs: int) -> str:
 
 def write_png(path: Path, image: torch.Tensor) -> None:
     """Write a uint8 3 x H x W tensor as PNG, atomically."""
+    from flashcli.imageio import verify_image
+
     array = image.detach().to("cpu").permute(1, 2, 0).contiguous().numpy()
-    with atomic_path(path) as tmp:
+    check = functools.partial(verify_image, fmt="PNG", size=(array.shape[1], array.shape[0]))
+    with atomic_path(path, verify=check) as tmp:
         Image.fromarray(array).save(tmp, format="PNG", compress_level=4)
+
+
+_PREVIEW_FORMATS = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".tif": "tiff", ".tiff": "tiff"}
+
+
+def check_preview(preview: Path, overwrite: bool) -> None:
+    """Refuse a preview path that exists (without ``overwrite``), is a folder or names no
+    image format; checked before anything is rendered."""
+    if preview.suffix.lower() not in _PREVIEW_FORMATS:
+        raise FlashcliError(f"{preview}: cannot tell the image format from "
+                            f"{preview.suffix or 'no extension'!r}; name the preview .png, .jpg or .tif")
+    if preview.is_dir():
+        raise FlashcliError(f"{preview}: is a folder; give a file name for the preview")
+    if (preview.exists() or preview.is_symlink()) and not overwrite:
+        raise FlashcliError(f"{preview}: exists; choose another name or pass --overwrite to replace it")
+
+
+def write_preview(preview: Path, sheet: torch.Tensor) -> None:
+    """Write the uint8 preview sheet in the format its name says."""
+    from flashcli.imageio import write_image
+
+    write_image(preview, sheet.float() / 255.0, format=_PREVIEW_FORMATS[preview.suffix.lower()])
 
 
 def preview_sheet(pairs: list[tuple[str, RenderedPair]], columns: int = 2) -> torch.Tensor:
@@ -140,7 +165,9 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def _check_arguments(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float, workers: int) -> None:
+def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float,
+                   workers: int, preview: str | Path | None, overwrite: bool) -> None:
+    """Refuse bad arguments before anything is rendered or written."""
     if pairs < 1:
         raise FlashcliError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
@@ -153,6 +180,8 @@ def _check_arguments(out: Path, pairs: int, test_fraction: float, seed: int, mis
         raise FlashcliError(f"--workers {workers}: use 1 or more")
     if out.exists() and not out.is_dir():
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
+    if preview is not None:
+        check_preview(Path(preview), overwrite)
 
 
 def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
@@ -170,7 +199,7 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     finish. Returns a summary.
     """
     out = Path(out)
-    _check_arguments(out, pairs, test_fraction, seed, misalign, workers)
+    _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite)
     folder = None if textures is None else str(Path(textures).resolve())
     n_photos = len(_photos(folder))  # a bad folder fails here, before anything is written
     old = _existing(out)
@@ -209,6 +238,6 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     }
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     if preview is not None:
-        write_png(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))
+        write_preview(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))
     return {**manifest, "out": str(out), "device": str(dev), "workers": workers, "seconds": round(seconds, 3),
             "seconds_per_pair": round(seconds / pairs, 4), "preview": None if preview is None else str(preview)}

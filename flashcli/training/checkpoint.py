@@ -41,11 +41,32 @@ def rng_state() -> dict[str, Any]:
     return state
 
 
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["cpu"])
+def _rng_problem(state: Any) -> str | None:
+    """Why ``state`` is not an RNG state this torch can restore (None when it is)."""
+    if not isinstance(state, dict):
+        return "rng"
+    cpu = state.get("cpu")
+    ref = torch.get_rng_state()
+    if not isinstance(cpu, torch.Tensor) or cpu.dtype != torch.uint8 or cpu.shape != ref.shape:
+        return "rng.cpu"
     cuda = state.get("cuda")
-    if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
-        torch.cuda.set_rng_state_all(cuda)
+    if cuda is not None and not (isinstance(cuda, (list, tuple)) and all(
+            isinstance(t, torch.Tensor) and t.dtype == torch.uint8 and t.ndim == 1 for t in cuda)):
+        return "rng.cuda"
+    return None
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    bad = _rng_problem(state)
+    if bad:
+        raise FlashcliError(f"the saved random state is malformed ({bad}); start a new run")
+    try:
+        torch.set_rng_state(state["cpu"])
+        cuda = state.get("cuda")
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise FlashcliError(f"the saved random state cannot be restored ({exc}); start a new run") from None
 
 
 def save_state(run: Path, state: dict[str, Any]) -> Path:
@@ -70,6 +91,10 @@ def load_state(run: str | Path, map_location: str | torch.device = "cpu") -> dic
     bad = [k for k, kind in expected.items() if not isinstance(state, dict) or not isinstance(state.get(k), kind)]
     if not bad and not all(isinstance(v, dict) for v in state["modules"].values()):
         bad = ["modules"]
+    if not bad and _rng_problem(state["rng"]):
+        bad = [_rng_problem(state["rng"])]
+    if not bad and min(state["epoch"], state["step"], state["batch_in_epoch"]) < 0:
+        bad = ["epoch/step"]
     if bad:
         raise FlashcliError(f"{path}: not a flashcli training state (missing or malformed: "
                             f"{', '.join(bad)}); resume from a run folder written by flashcli train")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from flashcli.errors import FlashcliError
 
@@ -55,13 +56,46 @@ class TrainConfig:
             self.out = str(Path("runs") / f"{self.method}-{time.strftime('%Y%m%d-%H%M%S')}")
         return self
 
+    #: Upper bounds: a saved config comes from a file anyone may have edited, and a crop
+    #: of 10^6 pixels a side would allocate terabytes.
+    MAX_CROP: ClassVar[int] = 8192
+    MAX_BATCH: ClassVar[int] = 4096
+
+    def _check_types(self) -> None:
+        ints = ("epochs", "batch_size", "crop_size", "seed", "log_every", "checkpoint_every",
+                "eval_every", "grid_pairs")
+        for name in ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise FlashcliError(f"{name} {value!r}: must be a whole number")
+        for name in ("steps",):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise FlashcliError(f"{name} {value!r}: must be a whole number")
+        for name in ("crop_min", "lr"):
+            value = getattr(self, name)
+            if value is None and name == "lr":
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise FlashcliError(f"{name} {value!r}: must be a finite number")
+        for name in ("data", "out", "method", "device", "amp"):
+            if not isinstance(getattr(self, name), str):
+                raise FlashcliError(f"{name} {getattr(self, name)!r}: must be text")
+        if not isinstance(self.options, dict):
+            raise FlashcliError(f"options {self.options!r}: must be a mapping")
+
     def validate(self) -> TrainConfig:
+        self._check_types()
         checks = [
             (self.epochs >= 1, f"--epochs {self.epochs}: must be at least 1"),
             (self.steps is None or self.steps >= 1, f"--steps {self.steps}: must be at least 1"),
-            (self.batch_size >= 1, f"--batch-size {self.batch_size}: must be at least 1"),
-            (self.crop_size >= 8, f"--crop-size {self.crop_size}: must be at least 8"),
+            (1 <= self.batch_size <= self.MAX_BATCH,
+             f"--batch-size {self.batch_size}: must be 1 to {self.MAX_BATCH}"),
+            (8 <= self.crop_size <= self.MAX_CROP,
+             f"--crop-size {self.crop_size}: must be 8 to {self.MAX_CROP}"),
             (0 < self.crop_min <= 1, f"crop_min {self.crop_min}: must be in (0, 1]"),
+            (self.lr is None or self.lr > 0, f"--lr {self.lr}: must be > 0"),
+            (0 <= self.grid_pairs <= 64, f"grid_pairs {self.grid_pairs}: must be 0 to 64"),
             (self.amp in ("auto", "off", "bf16", "fp16"), f"--amp {self.amp}: use auto, off, bf16 or fp16"),
             (min(self.log_every, self.checkpoint_every, self.eval_every) >= 1,
              "--log-every, --checkpoint-every and --eval-every must be at least 1"),

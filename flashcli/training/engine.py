@@ -205,7 +205,7 @@ class Trainer:
         self.best = state.get("best", state.get("best_psnr"))  # best_psnr: states before 0.2
         best_side = self.run_dir / f"{ckpt.BEST}.json"
         if best_side.is_file():  # best may have been written after the last state
-            with contextlib.suppress(ValueError, KeyError, TypeError):
+            with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
                 value = json.loads(best_side.read_text())["metrics"][f"test_{BEST_BY.name}"]
                 if self.best is None or BEST_BY.better(value, self.best):
                     self.best = value

@@ -22,8 +22,10 @@ NO_PRETRAINED = SimpleNamespace(lr=None)
 
 
 def _task(**options):
+    """The paper's model (image output) unless ``output`` says otherwise."""
     torch.manual_seed(0)
-    enhancer = GuidedCGAN(width=W, lr_g=1e-3, lr_d=1e-3, **{"pretrained": False, **options})
+    enhancer = GuidedCGAN(width=W, lr_g=1e-3, lr_d=1e-3,
+                          **{"pretrained": False, "output": "image", **options})
     return enhancer, enhancer.training_task(NO_PRETRAINED)
 
 
@@ -225,3 +227,19 @@ def test_frozen_random_encoder_is_warned_about(caplog):
     caplog.clear()
     _task(freeze_encoder=False)
     assert "freeze_encoder" not in caplog.text
+
+
+def test_gain_output_trains_every_generator_layer():
+    """The gain head starts at zero (no change); after two steps every decoder layer and the
+    unfrozen encoder have moved, and the output is no longer the flash photo."""
+    enhancer, task = _task(output="gain", freeze_encoder=False, adversarial=False)
+    gen = enhancer.network
+    before = _snapshot(gen)
+    ctx = StepContext(torch.device("cpu"), None, task.optimizers)
+    flash, ambient = _batch()
+    assert torch.allclose(enhancer(flash), flash, atol=1e-5)
+    for _ in range(2):
+        task.step(flash, ambient, ctx)
+    after = _snapshot(gen)
+    assert all(not torch.equal(after[k], v) for k, v in before.items())
+    assert (enhancer(flash) - flash).abs().mean() > 1e-4
