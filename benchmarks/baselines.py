@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--scipy", action="store_true", help="add SciPy's direct solve of LIME's system")
+    parser.add_argument("--timeout", type=float, default=0, help="seconds per (method, size) run (0: none)")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "MP"), help=argparse.SUPPRESS)
     parser.add_argument("--scipy-single", type=float, help=argparse.SUPPRESS)
@@ -162,7 +163,12 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
             continue
         for mp in args.sizes:
-            done = subprocess.run([*base, "--single", method, str(mp)], capture_output=True, text=True)
+            try:
+                done = subprocess.run([*base, "--single", method, str(mp)], capture_output=True,
+                                      text=True, timeout=args.timeout or None)
+            except subprocess.TimeoutExpired:
+                results.append({"method": method, "megapixels": mp, "error": f"over --timeout {args.timeout:g} s"})
+                continue
             if done.returncode:
                 tail = (done.stderr.strip().splitlines() or ["failed"])[-1]
                 results.append({"method": method, "megapixels": mp, "error": tail})

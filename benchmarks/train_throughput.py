@@ -155,6 +155,7 @@ def verdict(results: list[dict], batch: int) -> dict:
            "schedule_images": SCHEDULE_IMAGES, "schedule_minutes": best["schedule_minutes"],
            "target_schedule_minutes": 15, "meets_schedule": best["schedule_minutes"] < 15}
     if eager:
+        out["eager_batch"] = batch
         out["speedup_vs_eager"] = round(best["images_per_s"] / eager["images_per_s"], 2)
         out["meets_10x"] = out["speedup_vs_eager"] >= 10
     return out
