@@ -71,12 +71,14 @@ step() {
     return 0
 }
 
+HAS_PLUGINS="import importlib.metadata as m, sys; sys.exit(not m.entry_points(group='flashcli'))"
+export HAS_PLUGINS
 setup() {
     # Offline: rawpy and exifread from .whl/, then flashcli itself (editable, no deps).
     if ! "$PY" -c "import rawpy, exifread" 2>/dev/null; then
         "$PY" -m pip install -q --no-index --find-links "$ROOT/.whl" rawpy exifread || return 1
     fi
-    if ! "$PY" -c "import importlib.metadata as m, sys; sys.exit(not m.entry_points(group='flashcli'))"; then
+    if ! "$PY" -c "$HAS_PLUGINS"; then
         "$PY" -m pip install -q --no-deps --no-build-isolation --no-index -e "$ROOT" || return 1
     fi
     "$PY" -c "import flashcli, flashcli_lime, rawpy, exifread, torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"
@@ -88,6 +90,11 @@ pytest_args() {  # xdist where it is installed and worth it
 
 # -- 0. set-up; the rendered pairs of item 5 start now, in the background, on half the cores
 step setup 120 setup
+if ! "$PY" -c "$HAS_PLUGINS" 2>/dev/null; then  # no editable install: the checkout plus its entry points
+    "$PY" "$SUMMARY" dist-info "$OUTDIR/.site" "$ROOT/pyproject.toml"
+    export PYTHONPATH="$ROOT:$ROOT/plugins:$OUTDIR/.site:$PYTHONPATH"
+    echo "   setup: flashcli from the checkout (PYTHONPATH), entry points in $OUTDIR/.site" >&2
+fi
 "$PY" "$SUMMARY" env "$OUTDIR" $([[ $SMOKE == 1 ]] && echo --smoke)
 DATA="$OUTDIR/synth"
 if [[ $SMOKE == 1 ]]; then SYNTH=(--pairs 8 --size 64x48 --test-fraction 0.25 --workers 1)

@@ -3,6 +3,7 @@
     python benchmarks/gpu/summary.py env OUTDIR [--smoke]        # OUTDIR/env.json
     python benchmarks/gpu/summary.py record OUTDIR NAME RC SECONDS TIMEOUT CMD...
     python benchmarks/gpu/summary.py train-steps OUTDIR SECONDS BATCH DEFAULT_IPS
+    python benchmarks/gpu/summary.py dist-info SITE pyproject.toml
     python benchmarks/gpu/summary.py collect OUTDIR               # summary.json + Markdown
 
 ``record`` writes OUTDIR/NAME.step.json (exit status, seconds, whether the step ran out of
@@ -88,6 +89,22 @@ def cmd_train_steps(out: Path, seconds: float, batch: int, default_ips: float) -
               and r.get("batch") == batch and not r.get("compile") and "images_per_s" in r]
     ips = speeds[0] / 1.35 if speeds else default_ips
     return max(1, int(seconds * ips / batch))
+
+
+def cmd_dist_info(site: Path, pyproject: Path) -> None:
+    """A minimal flashcli dist-info (its plugin entry points) in ``site``, for a checkout on
+    PYTHONPATH where ``pip install -e`` could not run (an old setuptools, say)."""
+    import tomllib
+
+    project = tomllib.loads(pyproject.read_text())["project"]
+    info = site / "flashcli-0+checkout.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: flashcli\nVersion: 0+checkout\n")
+    lines = []
+    for group, points in {"console_scripts": project.get("scripts", {}),
+                          **project.get("entry-points", {})}.items():
+        lines += [f"[{group}]"] + [f"{k} = {v}" for k, v in points.items()] + [""]
+    (info / "entry_points.txt").write_text("\n".join(lines))
 
 
 # -- collect ----------------------------------------------------------------------------
@@ -250,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd_env(out, "--smoke" in args[2:])
     elif verb == "record":
         cmd_record(out, args[2], int(args[3]), float(args[4]), float(args[5]), args[6:])
+    elif verb == "dist-info":
+        cmd_dist_info(out, Path(args[2]))
     elif verb == "train-steps":
         print(cmd_train_steps(out, float(args[2]), int(args[3]), float(args[4])))
     elif verb == "collect":
@@ -261,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.replace(out / "summary.md")
         sys.stdout.write(text)
     else:
-        print(f"unknown command {verb!r}: use env, record, train-steps or collect", file=sys.stderr)
+        print(f"unknown command {verb!r}: use env, record, train-steps, dist-info or collect", file=sys.stderr)
         return 2
     return 0
 
