@@ -7,7 +7,8 @@
 # relight, LIME/SRIE, metrics, eval, and a short training run on rendered pairs.
 # --smoke: the same steps at tiny sizes on the CPU (CI runs it, under 2 minutes).
 # Every step has a time limit and runs whatever the others did; its outcome goes to
-# OUTDIR/STEP.step.json, its output to OUTDIR/logs/STEP.log. Needs no network: missing
+# OUTDIR/STEP.step.json, its output to OUTDIR/logs/STEP.log; the exit status is 1 when any
+# step failed, timed out or found no time left. Needs no network: missing
 # packages come from the wheels in .whl/ (benchmarks/gpu/fetch_wheels.sh, run where pip works).
 # Steps: setup pytest_gpu pytest_suite train_throughput relight baselines metrics eval
 #        synth train_short train_scores (summary always runs).
@@ -67,7 +68,10 @@ step() {
         rc=$?
     fi
     "$PY" "$SUMMARY" record "$OUTDIR" "$name" "$rc" "$((SECONDS - t0))" "$limit" "$@"
-    (( rc == 0 )) || echo "   $name: exit $rc (see $OUTDIR/logs/$name.log)" >&2
+    if (( rc != 0 )); then
+        echo "   $name: exit $rc; the end of $OUTDIR/logs/$name.log:" >&2
+        tail -n 12 "$OUTDIR/logs/$name.log" 2>/dev/null | sed 's/^/   | /' >&2
+    fi
     return 0
 }
 
@@ -158,6 +162,8 @@ step train_short $((TRAIN_SECONDS + 90)) sh -c '"$0" -m flashcli train "$@" > "'
 step train_scores 60 "$PY" -m flashcli eval "$DATA" --methods identity,guided-cgan \
     --weights "guided-cgan=$OUTDIR/train_run" --report "$OUTDIR/train_scores" --device "$DEV" -q
 
-# -- summary: OUTDIR/summary.json and a Markdown table
+# -- summary: OUTDIR/summary.json and a Markdown table; exit 1 when a step did not succeed
 "$PY" "$SUMMARY" collect "$OUTDIR"
+rc=$?
 echo "total $((SECONDS - START)) s; results in $OUTDIR" >&2
+exit $rc

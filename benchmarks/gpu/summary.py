@@ -9,7 +9,8 @@
 ``record`` writes OUTDIR/NAME.step.json (exit status, seconds, whether the step ran out of
 time, the end of its log when it failed). ``collect`` gathers every JSON of the folder into
 OUTDIR/summary.json and prints a Markdown table (also OUTDIR/summary.md) for
-docs/performance.md. Standard library only: it must run even where flashcli does not.
+docs/performance.md; it exits 1 when a step failed, timed out or was skipped.
+Standard library only: it must run even where flashcli does not.
 """
 
 from __future__ import annotations
@@ -279,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.write_text(text)
         tmp.replace(out / "summary.md")
         sys.stdout.write(text)
+        return 1 if any(step.get("rc") for step in data["steps"].values()) else 0
     else:
         print(f"unknown command {verb!r}: use env, record, train-steps, dist-info or collect", file=sys.stderr)
         return 2
