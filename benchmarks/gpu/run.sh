@@ -36,7 +36,7 @@ export ROOT PY
 SUMMARY="$ROOT/benchmarks/gpu/summary.py"
 mkdir -p "$OUTDIR/logs" || exit 1
 OUTDIR=$(cd "$OUTDIR" && pwd)
-export PYTHONUNBUFFERED=1 PYTHONPATH="$ROOT/benchmarks${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
 START=$SECONDS
 
 if [[ $SMOKE == 1 ]]; then
@@ -96,7 +96,7 @@ pytest_args() {  # xdist where it is installed and worth it
 step setup 120 setup
 if ! "$PY" -c "$HAS_PLUGINS" 2>/dev/null; then  # no editable install: the checkout plus its entry points
     "$PY" "$SUMMARY" dist-info "$OUTDIR/.site" "$ROOT/pyproject.toml"
-    export PYTHONPATH="$ROOT:$ROOT/plugins:$OUTDIR/.site:$PYTHONPATH"
+    export PYTHONPATH="$ROOT:$ROOT/plugins:$OUTDIR/.site${PYTHONPATH:+:$PYTHONPATH}"
     echo "   setup: flashcli from the checkout (PYTHONPATH), entry points in $OUTDIR/.site" >&2
 fi
 "$PY" "$SUMMARY" env "$OUTDIR" $([[ $SMOKE == 1 ]] && echo --smoke)
