@@ -103,6 +103,11 @@ def test_collect_builds_rows_and_verdicts_from_the_json(summary, tmp_path, capsy
     assert "| 2 | train optimized b128 compile on | 1292.0 img/s, 270 TFLOP/s, 40000 MiB peak" in table
     assert (tmp_path / "summary.md").read_text() == table
 
+    _write(tmp_path / "env.json", {"smoke": True})
+    summary.main(["collect", str(tmp_path)])
+    smoke = json.loads((tmp_path / "summary.json").read_text())
+    assert {r["verdict"] for r in smoke["rows"]} == {""}  # no verdicts on smoke sizes
+
 
 def test_train_steps_follow_the_measured_speed(summary, tmp_path, capsys):
     _write(tmp_path / "train_throughput.json", {"results": [

@@ -242,6 +242,8 @@ def collect(out: Path) -> dict[str, Any]:
         if step.get("rc"):
             why = step.get("skipped") or ("timed out" if step.get("timed_out") else f"exit {step['rc']}")
             rows.append(_row("-", f"step {name}", why))
+    if data.get("env", {}).get("smoke"):  # tiny sizes on a CPU: the targets do not apply
+        rows = [{**r, "verdict": ""} for r in rows]
     data["train_scores"] = scores
     data["rows"] = rows
     return data
