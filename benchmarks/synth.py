@@ -2,7 +2,9 @@
 
     python benchmarks/synth.py --device cpu --size 320x240 --pairs 12 --threads 1
 
-Prints JSON (or writes it to --out): wall and CPU seconds per pair, overall and per category.
+Prints JSON (or writes it to --out): wall and CPU seconds per pair, overall and per category,
+and the camera statistics of the timed pairs (``flashcli.synth.stats``: ambient/flash
+brightness ratio in linear light, colour-cast ratio R/B over R/B, noise ratio).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 from common import device_label, emit
 
 from flashcli.synth import RENDERER_VERSION, parse_size, render_pair
+from flashcli.synth.stats import pair_stats, summarize
 
 
 def _sync(device: torch.device) -> None:
@@ -32,7 +35,7 @@ def run(device: str, size: tuple[int, int], pairs: int, seed: int, threads: int,
     for i in range(warmup):
         render_pair(seed + 1, i, size, dev, misalign)
     _sync(dev)
-    walls, cpus, per_cat = [], [], defaultdict(list)
+    walls, cpus, per_cat, stats = [], [], defaultdict(list), []
     for i in range(pairs):
         w, c = time.perf_counter(), time.process_time()
         pair = render_pair(seed, i, size, dev, misalign)
@@ -40,6 +43,7 @@ def run(device: str, size: tuple[int, int], pairs: int, seed: int, threads: int,
         walls.append(time.perf_counter() - w)
         cpus.append(time.process_time() - c)
         per_cat[pair.category].append(walls[-1])
+        stats.append(pair_stats(pair.flash.cpu(), pair.ambient.cpu()))
     return {
         "benchmark": "synth", "renderer_version": RENDERER_VERSION, "device": str(dev),
         "device_name": device_label(dev),
@@ -48,6 +52,7 @@ def run(device: str, size: tuple[int, int], pairs: int, seed: int, threads: int,
         "wall_s_per_pair_median": round(statistics.median(walls), 4),
         "cpu_s_per_pair_mean": round(statistics.mean(cpus), 4),
         "wall_s_per_pair_by_category": {k: round(statistics.mean(v), 4) for k, v in sorted(per_cat.items())},
+        "camera_stats": summarize(stats),
         "torch": torch.__version__,
     }
 

@@ -37,7 +37,7 @@ def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
 def linear_to_srgb(x: torch.Tensor) -> torch.Tensor:
     """Encode linear light in [0, 1] as sRGB values in [0, 1]."""
     x = x.clamp(0.0, 1.0)
-    return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.pow(1.0 / 2.4) - 0.055)
+    return torch.where(x <= 0.0031308, x * 12.92, 1.055 * x.clamp_min(1e-10).pow(1.0 / 2.4) - 0.055)
 
 
 def _box_sum(x: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
@@ -90,6 +90,20 @@ class GainField:
 def linear_gain(lo_in: torch.Tensor, lo_out: torch.Tensor, floor: float = FLOOR) -> torch.Tensor:
     """Per-pixel gain of ``lo_out`` over ``lo_in`` in linear light, floored to stay finite."""
     return (srgb_to_linear(lo_out) + floor) / (srgb_to_linear(lo_in) + floor)
+
+
+def with_strength(flash: torch.Tensor, out: torch.Tensor, strength: float,
+                  floor: float = FLOOR) -> torch.Tensor:
+    """``out`` at a fraction of its effect: the method's gain over ``flash`` in linear light,
+    raised to ``strength`` (interpolation in log space). 0 gives ``flash``, 1 gives ``out``;
+    values above 1 exaggerate the change."""
+    if strength == 1.0:
+        return out
+    if strength == 0.0:
+        return flash.clone()
+    gain = linear_gain(flash.float(), out.float(), floor).pow(strength)
+    lin = (srgb_to_linear(flash.float()) + floor) * gain - floor
+    return linear_to_srgb(lin).to(out.dtype)
 
 
 def fit_gain(

@@ -6,14 +6,16 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
 from flashcli.cli import cli
 from flashcli.datasets import find_pairs, load_pair_uint8, require_clean
 from flashcli.errors import FlashcliError
-from flashcli.synth import parse_size, render_dataset, render_pair
+from flashcli.synth import RENDERER_VERSION, parse_size, render_dataset, render_pair
 from flashcli.synth.dataset import test_count as split_count
+from flashcli.synth.textures import photo_textures
 
 
 def _png(path) -> np.ndarray:
@@ -45,7 +47,8 @@ def test_cli_writes_loadable_pairs_and_preview(tmp_path):
     assert np.array_equal(_png(test.pairs[0].ambient), pair.ambient.permute(1, 2, 0).numpy())
 
     manifest = json.loads((out / "synth.json").read_text())
-    assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"]
+    assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"] == RENDERER_VERSION
+    assert RENDERER_VERSION == "2" and manifest["textures"] is None
     sheet = _png(preview)
     assert sheet.shape[0] > 2 * 32 and sheet.shape[1] > 4 * 48  # 3 pairs, two per row
 
@@ -120,3 +123,54 @@ def test_worker_processes_write_the_same_files(tmp_path):
     assert files == sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*.png"))
     assert all((tmp_path / "one" / f).read_bytes() == (tmp_path / "two" / f).read_bytes() for f in files)
     assert np.array_equal(_png(tmp_path / "p1.png"), _png(tmp_path / "p2.png"))
+
+
+def _photo_folder(folder, count=3):
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        img = np.zeros((40, 60, 3), np.uint8)
+        img[..., 0], img[..., 2] = 230, 200  # magenta photos with random blocks
+        img[::8, :, 1] = rng.integers(0, 255, (5, 60), dtype=np.uint8)
+        Image.fromarray(img).save(folder / f"photo_{i}.png")
+    return folder
+
+
+def test_cli_renders_with_user_photos_as_textures(tmp_path):
+    photos = _photo_folder(tmp_path / "photos")
+    out = tmp_path / "set"
+    args = ["synth", str(out), "--pairs", "4", "--size", "48x32", "--seed", "5", "--test-fraction", "0",
+            "--textures", str(photos), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "synth.json").read_text())
+    assert manifest["textures"]["photos"] == 3 and manifest["renderer_version"] == RENDERER_VERSION
+    textures = photo_textures(photos)
+    assert len(textures) == 3 and textures[0].shape == (3, 128, 128)
+    assert textures[0][0].mean() > 3 * textures[0][1].mean()  # magenta stays magenta (linear)
+    differs = 0
+    for i in range(4):
+        with_photos = render_pair(5, i, (48, 32), photos=textures)
+        plain = render_pair(5, i, (48, 32))
+        on_disk = next((out / "train").glob(f"*_{i:03d}_flash.png"))
+        assert np.array_equal(_png(on_disk), with_photos.flash.permute(1, 2, 0).numpy())
+        differs += not torch.equal(with_photos.flash, plain.flash)
+    assert differs >= 2  # the photos are on some surfaces
+
+
+@pytest.mark.parametrize("case", ["missing", "empty", "unreadable"])
+def test_textures_folder_errors_are_one_clear_line(tmp_path, case):
+    folder = tmp_path / "photos"
+    if case != "missing":
+        folder.mkdir()
+        (folder / "notes.txt").write_text("not a photo")
+    if case == "unreadable":
+        (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    out = tmp_path / "set"
+    result = CliRunner().invoke(cli, ["synth", str(out), "--pairs", "1", "--size", "32x24", "--textures", str(folder)])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "--textures" in lines[0] and str(folder) in lines[0], result.output
+    assert "Traceback" not in result.output and not out.exists()
+    with pytest.raises(FlashcliError):
+        photo_textures(folder)

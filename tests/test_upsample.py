@@ -128,3 +128,21 @@ def test_cuda_matches_cpu():
     gpu = gain_upsample(lo.cuda(), relight_op(lo).cuda(), full.cuda())
     assert gpu.device.type == "cuda"
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-4)
+
+
+def test_with_strength_interpolates_the_gain_in_log_space():
+    from flashcli.upsample import linear_gain, with_strength
+
+    g = torch.Generator().manual_seed(5)
+    flash = torch.rand(2, 3, 12, 16, generator=g) * 0.8 + 0.1
+    out = (flash * 0.6 + 0.05).clamp(0, 1)
+    assert torch.equal(with_strength(flash, out, 0.0), flash)
+    assert with_strength(flash, out, 1.0) is out
+    half = with_strength(flash, out, 0.5)
+    # the half-strength gain is the square root of the full one, pixel by pixel
+    full_gain = linear_gain(flash, out)
+    half_gain = linear_gain(flash, half)
+    assert torch.allclose(half_gain, full_gain.sqrt(), rtol=1e-4, atol=1e-5)
+    # and it lies between the flash photo and the full result
+    lo, hi = torch.minimum(flash, out), torch.maximum(flash, out)
+    assert bool(((half >= lo - 1e-5) & (half <= hi + 1e-5)).all())

@@ -25,24 +25,27 @@ from flashcli.console import settings
               help="Turn the ambient camera by up to PX pixels (and a matching tiny roll).")
 @click.option("--preview", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a PNG sheet of the first pairs side by side.")
+@click.option("--textures", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="Use the photos in DIR as surface textures (posters, objects, covers, walls).")
 @click.option("--overwrite", is_flag=True, help="Replace pairs already in OUT.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Render in this many processes (CPU only; same files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, misalign: float,
-            preview: Path | None, overwrite: bool, workers: int, as_json: bool) -> None:
+            preview: Path | None, textures: Path | None, overwrite: bool, workers: int, as_json: bool) -> None:
     """Render synthetic flash/ambient pairs of indoor scenes into OUT/train and OUT/test.
 
-    The flash frame has a point light beside the lens (hard sideways shadows, inverse-square
-    fall-off, clipped highlights, cool balance); the ambient frame a warm ceiling light with
-    soft shadows. Both go through a camera tone curve to 8-bit PNG.
+    The flash frame has a point light beside the lens near 5500 K (hard sideways shadows,
+    inverse-square fall-off, hot spots); the ambient frame lamps or windows (tungsten, LED,
+    daylight, mixtures) with soft shadows. Each frame is auto-exposed, gets sensor noise at its
+    own ISO and is auto-white-balanced, then goes through a phone or camera tone curve to PNG.
     """
     from flashcli.synth.dataset import parse_size, render_dataset
 
     summary = render_dataset(out, pairs, parse_size(size), seed, test_fraction, settings.device,
                              misalign, progress=not as_json, preview=preview, overwrite=overwrite,
-                             workers=workers)
+                             workers=workers, textures=textures)
     if as_json:
         console.print_json(summary)
         return

@@ -11,10 +11,11 @@ from flashcli.synth.render import (
     RenderedPair,
     pair_generator,
     render_batch,
+    render_images,
     render_pair,
     render_scene,
 )
 
 __all__ = ["CATEGORIES", "RENDERER_VERSION", "RenderedPair", "pair_generator", "parse_size",
-           "preview_sheet", "render_batch", "render_dataset", "render_pair", "render_scene",
+           "preview_sheet", "render_batch", "render_dataset", "render_images", "render_pair", "render_scene",
            "sample_scene"]

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
+from flashcli.synth import illuminants as il
 from flashcli.synth import textures as tx
 from flashcli.synth.scene import (
     BOX,
     CYLINDER,
     SPHERE,
     Camera,
+    CameraModel,
     Lighting,
     Scene,
     SceneBuilder,
@@ -21,8 +24,6 @@ from flashcli.synth.scene import (
 
 CATEGORIES = ("People", "Objects", "Toys", "Shelves", "Plants", "Rooms")
 _WEIGHTS = (2.0, 2.0, 1.5, 1.5, 1.5, 1.5)
-# sRGB colour of a black body at 2700, 3000, 3500, 4000 K (the ambient lamps).
-_WARM = ((1.0, 0.663, 0.341), (1.0, 0.706, 0.42), (1.0, 0.769, 0.537), (1.0, 0.82, 0.639))
 _SKIN = ((0.96, 0.80, 0.69), (0.87, 0.67, 0.53), (0.76, 0.57, 0.45), (0.55, 0.38, 0.28), (0.36, 0.24, 0.18))
 
 
@@ -35,7 +36,7 @@ def _room(b: SceneBuilder, depth: tuple[float, float], width: tuple[float, float
     far_side = tx.uniform(g, *width)
     xl, xr = (near_side, far_side) if tx.randint(g, 0, 1) else (far_side, near_side)
     paint = tx.color(g, saturation=(0.0, 0.35), value=(0.55, 0.95))
-    wall = tx.texture(g, tx.choice(g, ("plain", "stripes", "noise", "plain"), (4, 1, 1, 0)), base=paint)
+    wall = b.texture(tx.choice(g, ("plain", "stripes", "noise", "plain"), (4, 1, 1, 0)), base=paint, share=0.15)
     side = wall if tx.randint(g, 0, 2) else tx.texture(g, "plain", base=tx.color(g, (0.0, 0.4), (0.5, 0.95)))
     floor = tx.choice(g, ("wood", "checkers", "plain"), (3, 1, 2))
     floor_tex = tx.wood(g) if floor == "wood" else tx.texture(g, floor if floor == "checkers" else "noise")
@@ -47,7 +48,7 @@ def _room(b: SceneBuilder, depth: tuple[float, float], width: tuple[float, float
     b.plane([0, 0, 1], -1.5, [[1, 0, 0], [0, -1, 0]], wall, 1.5)
     for _ in range(tx.randint(g, 0, 2)):  # pictures and posters on the back wall
         half = [tx.uniform(g, 0.12, 0.45), tx.uniform(g, 0.1, 0.35), 0.012]
-        tex = tx.texture(g, tx.choice(g, ("text", "noise", "stripes", "gradient")))
+        tex = b.texture(tx.choice(g, ("text", "noise", "stripes", "gradient")), share=1.0)
         b.shape(BOX, [tx.uniform(g, -xl + 0.5, xr - 0.5), tx.uniform(g, 1.1, hc - 0.5), zb - 0.013],
                 half, None, tex, scale=2 * max(half))
     return {"back": zb, "ceiling": hc, "left": -xl, "right": xr}
@@ -61,23 +62,23 @@ def _object(b: SceneBuilder, x: float, z: float, y0: float, size: float, vivid: 
     yaw = tx.uniform(g, -math.pi, math.pi)
     if kind == "sphere":
         r = size * tx.uniform(g, 0.5, 0.9)
-        tex = tx.texture(g, tx.choice(g, ("plain", "noise", "stripes", "checkers")), base=tx.color(g, sat))
+        tex = b.texture(tx.choice(g, ("plain", "noise", "stripes", "checkers")), base=tx.color(g, sat))
         b.shape(SPHERE, [x, y0 + r, z], [r, r, r], rotation(yaw), tex, scale=tx.randint(g, 1, 3))
         return y0 + 2 * r
     if kind == "ellipsoid":
         h = size * tx.uniform(g, 0.5, 1.0)
         a = size * tx.uniform(g, 0.4, 0.8)
         b.shape(SPHERE, [x, y0 + h, z], [a, h, a * tx.uniform(g, 0.6, 1.0)], rotation(yaw),
-                tx.texture(g, base=tx.color(g, sat)), scale=1)
+                b.texture(base=tx.color(g, sat)), scale=1)
         return y0 + 2 * h
     if kind == "box":
         half = [size * tx.uniform(g, 0.4, 1.0), size * tx.uniform(g, 0.3, 1.2), size * tx.uniform(g, 0.3, 0.9)]
-        tex = tx.texture(g, tx.choice(g, tx.KINDS, (1, 1, 1, 1, 3, 1)), base=tx.color(g, sat))
+        tex = b.texture(tx.choice(g, tx.KINDS, (1, 1, 1, 1, 3, 1)), base=tx.color(g, sat))
         b.shape(BOX, [x, y0 + half[1], z], half, rotation(yaw * 0.3), tex, scale=max(half) * 2)
         return y0 + 2 * half[1]
     r = size * tx.uniform(g, 0.35, 0.7)
     h = size * tx.uniform(g, 0.5, 1.3)
-    tex = tx.texture(g, tx.choice(g, tx.KINDS, (2, 1, 2, 1, 2, 1)), base=tx.color(g, sat))
+    tex = b.texture(tx.choice(g, tx.KINDS, (2, 1, 2, 1, 2, 1)), base=tx.color(g, sat))
     b.shape(CYLINDER, [x, y0 + h, z], [r, h, r], rotation(yaw), tex, scale=1)
     return y0 + 2 * h
 
@@ -98,7 +99,7 @@ def _table(b: SceneBuilder, x: float, z: float) -> tuple[float, tuple[float, flo
     """A solid table or cabinet; returns its top height and top region."""
     g = b.g
     w, d, h = tx.uniform(g, 0.35, 0.7), tx.uniform(g, 0.25, 0.45), tx.uniform(g, 0.35, 0.42)
-    top = tx.wood(g) if tx.randint(g, 0, 1) else tx.texture(g, tx.choice(g, ("plain", "noise", "checkers")))
+    top = tx.wood(g) if tx.randint(g, 0, 1) else b.texture(tx.choice(g, ("plain", "noise", "checkers")), share=0.3)
     b.shape(BOX, [x, h, z], [w, h, d], None, top, scale=1.0)
     b.footprints.append((x, z, math.hypot(w, d), 0.0))
     return 2 * h, (x - w * 0.9, x + w * 0.9, z - d * 0.9, z + d * 0.9)
@@ -117,7 +118,7 @@ def _person(b: SceneBuilder, x: float, z: float, head_y: float) -> None:
     shoulders = neck_top - 0.08
     b.shape(CYLINDER, [x, neck_top - 0.05, z + 0.01], [0.05, 0.06, 0.05], None, face, scale=1,
             ks=0.02, shininess=20)
-    shirt = tx.texture(g, tx.choice(g, ("plain", "stripes", "checkers", "noise")))
+    shirt = b.texture(tx.choice(g, ("plain", "stripes", "checkers", "noise")))
     b.shape(CYLINDER, [x, shoulders / 2, z + 0.02], [tx.uniform(g, 0.17, 0.23), shoulders / 2, 0.12],
             rotation(yaw * 0.5), shirt, scale=2, ks=0.01, shininess=8)
     b.footprints.append((x, z, 0.3, 0.0))
@@ -165,8 +166,8 @@ def _compose_shelves(b: SceneBuilder, room: dict) -> tuple[Camera, list]:
     levels = tx.randint(g, 3, 5)
     gap = tx.uniform(g, 0.3, 0.4)
     # a palette of covers shared by the books (a hundred textures would cost more than the rays)
-    covers = [tx.texture(g, tx.choice(g, ("text", "plain", "stripes")), base=tx.color(g)) for _ in range(12)]
-    jars = [tx.texture(g) for _ in range(4)]
+    covers = [b.texture(tx.choice(g, ("text", "plain", "stripes")), base=tx.color(g)) for _ in range(12)]
+    jars = [b.texture() for _ in range(4)]
     for i in range(levels):
         y = 0.25 + i * gap
         b.shape(BOX, [xc, y, zc], [w, 0.012, depth], None, board, scale=1.0, ks=0.03, shininess=20)
@@ -254,35 +255,75 @@ def _compose_rooms(b: SceneBuilder, room: dict) -> tuple[Camera, list]:
     return cam, [(x, z)]
 
 
+def _main_light(g: torch.Generator, room: dict, sx: float, sz: float, window: bool) -> dict:
+    """The main ambient light's rectangle: a ceiling lamp over the subject, or a window in a
+    side or the back wall (facing into the room)."""
+    if not window:
+        lz = sz + tx.uniform(g, -0.3, 0.7) * (room["back"] - sz)
+        lz = min(lz, room["back"] - tx.uniform(g, 0.6, 1.5))  # lamps hang in the room, not at the wall
+        center = [sx + tx.uniform(g, -0.6, 0.6), room["ceiling"] - 0.01, lz]
+        u, v, n = [tx.uniform(g, 0.3, 1.2), 0, 0], [0, 0, tx.uniform(g, 0.3, 1.2)], [0, -1, 0]
+    else:
+        wall = tx.choice(g, ("left", "right", "back"), (2, 2, 1))
+        y, w, hgt = tx.uniform(g, 1.1, 1.7), tx.uniform(g, 0.6, 1.4), tx.uniform(g, 0.8, 1.3)
+        if wall == "back":
+            center, n = [sx + tx.uniform(g, -1.0, 1.0), y, room["back"] - 0.01], [0, 0, -1]
+            u = [w, 0, 0]
+        else:
+            x = room[wall] + (0.01 if wall == "left" else -0.01)
+            center = [x, y, tx.uniform(g, max(0.3, sz - 0.8), max(0.4, room["back"] - 0.5))]
+            u, n = [0, 0, w], [1 if wall == "left" else -1, 0, 0]
+        v = [0, hgt, 0]
+    t = lambda a: torch.tensor(a, dtype=torch.float32)  # noqa: E731
+    return {"area_center": t(center), "area_u": t(u), "area_v": t(v), "area_normal": t(n)}
+
+
 def _lighting(g: torch.Generator, room: dict, subjects: list) -> Lighting:
     sx = sum(s[0] for s in subjects) / len(subjects)
     sz = sum(s[1] for s in subjects) / len(subjects)
-    lz = sz + tx.uniform(g, -0.3, 0.7) * (room["back"] - sz)
-    lz = min(lz, room["back"] - tx.uniform(g, 0.6, 1.5))  # lamps hang in the room, not at the wall
-    warm = tx.srgb_to_linear(torch.tensor(tx.choice(g, _WARM)))
-    balance = tx.uniform(g, 0.3, 0.6)  # how much the camera's auto white balance corrects
-    cool = torch.tensor([tx.uniform(g, 0.82, 0.94), 1.0, tx.uniform(g, 1.06, 1.2)])
+    amb = il.sample_ambient(g)
+    area = _main_light(g, room, sx, sz, window=amb["kind"] == "window")
     side = 1.0 if tx.randint(g, 0, 1) else -1.0
+    second_dir = torch.tensor([-side, tx.uniform(g, -0.1, 0.4), tx.uniform(g, -0.6, 0.3)])
+    level = tx.uniform(g, 0.3, 1.2) if "window" in amb["kind"] else tx.uniform(g, 0.0, 0.15)
+    flash_cct, flash_rgb = il.sample_flash(g)
     return Lighting(
         flash_offset=torch.tensor([side * tx.uniform(g, 0.03, 0.08), tx.uniform(g, -0.01, 0.05)]),
-        flash_tint=cool,
-        flash_target=tx.uniform(g, 0.9, 1.3),
-        ceiling_center=torch.tensor([sx + tx.uniform(g, -0.6, 0.6), room["ceiling"] - 0.01, lz]),
-        ceiling_size=(tx.uniform(g, 0.3, 1.2), tx.uniform(g, 0.3, 1.2)),
-        ambient_tint=warm ** (1 - balance) / (warm ** (1 - balance))[1],
-        fill=tx.uniform(g, 0.08, 0.25),
-        ambient_key=tx.uniform(g, 0.12, 0.2),
-        noise_gain=tx.uniform(g, 4e-4, 3e-3),
-        noise_floor=tx.uniform(g, 1e-6, 2e-5),
-        contrast=tx.uniform(g, 0.0, 0.3),
+        flash_rgb=flash_rgb, flash_cct=flash_cct, ambient_kind=amb["kind"], ambient_cct=amb["cct"],
+        **area, main_rgb=amb["main"], second_rgb=amb["second"],
+        second_dir=second_dir / second_dir.norm(), second_level=level,
+        fill=tx.uniform(g, 0.08, 0.25), ambient_leak=tx.uniform(g, 0.02, 0.25),
+    )
+
+
+def _camera_model(g: torch.Generator) -> CameraModel:
+    """A phone (two in three) or a camera, and its choices for the two frames."""
+    phone = tx.randint(g, 0, 2) > 0
+    iso_f = 2 ** tx.uniform(g, math.log2(50), math.log2(400))
+    iso_a = min(max(iso_f * 2 ** tx.uniform(g, -0.5, 4.0), 50.0), 6400.0)
+    ae_error = torch.randn(2, generator=g) * 0.25
+    awb_error = torch.randn(2, 2, generator=g) * 0.04
+    return CameraModel(
+        style="phone" if phone else "camera",
+        key=tx.uniform(g, 0.15, 0.2), clip_share=tx.uniform(g, 0.01, 0.04),
+        ae_error=(float(ae_error[0]), float(ae_error[1])), iso=(iso_f, iso_a),
+        shot_noise=tx.uniform(g, 6e-5, 2e-4) if phone else tx.uniform(g, 2e-5, 6e-5),
+        read_noise=tx.uniform(g, 3e-4, 1e-3) ** 2 if phone else tx.uniform(g, 1e-4, 4e-4) ** 2,
+        keep_warmth=tx.uniform(g, 0.05, 0.25) if phone else tx.uniform(g, 0.0, 0.12),
+        awb_error=awb_error,
+        contrast=tx.uniform(g, 0.1, 0.35) if phone else tx.uniform(g, 0.0, 0.25),
+        shoulder=tx.uniform(g, 0.3, 1.5) if phone else tx.uniform(g, 0.0, 0.3),
+        local_contrast=tx.uniform(g, 0.0, 0.3) if phone else 0.0,
         vignette=tx.uniform(g, 0.05, 0.3),
     )
 
 
-def sample_scene(g: torch.Generator, category: str | None = None) -> Scene:
-    """A random scene drawn from ``g`` (category random unless given)."""
+def sample_scene(g: torch.Generator, category: str | None = None,
+                 photos: Sequence[torch.Tensor] | None = None) -> Scene:
+    """A random scene drawn from ``g`` (category random unless given); ``photos`` (linear
+    3 x T x T textures, see ``textures.photo_textures``) cover some of its surfaces."""
     category = category or tx.choice(g, CATEGORIES, _WEIGHTS)
-    b = SceneBuilder(g)
+    b = SceneBuilder(g, photos)
     if category == "Rooms":
         room = _room(b, (3.5, 6.0), (1.6, 3.0))
         cam, subjects = _compose_rooms(b, room)
@@ -299,4 +340,4 @@ def sample_scene(g: torch.Generator, category: str | None = None) -> Scene:
         else:
             raise ValueError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
     hair = tx.color(g, (0.3, 0.7), (0.04, 0.3), (0.03, 0.1))
-    return b.build(category, cam, _lighting(g, room, subjects), hair)
+    return b.build(category, cam, _lighting(g, room, subjects), _camera_model(g), hair)

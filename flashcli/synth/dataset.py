@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import multiprocessing
 import re
@@ -23,6 +24,7 @@ from flashcli.errors import FlashcliError
 from flashcli.fsutil import atomic_path, atomic_write_text
 from flashcli.synth.compose import CATEGORIES
 from flashcli.synth.render import RENDERER_VERSION, RenderedPair, render_pair
+from flashcli.synth.textures import photo_textures
 
 MANIFEST = "synth.json"
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
@@ -112,10 +114,22 @@ def _clear_previous(out: Path, old: list[Path]) -> None:
         p.unlink()
 
 
+def _photos(folder: str | None) -> tuple[torch.Tensor, ...]:
+    """The --textures photos, read once per process (again when the folder changes)."""
+    if folder is None:
+        return ()
+    return _photos_cached(folder, Path(folder).stat().st_mtime_ns if Path(folder).is_dir() else 0)
+
+
+@functools.lru_cache(maxsize=2)
+def _photos_cached(folder: str, stamp: int) -> tuple[torch.Tensor, ...]:
+    return tuple(photo_textures(folder))
+
+
 def _render_one(seed: int, index: int, pairs: int, split: str, size: tuple[int, int], device: str,
-                misalign: float, out: Path, keep: bool) -> tuple[int, str, str, RenderedPair | None]:
+                misalign: float, out: Path, keep: bool, textures: str | None = None) -> tuple[int, str, str, RenderedPair | None]:
     """Render pair ``index`` and write its two PNGs (also run in worker processes)."""
-    pair = render_pair(seed, index, size, device, misalign)
+    pair = render_pair(seed, index, size, device, misalign, photos=_photos(textures))
     name = stem(pair.category, index, pairs)
     write_png(out / split / f"{name}_flash.png", pair.flash)
     write_png(out / split / f"{name}_ambient.png", pair.ambient)
@@ -126,19 +140,7 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
-def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
-                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
-                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
-                   overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
-    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
-
-    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
-    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
-    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
-    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
-    processes (same files). Returns a summary.
-    """
-    out = Path(out)
+def _check_arguments(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float, workers: int) -> None:
     if pairs < 1:
         raise FlashcliError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
@@ -151,6 +153,25 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
         raise FlashcliError(f"--workers {workers}: use 1 or more")
     if out.exists() and not out.is_dir():
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
+
+
+def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
+                   test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
+                   progress: bool = True, preview: str | Path | None = None, preview_pairs: int = 6,
+                   overwrite: bool = False, workers: int = 1, textures: str | Path | None = None) -> dict[str, Any]:
+    """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
+
+    Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
+    pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
+    ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
+    earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
+    processes (same files). ``textures``: a folder of photos to use as surface textures (the
+    same folder gives the same files). Returns a summary.
+    """
+    out = Path(out)
+    _check_arguments(out, pairs, test_fraction, seed, misalign, workers)
+    folder = None if textures is None else str(Path(textures).resolve())
+    n_photos = len(_photos(folder))  # a bad folder fails here, before anything is written
     old = _existing(out)
     if old and not overwrite:
         raise FlashcliError(f"{out}: already holds {len(old)} paired images; choose an empty folder or pass --overwrite")
@@ -161,7 +182,7 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     counts: dict[str, Counter] = {"train": Counter(), "test": Counter()}
     shown: dict[int, tuple[str, RenderedPair]] = {}
     jobs = [(seed, i, pairs, "test" if i >= pairs - n_test else "train", size, str(dev), misalign, out,
-             preview is not None and i < preview_pairs) for i in range(pairs)]
+             preview is not None and i < preview_pairs, folder) for i in range(pairs)]
     workers = min(workers, pairs) if dev.type == "cpu" else 1
     start = time.perf_counter()
     with _threads_for(dev), console.progress() as bar, contextlib.ExitStack() as stack:
@@ -182,7 +203,8 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     manifest = {
         "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,
         "pairs": pairs, "size": f"{size[0]}x{size[1]}", "test_fraction": test_fraction,
-        "misalign": misalign, "train": sum(counts["train"].values()), "test": n_test,
+        "misalign": misalign, "textures": None if folder is None else {"folder": folder, "photos": n_photos},
+        "train": sum(counts["train"].values()), "test": n_test,
         "categories": {s: dict(sorted(c.items())) for s, c in counts.items()},
     }
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")

@@ -6,6 +6,7 @@ World frame: metres, y up, the camera near z = 0 looking roughly along +z, the f
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
@@ -52,19 +53,41 @@ def look_at(position: list[float], target: list[float], fov_x: float, roll: floa
 
 @dataclass
 class Lighting:
-    """Both light set-ups and the camera's response for one pair."""
+    """Both light set-ups for one pair (colours are linear sRGB at unit luminance)."""
 
     flash_offset: torch.Tensor  # 2: metres along camera right and up from the lens
-    flash_tint: torch.Tensor  # 3: flash colour after the camera's (cool) white balance
-    flash_target: float  # linear level of the nearest subject's 90th percentile
-    ceiling_center: torch.Tensor  # 3: area light centre (faces down)
-    ceiling_size: tuple[float, float]  # x and z extent, metres
-    ambient_tint: torch.Tensor  # 3: warm light after the camera's partial white balance
+    flash_rgb: torch.Tensor  # 3: the flash's colour (near 5500 K)
+    flash_cct: float  # kelvin
+    ambient_kind: str  # tungsten, led, window or window+lamp
+    ambient_cct: float  # kelvin of the main light
+    area_center: torch.Tensor  # 3: the main light, a rectangle (ceiling lamp or window)
+    area_u: torch.Tensor  # 3: one edge of the rectangle (metres)
+    area_v: torch.Tensor  # 3: the other edge
+    area_normal: torch.Tensor  # 3: the side it shines from (into the room)
+    main_rgb: torch.Tensor  # 3: the main light's colour
+    second_rgb: torch.Tensor  # 3: a shadowless second light (window beside a lamp, sky)
+    second_dir: torch.Tensor  # 3: unit vector towards the second light
+    second_level: float  # its irradiance relative to the main light's mean
     fill: float  # weak fill (interreflection) relative to the mean direct irradiance
-    ambient_key: float  # linear level the geometric-mean luminance is exposed to
-    noise_gain: float  # shot-noise variance per unit signal (ambient frame)
-    noise_floor: float  # read-noise variance
+    ambient_leak: float  # ambient light in the flash frame, relative to the flash's mean
+
+
+@dataclass
+class CameraModel:
+    """The camera or phone that takes both frames of a pair, and what it chose for each."""
+
+    style: str  # "phone" or "camera"
+    key: float  # linear level auto-exposure brings the metered luminance to
+    clip_share: float  # auto-exposure clips at most this share of the pixels
+    ae_error: tuple[float, float]  # metering error (stops): flash, ambient frame
+    iso: tuple[float, float]  # flash, ambient frame
+    shot_noise: float  # shot-noise variance per unit signal at ISO 100
+    read_noise: float  # read-noise variance at ISO 100
+    keep_warmth: float  # share of a tungsten cast the white balance leaves
+    awb_error: torch.Tensor  # 2 x 2: log red / blue gain errors, flash and ambient frame
     contrast: float  # S-curve strength of the tone curve
+    shoulder: float  # highlight roll-off (phones), 0 for none
+    local_contrast: float  # phone-style detail boost, 0 for none
     vignette: float  # corner fall-off
 
 
@@ -86,6 +109,7 @@ class Scene:
     head: torch.Tensor  # S bool: ellipsoid heads get hair and eyes
     hair: torch.Tensor  # 3: hair albedo
     lighting: Lighting
+    camera_model: CameraModel
     room_albedo: torch.Tensor  # 3: mean wall colour, tints the fill light
 
     def to(self, device: torch.device) -> Scene:
@@ -122,13 +146,20 @@ class _Surface:
 class SceneBuilder:
     """Collects planes and objects with their materials, then packs them into a ``Scene``."""
 
-    def __init__(self, g: torch.Generator) -> None:
+    def __init__(self, g: torch.Generator, photos: Sequence[torch.Tensor] | None = None) -> None:
         self.g = g
+        self.photos = list(photos or ())
         self.plane_rows: list[tuple[list[float], float, list[list[float]]]] = []
         self.plane_surfaces: list[_Surface] = []
         self.shape_rows: list[tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]] = []
         self.shape_surfaces: list[_Surface] = []
         self.footprints: list[tuple[float, float, float, float]] = []  # x, z, radius, support height
+
+    def texture(self, kind: str | None = None, base: torch.Tensor | None = None, share: float = 0.5) -> torch.Tensor:
+        """A procedural texture, or (with user photos, ``share`` of the time) one of the photos."""
+        if self.photos and tx.uniform(self.g, 0.0, 1.0) < share:
+            return tx.choice(self.g, self.photos)
+        return tx.texture(self.g, kind, base)
 
     def material(self) -> tuple[float, float]:
         """A random (ks, shininess): matte, satin or glossy."""
@@ -155,7 +186,7 @@ class SceneBuilder:
         if ks is None:
             ks, shininess = self.material()
         if texture is None:
-            texture = tx.texture(self.g)
+            texture = self.texture()
         self.shape_rows.append((kind, torch.tensor(center, dtype=torch.float32), to_local, half_t))
         self.shape_surfaces.append(_Surface(texture, scale, ks, float(shininess), head))
 
@@ -173,7 +204,8 @@ class SceneBuilder:
                 return x, z
         return None
 
-    def build(self, category: str, camera: Camera, lighting: Lighting, hair: torch.Tensor) -> Scene:
+    def build(self, category: str, camera: Camera, lighting: Lighting, camera_model: CameraModel,
+              hair: torch.Tensor) -> Scene:
         """Pack everything into tensors (CPU)."""
         normals = torch.tensor([r[0] for r in self.plane_rows], dtype=torch.float32)
         offsets = torch.tensor([r[1] for r in self.plane_rows], dtype=torch.float32)
@@ -207,8 +239,9 @@ class SceneBuilder:
             head=torch.tensor([s.head for s in surfaces], dtype=torch.bool),
             hair=hair,
             lighting=lighting,
+            camera_model=camera_model,
             room_albedo=torch.stack(walls).mean(0).clamp(0.05, 0.9),
         )
 
 
-__all__ = ["BOX", "CYLINDER", "SPHERE", "Camera", "Lighting", "Scene", "SceneBuilder", "look_at", "rotation"]
+__all__ = ["BOX", "CYLINDER", "SPHERE", "Camera", "CameraModel", "Lighting", "Scene", "SceneBuilder", "look_at", "rotation"]

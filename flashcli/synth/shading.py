@@ -1,4 +1,4 @@
-"""Surface attributes at ray hits and the two light set-ups (flash, ceiling + fill).
+"""Surface attributes at ray hits and the two light set-ups (flash; ambient area light + fill).
 
 All per-ray tensors are rows (R x 3 or R). Radiance is linear and unexposed.
 """
@@ -12,7 +12,7 @@ import torch
 
 from flashcli.synth import textures as tx
 from flashcli.synth.geometry import BOX, CYLINDER, SPHERE, cast, local_normals, occluded
-from flashcli.synth.scene import Scene
+from flashcli.synth.scene import Lighting, Scene
 
 _BIAS = 1e-3  # shadow-ray origin offset along the normal (metres)
 
@@ -190,39 +190,50 @@ def _soft_shadows(scene: Scene, h: Hits, wi: torch.Tensor, r: torch.Tensor, geom
     return vis
 
 
-def ceiling(scene: Scene, h: Hits, jitter: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """A downward-facing rectangular ceiling light sampled at S stratified jittered points per
-    ray (``jitter``: S x R x 2 in [0, 1)) with soft shadows, plus a weak hemispherical fill
-    tinted by the room. ``size`` is the image (width, height) the rays are laid out in.
-
-    Returns radiance R x 3 and irradiance R.
-    """
-    lt = scene.lighting
+def _area_samples(lt: Lighting, jitter: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, float]:
+    """S stratified jittered points on the main light's rectangle (S x R x 3) and each
+    sample's share of its area."""
     s_count = jitter.shape[0]
     nx = max(1, int(math.sqrt(s_count)))
     while s_count % nx:
         nx -= 1
     nz = s_count // nx
-    idx = torch.arange(s_count, device=h.p.device)
+    idx = torch.arange(s_count, device=device)
     cell = torch.stack([(idx % nx).float(), (idx // nx).float()], -1).unsqueeze(1)  # S x 1 x 2
-    frac = (cell + jitter) / torch.tensor([nx, nz], device=h.p.device) - 0.5
-    wx, wz = lt.ceiling_size
-    center = lt.ceiling_center.to(h.p.device)
-    q = center + torch.stack([frac[..., 0] * wx, torch.zeros_like(frac[..., 0]), frac[..., 1] * wz], -1)
+    frac = (cell + jitter) / torch.tensor([nx, nz], device=device) - 0.5
+    u, v = lt.area_u.to(device), lt.area_v.to(device)
+    q = lt.area_center.to(device) + frac[..., :1] * u + frac[..., 1:] * v
+    return q, float(u.norm() * v.norm()) / s_count
+
+
+def ambient(scene: Scene, h: Hits, jitter: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ambient light: a rectangular area light (a ceiling lamp or a window) sampled at S
+    stratified jittered points per ray (``jitter``: S x R x 2 in [0, 1)) with soft shadows, a
+    shadowless second light from one side (window light beside a lamp, or sky), and a weak
+    fill tinted by the room. ``size`` is the image (width, height) the rays are laid out in.
+
+    Returns radiance R x 3 (coloured by the lights) and irradiance R.
+    """
+    lt = scene.lighting
+    dev = h.p.device
+    q, area = _area_samples(lt, jitter, dev)
     to_l = q - h.p.unsqueeze(0)  # S x R x 3
     r2 = (to_l * to_l).sum(-1).clamp_min(1e-6)
     r = r2.sqrt()
     wi = to_l / r.unsqueeze(-1)
     cos_s = (h.n.unsqueeze(0) * wi).sum(-1).clamp_min(0)
-    cos_l = wi[..., 1].clamp_min(0)
-    geom = cos_s * cos_l / r2 * (wx * wz / s_count) * h.valid
+    cos_l = (-(wi * lt.area_normal.to(dev)).sum(-1)).clamp_min(0)
+    geom = cos_s * cos_l / r2 * area * h.valid
     vis = _soft_shadows(scene, h, wi, r, geom, size) if len(scene.shapes) else torch.ones_like(h.t)
     direct = geom.sum(0) * vis
-    to_c = center - h.p  # the highlight: one lobe towards the light's centre, broadened
+    to_c = lt.area_center.to(dev) - h.p  # the highlight: one lobe towards the light's centre, broadened
     spec = direct * _blinn(h, to_c / to_c.norm(dim=-1, keepdim=True).clamp_min(1e-9), max_shininess=60.0)
-    fill_level = lt.fill * direct[h.valid].mean() if bool(h.valid.any()) else direct.new_zeros(())
-    room = scene.room_albedo.to(h.p.device)
-    fill = fill_level * (0.65 + 0.35 * h.n[:, 1]).unsqueeze(-1) * room / room.mean()
-    radiance = h.albedo / math.pi * (direct.unsqueeze(-1) + fill) + spec.unsqueeze(-1)
-    irradiance = direct + fill.mean(-1)
+    level = direct[h.valid].mean() if bool(h.valid.any()) else direct.new_zeros(())
+    room = scene.room_albedo.to(dev)
+    main, second = lt.main_rgb.to(dev), lt.second_rgb.to(dev)
+    fill = lt.fill * level * (0.65 + 0.35 * h.n[:, 1]).unsqueeze(-1) * room / room.mean() * main
+    side = lt.second_level * level * (0.3 + 0.7 * (h.n * lt.second_dir.to(dev)).sum(-1).clamp_min(0))
+    light = direct.unsqueeze(-1) * main + fill + side.unsqueeze(-1) * second
+    radiance = h.albedo / math.pi * light + spec.unsqueeze(-1) * main
+    irradiance = direct + fill.mean(-1) + side
     return radiance * h.valid.unsqueeze(-1), irradiance * h.valid

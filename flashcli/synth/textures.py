@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import colorsys
 import functools
+import logging
 import math
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
+
+from flashcli.errors import FlashcliError
+
+log = logging.getLogger(__name__)
 
 SIZE = 128
 KINDS = ("plain", "noise", "stripes", "checkers", "text", "gradient")
@@ -175,3 +181,43 @@ def sample_atlas(atlas_img: torch.Tensor, index: torch.Tensor, u: torch.Tensor, 
     grid = torch.stack([px / (width - 1) * 2 - 1, py / (t - 1) * 2 - 1], -1).view(1, 1, -1, 2)
     out = F.grid_sample(atlas_img.unsqueeze(0), grid, mode="bilinear", align_corners=True)
     return out[0, :, 0]
+
+
+MAX_PHOTOS = 256
+
+
+def photo_texture(image: torch.Tensor, size: int = SIZE) -> torch.Tensor:
+    """A photo (sRGB 3 x H x W in [0, 1]) as an albedo texture: centre square, ``size`` pixels,
+    linear light, within plausible albedos."""
+    _, h, w = image.shape
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    square = image[:, top:top + side, left:left + side].unsqueeze(0).float()
+    small = F.interpolate(square, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return 0.02 + 0.86 * srgb_to_linear(small.clamp(0, 1))
+
+
+def photo_textures(folder: str | Path, size: int = SIZE) -> list[torch.Tensor]:
+    """The photos in ``folder`` (not its subfolders; sorted by name, at most ``MAX_PHOTOS``) as
+    textures, read with flashcli's image reader. Unreadable files are skipped with a warning."""
+    from flashcli.imageio import ImageReadError, is_image_path, read_image
+
+    path = Path(folder)
+    if not path.is_dir():
+        raise FlashcliError(f"--textures {path}: no such folder; give a folder of photos (JPEG, PNG, TIFF, RAW)")
+    files = sorted(p for p in path.iterdir() if p.is_file() and is_image_path(p))
+    if not files:
+        raise FlashcliError(f"--textures {path}: holds no photos; put JPEG, PNG, TIFF or RAW files in it")
+    if len(files) > MAX_PHOTOS:
+        log.warning("--textures %s: using the first %d of %d photos (by name)", path, MAX_PHOTOS, len(files))
+        files = files[:MAX_PHOTOS]
+    out = []
+    for f in files:
+        try:
+            out.append(photo_texture(read_image(f, half_size=True)[0], size))
+        except ImageReadError as e:
+            log.warning("%s", e.message)
+    if not out:
+        raise FlashcliError(f"--textures {path}: none of its {len(files)} photos could be read; "
+                            "check that they open in an image viewer")
+    return out

@@ -29,7 +29,7 @@ from flashcli_guided_cgan.losses import (
     guided,
     reconstruction_loss,
 )
-from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
+from flashcli_guided_cgan.networks import OUTPUTS, Generator, PatchDiscriminator
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
 
@@ -91,6 +91,12 @@ class GuidedCGAN(Enhancer):
     description = "The paper's guided conditional GAN (VGG-16 encoder-decoder, attention-guided losses)."
     options = (
         Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)", positive=True),
+        Option("output", "gain", "gain: a smooth log-gain applied to the flash photo (keeps its detail); "
+               "image: the paper's generator output", choices=OUTPUTS),
+        Option("gain_scale", 0.5, "gain output: resolution the network runs at, relative to its input",
+               positive=True),
+        Option("gain_cell", 16, "gain output: smoothing cell of the gain, in input pixels", positive=True),
+        Option("max_stops", 3.0, "gain output: largest gain or cut, in stops (log2)", positive=True),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
@@ -106,7 +112,9 @@ class GuidedCGAN(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.network = Generator(self.config["width"])
+        cfg = self.config
+        self.network = Generator(cfg["width"], cfg["output"], cfg["gain_scale"], cfg["gain_cell"],
+                                 cfg["max_stops"])
 
     @classmethod
     def default_weights(cls) -> Path | None:

@@ -1,18 +1,86 @@
-"""Generator and discriminator of the guided cGAN (REFERENCE.md §1)."""
+"""Generator and discriminator of the guided cGAN (docs/method.md).
+
+The generator has two outputs:
+
+- ``image`` (the paper): the decoder's sigmoid output *is* the ambient image;
+- ``gain``: the decoder predicts a per-channel log2 gain in linear light at reduced
+  resolution, averaged over cells of ``gain_cell`` pixels and upsampled bilinearly, so the
+  gain is smooth by construction. The output is the flash photo times that gain, which keeps
+  every detail of the photo: the network only estimates how the light changes.
+"""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from flashcli.nn import VGGEncoderDecoder, scaled
+from flashcli.upsample import linear_to_srgb, srgb_to_linear
+
+OUTPUTS = ("image", "gain")
+#: The encoder pools four times: inputs are padded to a multiple of this.
+MULTIPLE = 16
+
+
+def pad_for_network(x: torch.Tensor, margin: int = MULTIPLE,
+                    multiple: int = MULTIPLE) -> tuple[torch.Tensor, tuple[int, int, int, int]]:
+    """Pad ``x`` by reflection: ``margin`` pixels on every side (so the convolutions' own
+    zero padding falls outside the photo and its borders look like the interior), plus what
+    makes the size a multiple of ``multiple``. Returns the padded tensor and the crop box
+    ``(top, left, height, width)`` of the original."""
+    h, w = x.shape[-2:]
+    ph, pw = (-(h + 2 * margin)) % multiple, (-(w + 2 * margin)) % multiple
+    top, left = margin + ph // 2, margin + pw // 2
+    bottom, right = margin + ph - ph // 2, margin + pw - pw // 2
+    mode = "reflect" if max(top, bottom) < h and max(left, right) < w else "replicate"
+    return F.pad(x, (left, right, top, bottom), mode=mode), (top, left, h, w)
+
+
+def apply_log_gain(flash: torch.Tensor, log2_gain: torch.Tensor) -> torch.Tensor:
+    """``flash`` (sRGB, [0, 1]) times ``2 ** log2_gain`` in linear light, back to sRGB."""
+    return linear_to_srgb(srgb_to_linear(flash.float()) * torch.exp2(log2_gain.float()))
 
 
 class Generator(VGGEncoderDecoder):
-    """VGG-16 encoder (torchvision's layers) + symmetric decoder with skips, sigmoid out."""
+    """VGG-16 encoder (torchvision's layers) + symmetric decoder with skips.
 
-    def __init__(self, width: float = 1.0) -> None:
-        super().__init__(width=width, out_channels=3, head="sigmoid", normalize=True)
+    ``output="image"``: sigmoid out, the paper's generator. ``output="gain"``: see the module
+    doc; ``gain_scale`` is the resolution the network runs at (relative to its input),
+    ``gain_cell`` the smoothing cell in input pixels, ``max_stops`` bounds the gain.
+    """
+
+    def __init__(self, width: float = 1.0, output: str = "image", gain_scale: float = 0.5,
+                 gain_cell: int = 16, max_stops: float = 3.0) -> None:
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
+        super().__init__(width=width, out_channels=3, head="sigmoid" if output == "image" else "none",
+                         normalize=True)
+        self.output = output
+        self.gain_scale, self.gain_cell, self.max_stops = gain_scale, gain_cell, max_stops
+        if output == "gain":  # start from "change nothing"
+            nn.init.zeros_(self.decoder.out.weight)
+            nn.init.zeros_(self.decoder.out.bias)
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        padded, (top, left, h, w) = pad_for_network(x)
+        return self.head(self.decoder(self.encoder(padded)))[..., top:top + h, left:left + w]
+
+    def log_gain(self, flash: torch.Tensor) -> torch.Tensor:
+        """The smooth per-channel log2 gain (N x 3 x H x W) this generator applies."""
+        h, w = flash.shape[-2:]
+        size = (max(MULTIPLE, round(h * self.gain_scale)), max(MULTIPLE, round(w * self.gain_scale)))
+        lo = F.interpolate(flash, size=size, mode="bilinear", antialias=True, align_corners=False)
+        raw = self._run(lo).float()
+        g = self.max_stops * torch.tanh(raw / self.max_stops)
+        cell = max(1, round(self.gain_cell * size[0] / h))
+        g = F.avg_pool2d(g, cell, cell, ceil_mode=True, count_include_pad=False)
+        return F.interpolate(g, size=(h, w), mode="bilinear", align_corners=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.output == "image":
+            return self._run(x)
+        return apply_log_gain(x, self.log_gain(x))
 
 
 class PatchDiscriminator(nn.Module):

@@ -1,0 +1,74 @@
+"""The gain output of the guided cGAN: detail kept by construction, smooth gain, clean borders."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from flashcli_guided_cgan import GuidedCGAN
+from flashcli_guided_cgan.networks import Generator, apply_log_gain, pad_for_network
+
+from flashcli.upsample import srgb_to_linear
+
+W = 0.125
+
+
+def _textured(n: int = 2, h: int = 48, w: int = 64, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(n, 3, 1, 1, generator=g) * 0.5 + 0.2
+    return (base + 0.25 * torch.rand(n, 3, h, w, generator=g)).clamp(0, 1)
+
+
+def _randomise_head(gen: Generator, scale: float = 0.5, seed: int = 1) -> None:
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        gen.decoder.out.weight.copy_(torch.randn(gen.decoder.out.weight.shape, generator=g) * scale)
+        gen.decoder.out.bias.copy_(torch.randn(3, generator=g) * 0.3)
+
+
+def test_untrained_gain_generator_changes_nothing():
+    flash = _textured()
+    out = GuidedCGAN(width=W, output="gain")(flash)
+    assert (out - flash).abs().max() < 1e-5
+
+
+def test_gain_output_keeps_the_photo_detail():
+    gen = Generator(W, output="gain").eval()
+    _randomise_head(gen)
+    flash = _textured(h=64, w=80)
+    with torch.no_grad():
+        out = gen(flash)
+    assert (out - flash).abs().mean() > 0.01  # it does relight
+    # the change is a smooth multiplicative field: log ratio varies far less than the photo
+    ratio = (srgb_to_linear(out) + 1e-3).log() - (srgb_to_linear(flash) + 1e-3).log()
+    inside = (out > 0.02) & (out < 0.98)
+
+    def roughness(x):
+        return (x[..., 1:, :] - x[..., :-1, :]).abs()[inside[..., 1:, :]].mean()
+
+    assert roughness(ratio) < 0.2 * roughness((srgb_to_linear(flash) + 1e-3).log())
+
+
+def test_gain_is_smooth_and_bounded():
+    gen = Generator(W, output="gain", max_stops=2.0).eval()
+    _randomise_head(gen, scale=5.0)
+    with torch.no_grad():
+        g = gen.log_gain(_textured(h=64, w=96))
+    assert g.shape == (2, 3, 64, 96)
+    assert g.abs().max() <= 2.0 + 1e-5
+    blurred = F.avg_pool2d(g, 5, 1, 2, count_include_pad=False)
+    assert (g - blurred).abs().mean() < 0.1 * g.std()
+
+
+def test_apply_log_gain_is_a_linear_light_gain():
+    flash = torch.full((1, 3, 4, 4), 0.5)
+    out = apply_log_gain(flash, torch.full((1, 3, 4, 4), -1.0))  # one stop down
+    assert torch.allclose(srgb_to_linear(out), srgb_to_linear(flash) / 2, atol=1e-5)
+
+
+def test_reflection_padding_box_and_odd_sizes():
+    x = torch.rand(1, 3, 37, 53)
+    padded, (top, left, h, w) = pad_for_network(x)
+    assert padded.shape[-2] % 16 == 0 and padded.shape[-1] % 16 == 0
+    assert torch.equal(padded[..., top:top + h, left:left + w], x)
+    for output in ("image", "gain"):
+        assert GuidedCGAN(width=W, output=output)(x).shape == x.shape
