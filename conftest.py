@@ -3,8 +3,25 @@ skipped without CUDA, no network, a fresh plugin registry per test."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default=os.environ.get("FLASHCLI_TEST_DEVICE", "cpu"),
+                     help="device for tests that take the `device` fixture: cpu, cuda or cuda:N "
+                          "(default: $FLASHCLI_TEST_DEVICE, else cpu)")
+
+
+@pytest.fixture(scope="session")
+def device(request) -> torch.device:
+    """The device chosen with --device (or FLASHCLI_TEST_DEVICE); skips when CUDA is absent."""
+    dev = torch.device(request.config.getoption("--device"))
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        pytest.skip(f"--device {dev}: no CUDA here")
+    return dev
 
 
 def pytest_collection_modifyitems(config, items):

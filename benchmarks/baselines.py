@@ -120,6 +120,18 @@ def scipy_lime_solve(megapixels: float) -> dict:
     }
 
 
+def run_child(cmd: list[str], method: str, megapixels: float, timeout: float) -> dict:
+    """One (method, size) in its own process: its JSON, or the error (last stderr line, time-out)."""
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or None)
+    except subprocess.TimeoutExpired:
+        return {"method": method, "megapixels": megapixels, "error": f"over --timeout {timeout:g} s"}
+    if done.returncode:
+        tail = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"method": method, "megapixels": megapixels, "error": tail}
+    return json.loads(done.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
@@ -129,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--scipy", action="store_true", help="add SciPy's direct solve of LIME's system")
+    parser.add_argument("--timeout", type=float, default=0, help="seconds per (method, size) run (0: none)")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "MP"), help=argparse.SUPPRESS)
     parser.add_argument("--scipy-single", type=float, help=argparse.SUPPRESS)
@@ -162,12 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
             continue
         for mp in args.sizes:
-            done = subprocess.run([*base, "--single", method, str(mp)], capture_output=True, text=True)
-            if done.returncode:
-                tail = (done.stderr.strip().splitlines() or ["failed"])[-1]
-                results.append({"method": method, "megapixels": mp, "error": tail})
-            else:
-                results.append(json.loads(done.stdout))
+            results.append(run_child([*base, "--single", method, str(mp)], method, mp, args.timeout))
             print(json.dumps(results[-1]), file=sys.stderr)
     if args.scipy:
         done = subprocess.run([*base, "--scipy-single", str(args.sizes[0])], capture_output=True, text=True)

@@ -60,9 +60,9 @@ def test_zero_weights_give_identity_and_zero_rhs_is_stable():
     assert not torch.isnan(result.x).any()
 
 
-def test_batch_dims_and_iteration_cap():
+def test_batch_dims_and_iteration_cap(device):
     b, wx, wy = random_system(n=4, scale=1e4)
-    b, wx, wy = (t.reshape(2, 2, *t.shape[1:]).float() for t in (b, wx, wy))
+    b, wx, wy = (t.reshape(2, 2, *t.shape[1:]).float().to(device) for t in (b, wx, wy))
     capped = solve(b, wx, wy, tol=1e-12, max_iter=3)
     assert capped.iterations == 3
     assert capped.residual.shape == (2, 2)

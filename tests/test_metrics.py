@@ -94,16 +94,16 @@ def test_ssim_on_float_images_matches_scikit_image_on_scaled_floats():
     assert abs(float(metrics.ssim(ta, tb)) - ref) < 1e-6  # a single 3 x H x W image works too
 
 
-def test_identical_images_score_perfectly():
-    x = to_tensor([natural_uint8(20, 24, 0)])
+def test_identical_images_score_perfectly(device):
+    x = to_tensor([natural_uint8(20, 24, 0)]).to(device)
     assert torch.isinf(metrics.psnr(x, x)).all()
     assert float(metrics.ssim(x, x)) == pytest.approx(1.0, abs=1e-12)
     assert float(metrics.loe(x, x)) == 0.0
 
 
-def test_batch_equals_one_by_one():
-    a = to_tensor([random_uint8(16, 18, s) for s in range(4)])
-    b = to_tensor([natural_uint8(16, 18, s) for s in range(4)])
+def test_batch_equals_one_by_one(device):
+    a = to_tensor([random_uint8(16, 18, s) for s in range(4)]).to(device)
+    b = to_tensor([natural_uint8(16, 18, s) for s in range(4)]).to(device)
     whole = metrics.ssim(a, b)
     single = torch.stack([metrics.ssim(a[i], b[i])[0] for i in range(4)])
     assert torch.allclose(whole, single, atol=1e-12, rtol=0)

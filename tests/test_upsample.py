@@ -51,8 +51,8 @@ def test_box_mean_matches_avg_pool(radius):
     assert torch.allclose(box_mean(x, radius), ref, atol=1e-5)
 
 
-def test_unchanged_output_gives_unchanged_image():
-    full = scene()
+def test_unchanged_output_gives_unchanged_image(device):
+    full = scene().to(device)
     lo = downscale(full, working_shape(*full.shape[-2:], 80))
     out = gain_upsample(lo, lo.clone(), full)
     assert (out - full).abs().max() < 1e-4
@@ -77,8 +77,8 @@ def test_gain_path_reproduces_method_and_keeps_sharp_edge():
     assert step == pytest.approx(ref_step.item(), rel=0.1)
 
 
-def test_bands_in_place_and_batch_agree():
-    full = torch.cat([scene(seed=1), scene(seed=2).flip(-1)])
+def test_bands_in_place_and_batch_agree(device):
+    full = torch.cat([scene(seed=1), scene(seed=2).flip(-1)]).to(device)
     lo = downscale(full, (60, 80))
     field = fit_gain(lo, relight_op(lo))
     whole = apply_gain(field, full, band_pixels=10**9)

@@ -55,10 +55,10 @@ def test_enhancer_registered_and_options():
         UNetEnhancer(width=0)
 
 
-def test_enhance_keeps_shape_and_range():
-    enh = UNetEnhancer(width=0.125)
+def test_enhance_keeps_shape_and_range(device):
+    enh = UNetEnhancer(width=0.125).to(device)
     torch.nn.init.constant_(enh.network.out.bias, 5.0)  # push outputs out of range
-    out = enh(torch.rand(2, 3, 21, 30))
+    out = enh(torch.rand(2, 3, 21, 30, device=device))
     assert out.shape == (2, 3, 21, 30)
     assert out.min() >= 0 and out.max() <= 1
 
