@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse.linalg as spl
 import torch
 from flashcli_srie import decompose, srie
-from test_linsolve import scipy_matrix
+from stencil_reference import scipy_matrix
 
 from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer

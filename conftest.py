@@ -1,9 +1,18 @@
-"""Shared test setup: CPU by default, GPU tests skipped without CUDA, no network."""
+"""Shared test setup for tests/ and plugins/*/tests: CPU by default, GPU tests skipped
+without CUDA, no network. Helpers in tests/ (photo factories, the SciPy stencil reference)
+are importable from every test folder."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+_TESTS = str(Path(__file__).parent / "tests")
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 
 def pytest_collection_modifyitems(config, items):
