@@ -22,10 +22,14 @@ crossing edge between them, each inner edge taken at least as strong as the cros
 For constant weights this is the rediscretised operator (exactly half the Galerkin product
 ``P^T A P`` with piecewise-constant ``P``, which is too stiff and makes the correction too
 short); across weak inner edges it stays between half and all of the Galerkin weight.
-Smoothing is symmetric red-black Gauss-Seidel (``SWEEPS`` red-black sweeps before the coarse
-correction, the same in reverse order after it) and the coarsest level (at most
-``COARSEST`` pixels) is solved by dense Cholesky. The cycle is symmetric and positive
-definite, so CG applies. ``"jacobi"`` (the diagonal of ``A``) is kept for comparison.
+Smoothing is symmetric: on large levels alternating zebra line Gauss-Seidel (even rows, odd
+rows, even columns, odd columns, each line solved exactly by cyclic reduction in
+:mod:`flashcli.tridiag`, then the same in reverse after the coarse correction), which
+handles the strong one-directional couplings edge-aware weights produce along edges; on
+small levels, where the line solves' many small operations cost more than they gain,
+red-black point Gauss-Seidel. The coarsest level (at most ``COARSEST`` pixels) is solved by
+dense Cholesky. The cycle is symmetric and positive definite, so CG applies. ``"jacobi"``
+(the diagonal of ``A``) is kept for comparison.
 
 Shapes: ``b`` is ``(..., H, W)`` (any leading batch dimensions), ``wx`` is ``(..., H, W-1)``
 (edge between columns j and j+1) and ``wy`` is ``(..., H-1, W)`` (edge between rows i and
@@ -39,10 +43,16 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from flashcli.tridiag import Tridiagonal
+
 #: Largest grid (pixels) solved directly at the bottom of the V-cycle.
 COARSEST = 256
-#: Red-black Gauss-Seidel sweeps before and after each coarse correction.
-SWEEPS = 2
+#: Levels with at least this many pixels smooth by lines, smaller ones pointwise.
+LINE_MIN = 65536
+#: Alternating zebra line sweeps (rows, then columns) before and after a coarse correction.
+SWEEPS = 1
+#: Red-black point Gauss-Seidel sweeps before and after a coarse correction (small levels).
+POINT_SWEEPS = 4
 PRECONDITIONERS = ("multigrid", "jacobi")
 
 
@@ -151,6 +161,8 @@ class Level:
     red: torch.Tensor
     #: Cholesky factor of the dense operator (coarsest level only).
     chol: torch.Tensor | None = None
+    #: Line solvers: rows of each parity (along x), then columns of each parity (along y).
+    lines: tuple[Tridiagonal, ...] = ()
 
 
 def _checkerboard(h: int, w: int, device: torch.device) -> torch.Tensor:
@@ -199,9 +211,45 @@ def build_hierarchy(wx: torch.Tensor, wy: torch.Tensor, coarsest: int = COARSEST
         if h * w <= coarsest or (h == 1 and w == 1):
             level.chol = _dense_cholesky(mass, wx, wy)
             return levels
+        if h * w >= LINE_MIN:
+            level.lines = _line_solvers(level)
         wx = _pair_sum(_series(wx), -2)
         wy = _pair_sum(_series(wy.transpose(-1, -2)).transpose(-1, -2), -1)
         mass = restrict(mass)
+
+
+
+
+def _line_solvers(level: Level) -> tuple[Tridiagonal, ...]:
+    d = level.dinv.reciprocal()
+    dt, wyt = d.transpose(-1, -2), level.wy.transpose(-1, -2)
+    return tuple(Tridiagonal(dd[..., c::2, :], ww[..., c::2, :]) for dd, ww in ((d, level.wx), (dt, wyt)) for c in (0, 1))
+
+
+def _line_rhs(b: torch.Tensor, x: torch.Tensor, w: torch.Tensor, k: int) -> torch.Tensor:
+    """``b`` plus the couplings ``w`` (across dim -2) to the fixed neighbours, for the lines
+    ``k::2`` along the last axis."""
+    rhs = b[..., k::2, :].clone()
+    u = 1 - k  # neighbours above line k + 2m are rows u + 2m (edges u + 2m), from m = u
+    xu, wu = x[..., u::2, :], w[..., u::2, :]
+    c = min(rhs.shape[-2] - u, xu.shape[-2], wu.shape[-2])
+    rhs[..., u : u + c, :].addcmul_(wu[..., :c, :], xu[..., :c, :])
+    xd, wd = x[..., k + 1 :: 2, :], w[..., k::2, :]  # neighbours below
+    c = min(xd.shape[-2], wd.shape[-2])
+    rhs[..., :c, :].addcmul_(wd[..., :c, :], xd[..., :c, :])
+    return rhs
+
+
+def _line_sweep(level: Level, x: torch.Tensor, b: torch.Tensor, order) -> None:
+    """Zebra line Gauss-Seidel: solve whole rows (``0``, ``1``: even, odd) or columns
+    (``2``, ``3``) exactly with the other lines held fixed, in place."""
+    for k in order:
+        if k < 2:
+            x[..., k::2, :] = level.lines[k].solve(_line_rhs(b, x, level.wy, k))
+        else:
+            xt = x.transpose(-1, -2)
+            rhs = _line_rhs(b.transpose(-1, -2), xt, level.wx.transpose(-1, -2), k - 2)
+            xt[..., k - 2 :: 2, :] = level.lines[k].solve(rhs)
 
 
 def _smooth(level: Level, x: torch.Tensor, b: torch.Tensor, nb: torch.Tensor, colours) -> None:
@@ -220,12 +268,19 @@ def vcycle(levels: list[Level], b: torch.Tensor, k: int = 0) -> torch.Tensor:
         x = torch.cholesky_solve(b.reshape(-1, h * w, 1).double(), level.chol)
         return x.to(b.dtype).reshape(b.shape)
     h, w = b.shape[-2:]
-    x = (b * level.dinv).masked_fill_(~level.red, 0.0)  # red half-sweep from zero
     nb = torch.empty_like(b)
-    _smooth(level, x, b, nb, (False,) + (True, False) * (SWEEPS - 1))
+    if level.lines:
+        x = torch.zeros_like(b)
+        _line_sweep(level, x, b, (0, 1, 2, 3) * SWEEPS)
+    else:
+        x = (b * level.dinv).masked_fill_(~level.red, 0.0)  # red half-sweep from zero
+        _smooth(level, x, b, nb, (False,) + (True, False) * (POINT_SWEEPS - 1))
     r = b - apply_operator(x, level.wx, level.wy, out=nb, mass=level.mass)
     x.add_(prolong(vcycle(levels, restrict(r), k + 1), h, w))
-    _smooth(level, x, b, nb, (False, True) * SWEEPS)
+    if level.lines:
+        _line_sweep(level, x, b, (3, 2, 1, 0) * SWEEPS)
+    else:
+        _smooth(level, x, b, nb, (False, True) * POINT_SWEEPS)
     return x
 
 
