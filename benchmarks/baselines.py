@@ -159,6 +159,31 @@ def scipy_lime_solve(megapixels: float) -> dict:
     }
 
 
+def run_methods(methods: list[str], sizes: list[float], base: list[str], weights: dict) -> list[dict]:
+    """Time every method at every size, each in its own subprocess."""
+    from flashcli.plugins import registry
+
+    results = []
+    for method in methods:
+        try:
+            cls = registry().get(method).cls
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            results.append({"method": method, "skipped": f"not available: {exc}"})
+            continue
+        if cls.needs_weights and method not in weights:
+            results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
+            continue
+        for mp in sizes:
+            done = subprocess.run([*base, "--single", method, str(mp)], capture_output=True, text=True)
+            if done.returncode:
+                tail = (done.stderr.strip().splitlines() or ["failed"])[-1]
+                results.append({"method": method, "megapixels": mp, "error": tail})
+            else:
+                results.append(json.loads(done.stdout))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
@@ -189,28 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(scipy_lime_solve(args.scipy_single)))
         return 0
 
-    from flashcli.plugins import registry
-
-    results = []
     base = [sys.executable, __file__, "--device", args.device, "--repeat", str(args.repeat)]
     base += ["--threads", str(args.threads)] + [f"--weights={w}" for w in args.weights]
-    for method in args.methods:
-        try:
-            cls = registry().get(method).cls
-        except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            results.append({"method": method, "skipped": f"not available: {exc}"})
-            continue
-        if cls.needs_weights and method not in weights:
-            results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
-            continue
-        for mp in args.sizes:
-            done = subprocess.run([*base, "--single", method, str(mp)], capture_output=True, text=True)
-            if done.returncode:
-                tail = (done.stderr.strip().splitlines() or ["failed"])[-1]
-                results.append({"method": method, "megapixels": mp, "error": tail})
-            else:
-                results.append(json.loads(done.stdout))
-            print(json.dumps(results[-1]), file=sys.stderr)
+    results = run_methods(args.methods, args.sizes, base, weights)
     if args.scipy:
         done = subprocess.run([*base, "--scipy-single", str(max(args.sizes))], capture_output=True, text=True)
         results.append(json.loads(done.stdout) if not done.returncode else {"method": "scipy", "error": done.stderr[-300:]})
