@@ -1,12 +1,19 @@
 """Shared test setup for tests/ and every plugin's tests/: CPU by default, GPU tests
-skipped without CUDA, no network, a fresh plugin registry per test."""
+skipped without CUDA, no network, a fresh plugin registry per test. Helpers in tests/
+(photo factories, the SciPy stencil reference) are importable from every test folder."""
 
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+_TESTS = str(Path(__file__).parent / "tests")
+if _TESTS not in sys.path:
+    sys.path.insert(0, _TESTS)
 
 
 def pytest_addoption(parser):

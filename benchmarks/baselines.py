@@ -3,10 +3,13 @@
 Each (method, size) runs in a fresh subprocess so the peak memory is its own: CUDA peak
 allocated memory on a GPU, peak resident set size (RSS) on the CPU. Methods that need
 weights are skipped unless given ``--weights NAME=PATH``. ``--scipy`` adds the time of a
-SciPy sparse direct solve (``spsolve``) of LIME's refinement system at the first size,
-the reference the torch solver is compared with.
+SciPy sparse direct solve (``spsolve``) of LIME's refinement system at the largest size,
+with the torch solver's time on the same system beside it. ``--iterations MP ...`` adds a
+table of solver iterations per size for LIME's system (multigrid-preconditioned CG, and
+Jacobi-preconditioned CG up to ``--jacobi-max`` MP), each at LIME's default tolerance.
 
-    python benchmarks/baselines.py --device cpu --sizes 1 --methods lime srie --scipy
+    python benchmarks/baselines.py --device cpu --sizes 0.0768 1 --methods lime srie --scipy \
+        --iterations 0.08 0.3 1 2 4
     python benchmarks/baselines.py --device cuda --sizes 1 12 24 --out baselines.json
 """
 
@@ -90,26 +93,62 @@ def run_one(method: str, megapixels: float, device: str, repeat: int, weights: s
     }
 
 
+def lime_system(megapixels: float, device: str):
+    """LIME's refinement system (default options) for the test image: ``t0, wx, wy``."""
+    from flashcli_lime import initial_illumination, strategy3_weights
+
+    t0 = initial_illumination(test_image(megapixels, device))
+    wx, wy = strategy3_weights(t0, 2.0, 1e-3)
+    return t0, wx.mul_(0.15), wy.mul_(0.15)
+
+
+def solver_iterations(megapixels: float, device: str, jacobi_max: float) -> dict:
+    """Iterations and seconds of the torch solver on LIME's system at one size."""
+    import torch
+
+    from flashcli.linsolve import build_hierarchy, solve
+
+    t0, wx, wy = lime_system(megapixels, device)
+    row = {"megapixels": round(t0.numel() / 1e6, 3), "size": list(t0.shape[-2:])}
+    row["levels"] = len(build_hierarchy(wx, wy))
+    kinds = ["multigrid"] + (["jacobi"] * (megapixels <= jacobi_max))
+    for kind in kinds:
+        start = time.perf_counter()
+        result = solve(t0, wx, wy, tol=1e-2, max_iter=20000, preconditioner=kind)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        row[f"{kind}_iterations"] = result.iterations
+        row[f"{kind}_seconds"] = round(time.perf_counter() - start, 3)
+    return row
+
+
 def scipy_lime_solve(megapixels: float) -> dict:
-    """Time SciPy's sparse direct solve of LIME's refinement system for the test image."""
+    """Time SciPy's sparse direct solve of LIME's refinement system for the test image, and
+    the torch multigrid solve of the same system."""
     import numpy as np
     import scipy.sparse as sp
     import scipy.sparse.linalg as spl
-    from flashcli_lime import initial_illumination, strategy3_weights
 
-    t0 = initial_illumination(test_image(megapixels, "cpu"))
-    wx, wy = strategy3_weights(t0, 2.0, 1e-3)
+    from flashcli.linsolve import solve
+
+    t0, wx, wy = lime_system(megapixels, "cpu")
     h, w = t0.shape[-2:]
     start = time.perf_counter()
     dx1 = sp.diags([-np.ones(w - 1), np.ones(w - 1)], [0, 1], shape=(w - 1, w))
     dy1 = sp.diags([-np.ones(h - 1), np.ones(h - 1)], [0, 1], shape=(h - 1, h))
     dx, dy = sp.kron(sp.eye(h), dx1), sp.kron(dy1, sp.eye(w))
-    a = sp.eye(h * w) + dx.T @ sp.diags(0.15 * wx[0].double().numpy().ravel()) @ dx
-    a = a + dy.T @ sp.diags(0.15 * wy[0].double().numpy().ravel()) @ dy
-    spl.spsolve(a.tocsc(), t0[0].double().numpy().ravel())
+    a = sp.eye(h * w) + dx.T @ sp.diags(wx[0].double().numpy().ravel()) @ dx
+    a = a + dy.T @ sp.diags(wy[0].double().numpy().ravel()) @ dy
+    exact = spl.spsolve(a.tocsc(), t0[0].double().numpy().ravel())
     seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    ours = solve(t0, wx, wy, tol=1e-2, max_iter=200)
+    torch_seconds = time.perf_counter() - start
     mp = h * w / 1e6
     return {
+        "flashcli_solve_seconds": round(torch_seconds, 3),
+        "flashcli_solve_iterations": ours.iterations,
+        "flashcli_max_abs_error": float(np.abs(ours.x[0].double().numpy().ravel() - exact).max()),
         "method": "scipy_spsolve_lime_system",
         "device": "cpu",
         "megapixels": round(mp, 3),
@@ -132,6 +171,27 @@ def run_child(cmd: list[str], method: str, megapixels: float, timeout: float) ->
     return json.loads(done.stdout)
 
 
+def run_methods(methods: list[str], sizes: list[float], base: list[str], weights: dict,
+                timeout: float = 0) -> list[dict]:
+    """Time every method at every size, each in its own subprocess."""
+    from flashcli.plugins import registry
+
+    results = []
+    for method in methods:
+        try:
+            cls = registry().get(method).cls
+        except Exception as exc:  # noqa: BLE001 - report and go on with the others
+            results.append({"method": method, "skipped": f"not available: {exc}"})
+            continue
+        if cls.needs_weights and method not in weights:
+            results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
+            continue
+        for mp in sizes:
+            results.append(run_child([*base, "--single", method, str(mp)], method, mp, timeout))
+            print(json.dumps(results[-1]), file=sys.stderr)
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
@@ -142,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     parser.add_argument("--scipy", action="store_true", help="add SciPy's direct solve of LIME's system")
     parser.add_argument("--timeout", type=float, default=0, help="seconds per (method, size) run (0: none)")
+    parser.add_argument("--iterations", type=float, nargs="*", default=[], metavar="MP",
+                        help="add solver iteration counts for LIME's system at these sizes")
+    parser.add_argument("--jacobi-max", type=float, default=0.3, help="largest MP timed with Jacobi-PCG")
     parser.add_argument("--out", help="write the JSON here instead of stdout")
     parser.add_argument("--single", nargs=2, metavar=("METHOD", "MP"), help=argparse.SUPPRESS)
     parser.add_argument("--scipy-single", type=float, help=argparse.SUPPRESS)
@@ -160,27 +223,18 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(scipy_lime_solve(args.scipy_single)))
         return 0
 
-    from flashcli.plugins import registry
-
-    results = []
     base = [sys.executable, __file__, "--device", args.device, "--repeat", str(args.repeat)]
     base += ["--threads", str(args.threads)] + [f"--weights={w}" for w in args.weights]
-    for method in args.methods:
-        try:
-            cls = registry().get(method).cls
-        except Exception as exc:  # noqa: BLE001 - report and go on with the others
-            results.append({"method": method, "skipped": f"not available: {exc}"})
-            continue
-        if cls.needs_weights and method not in weights:
-            results.append({"method": method, "skipped": "needs weights (--weights NAME=PATH)"})
-            continue
-        for mp in args.sizes:
-            results.append(run_child([*base, "--single", method, str(mp)], method, mp, args.timeout))
-            print(json.dumps(results[-1]), file=sys.stderr)
+    results = run_methods(args.methods, args.sizes, base, weights, args.timeout)
     if args.scipy:
-        done = subprocess.run([*base, "--scipy-single", str(args.sizes[0])], capture_output=True, text=True)
+        done = subprocess.run([*base, "--scipy-single", str(max(args.sizes))], capture_output=True, text=True)
         results.append(json.loads(done.stdout) if not done.returncode else {"method": "scipy", "error": done.stderr[-300:]})
-    emit({"device": args.device, "results": results}, args.out)
+        print(json.dumps(results[-1]), file=sys.stderr)
+    iterations = []
+    for mp in args.iterations:
+        iterations.append(solver_iterations(mp, args.device, args.jacobi_max))
+        print(json.dumps(iterations[-1]), file=sys.stderr)
+    emit({"device": args.device, "threads": args.threads, "results": results, "solver_iterations": iterations}, args.out)
     return 0
 
 

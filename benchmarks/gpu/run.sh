@@ -153,7 +153,7 @@ left=$((BUDGET - (SECONDS - START) - 60))
 if [[ $SMOKE == 1 ]]; then BATCH=2; TR=(--opt output=image --opt width=0.0625 --crop-size 32 --device cpu)
 else BATCH=32; TR=(--opt output=image --opt width=1 --device cuda --amp bf16)
 fi
-if [[ -n ${VGG_WEIGHTS:-} ]]; then TR+=(--vgg-weights "$VGG_WEIGHTS")   # the paper: ImageNet encoder, frozen
+if [[ -n ${VGG_WEIGHTS:-} ]]; then TR+=(--opt vgg_weights="$VGG_WEIGHTS")   # the paper: ImageNet encoder, frozen
 else TR+=(--no-pretrained --opt freeze_encoder=false)                 # no ImageNet weights offline
 fi
 STEPS=$("$PY" "$SUMMARY" train-steps "$OUTDIR" "$TRAIN_SECONDS" "$BATCH" "$([[ $SMOKE == 1 ]] && echo 2 || echo 300)")

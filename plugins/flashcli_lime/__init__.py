@@ -23,8 +23,8 @@ class Lime(Enhancer):
         Option("sigma", 2.0, "Gaussian sigma of weighting strategy III"),
         Option("gamma", 0.7, "gamma applied to the refined illumination"),
         Option("eps", 1e-3, "small constant in the weights and the illumination floor"),
-        Option("tol", 1e-3, "relative residual at which the linear solver stops"),
-        Option("max_iter", 4000, "iteration cap of the linear solver"),
+        Option("tol", 1e-2, "relative residual at which the linear solver stops"),
+        Option("max_iter", 200, "iteration cap of the linear solver"),
     )
 
     def __init__(self, **options: Any) -> None:

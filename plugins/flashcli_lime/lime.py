@@ -15,8 +15,10 @@ As the flash paper ran it (REFERENCE.md §4), per image:
        w_d(x) = W_d(x) / (| grad_d T0(x) | + eps).
 
    ``G_sigma`` is a normalised Gaussian truncated at 3 sigma; sums run over the pixels
-   inside the image. The system is solved with ``flashcli.linsolve`` (Jacobi-preconditioned
-   conjugate gradient on stencils).
+   inside the image. The system is solved with ``flashcli.linsolve`` (multigrid-preconditioned
+   conjugate gradient on stencils), starting from ``T0``. The default stop, a relative
+   Jacobi-weighted residual of 1e-2, is reached in about 14 iterations at 0.3 and 1 MP and
+   leaves a largest error of 4e-4 against a float64 solve (a tenth of an 8-bit level).
 3. Gamma on the refined map, ``T^gamma``, and ``output = I / T^gamma`` per channel,
    clipped to [0, 1]. No denoising.
 """
@@ -83,8 +85,8 @@ def refine_illumination(
     lam: float = 0.15,
     sigma: float = 2.0,
     eps: float = 1e-3,
-    tol: float = 1e-3,
-    max_iter: int = 4000,
+    tol: float = 1e-2,
+    max_iter: int = 200,
     dtype: torch.dtype | None = None,
 ) -> SolveResult:
     """Solve LIME's sped-up refinement for ``t0`` (``N x H x W``); see the module docstring."""
@@ -100,8 +102,8 @@ def lime(
     sigma: float = 2.0,
     gamma: float = 0.7,
     eps: float = 1e-3,
-    tol: float = 1e-3,
-    max_iter: int = 4000,
+    tol: float = 1e-2,
+    max_iter: int = 200,
 ) -> torch.Tensor:
     """Enhance ``image`` (``N x 3 x H x W`` in [0, 1]) with LIME; returns the same shape."""
     refined = refine_illumination(initial_illumination(image), lam, sigma, eps, tol, max_iter)

@@ -21,7 +21,7 @@ class Srie(Enhancer):
     options = (
         Option("c1", 0.01, "weight of the reflectance gradient (l1) prior"),
         Option("c2", 0.1, "weight of the illumination gradient (l2) prior"),
-        Option("lambda", 1.0, "weight of the data term"),
+        Option("lambda", 1.0, "weight of the illumination fidelity ||log L - log V||^2"),
         Option("stop", 1e-3, "stop when the relative change of both R and L is below this"),
         Option("gamma", 2.2, "gamma of the illumination adjustment, L' = 255 (L/255)^(1/gamma)"),
         Option("max_iter", 100, "cap on the alternating iterations"),

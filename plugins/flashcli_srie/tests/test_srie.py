@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse.linalg as spl
 import torch
 from flashcli_srie import decompose, srie
-from test_linsolve import scipy_matrix
+from stencil_reference import scipy_matrix
 
 from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer
@@ -36,15 +36,17 @@ def test_updates_match_scipy_direct_solve():
     c1, c2, lam, eps = 0.01, 0.1, 1.0, 1e-3
     got_l = srie_module._update_l(s, r, log_l, c2, lam, 1e-7, 20000)
     big_l = log_l.exp()[0].numpy()
-    vx = c2 / lam * big_l[:, 1:] * big_l[:, :-1]
-    vy = c2 / lam * big_l[1:] * big_l[:-1]
-    expected = spl.spsolve(scipy_matrix(vx, vy), (s - r)[0].numpy().ravel()).reshape(s.shape[1:])
+    # (1 + lambda) l + c2 D^T (L_p L_q) D l = s - r + lambda s, divided through by 1 + lambda.
+    vx = c2 / (1 + lam) * big_l[:, 1:] * big_l[:, :-1]
+    vy = c2 / (1 + lam) * big_l[1:] * big_l[:-1]
+    rhs = ((s - r + lam * s) / (1 + lam))[0].numpy().ravel()
+    expected = spl.spsolve(scipy_matrix(vx, vy), rhs).reshape(s.shape[1:])
     np.testing.assert_allclose(got_l[0].numpy(), np.maximum(expected, s[0].numpy()), atol=1e-4)
 
     got_r = srie_module._update_r(s, got_l, r, c1, lam, eps, 1e-7, 20000)
     big_r = r.exp()[0].numpy()
-    ux = c1 / (2 * lam) * big_r[:, 1:] * big_r[:, :-1] / np.maximum(np.abs(np.diff(big_r, axis=1)), eps)
-    uy = c1 / (2 * lam) * big_r[1:] * big_r[:-1] / np.maximum(np.abs(np.diff(big_r, axis=0)), eps)
+    ux = c1 / 2 * big_r[:, 1:] * big_r[:, :-1] / np.maximum(np.abs(np.diff(big_r, axis=1)), eps)
+    uy = c1 / 2 * big_r[1:] * big_r[:-1] / np.maximum(np.abs(np.diff(big_r, axis=0)), eps)
     rhs = (s - got_l)[0].numpy().ravel()
     expected = spl.spsolve(scipy_matrix(ux, uy), rhs).reshape(s.shape[1:])
     np.testing.assert_allclose(got_r[0].numpy(), np.minimum(expected, 0), atol=1e-4)
@@ -60,6 +62,62 @@ def test_converges_and_reproduces_v():
     rel = (d.reflectance * d.illumination - v).abs() / v
     assert float(rel.mean()) < 0.01
     assert float(rel.max()) < 0.1
+
+
+def two_region(h=96, w=128, seed=0):
+    """Blocks of albedo 0.5..0.9 lit at 30 (left half) and 250 (right half), 0..255."""
+    g = torch.Generator().manual_seed(seed)
+    albedo = 0.5 + 0.4 * torch.rand(1, 1, h // 8, w // 8, generator=g)
+    albedo = torch.nn.functional.interpolate(albedo, size=(h, w), mode="nearest")[:, 0]
+    light = torch.where(torch.arange(w) < w // 2, 30.0, 250.0).expand(h, w)
+    return albedo * light
+
+
+def test_two_region_illumination_is_recovered():
+    d = decompose(two_region())
+    assert bool(d.converged.all())
+    lum = d.illumination[0]
+    q = lum.shape[-1] // 4  # the outer quarter of each half, away from the light's edge
+    ratio = float(lum[:, -q:].mean() / lum[:, :q].mean())
+    assert abs(ratio - 250 / 30) < 0.25 * 250 / 30
+
+
+def test_reflectance_edge_under_uniform_light_stays_in_r():
+    w = 128
+    v = torch.where(torch.arange(w) < w // 2, 0.3, 0.9).expand(1, 96, w) * 200.0
+    d = decompose(v)
+    c = w // 2
+    jump_r = float(d.reflectance[0, :, c].mean() / d.reflectance[0, :, c - 1].mean())
+    jump_l = float(d.illumination[0, :, c].mean() / d.illumination[0, :, c - 1].mean())
+    assert jump_r > 2.0  # of the true 3x
+    assert jump_l < 1.5
+    torch.testing.assert_close(d.reflectance * d.illumination, v, rtol=0.02, atol=0.5)
+
+
+def flash_photo(h=96, w=128):
+    """A flash photo: a bright subject with a clipped highlight before a dark background."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w), indexing="ij")
+    subject = ((xx / 0.45) ** 2 + (yy / 0.6) ** 2) < 1
+    image = torch.full((1, 3, h, w), 0.06)
+    image[..., subject] = 0.75
+    image[:, 0, subject] = 0.85
+    highlight = ((xx / 0.12) ** 2 + ((yy + 0.2) / 0.12) ** 2) < 1
+    image[..., highlight] = 1.0
+    g = torch.Generator().manual_seed(3)
+    return (image * (0.9 + 0.1 * torch.rand(1, 1, h, w, generator=g))).clamp(0, 1), subject, highlight
+
+
+def test_flash_photo_dark_regions_brightened_highlights_kept():
+    image, subject, highlight = flash_photo()
+    out = srie(image)
+    dark = ~subject
+    assert float(out[..., dark].mean()) > 1.5 * float(image[..., dark].mean())
+    # Highlights stay highlights: never darkened, still near white.
+    assert bool((out[..., highlight] >= image[..., highlight] - 1e-4).all())
+    assert float(out[..., highlight].mean()) > 0.95
+    # The lit subject changes far less than the background.
+    gain_subject = float(out[..., subject & ~highlight].mean() / image[..., subject & ~highlight].mean())
+    assert gain_subject < 1.25
 
 
 def test_iteration_cap_is_respected():

@@ -8,7 +8,7 @@ import scipy.ndimage as ndi
 import scipy.sparse.linalg as spl
 import torch
 from flashcli_lime import initial_illumination, lime, refine_illumination, strategy3_weights
-from test_linsolve import scipy_matrix
+from stencil_reference import scipy_matrix
 
 from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer
