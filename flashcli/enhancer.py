@@ -168,6 +168,8 @@ class Enhancer:
     table_rank: ClassVar[int | None] = None
 
     network: torch.nn.Module | None = None
+    #: What the loaded weights are (file, sha256, provenance); set by ``create_enhancer``.
+    weights_info: dict[str, Any] | None = None
 
     def __init__(self, **options: Any) -> None:
         self.config: dict[str, Any] = resolve_options(type(self), options)

@@ -41,6 +41,7 @@ from flashcli.fsutil import safe_name
 from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
+from flashcli.upsample import with_strength
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,8 @@ class EvalConfig:
     thumbnail_side: int | None = None
     thumbnail_pairs: int = 120
     workers: int = 4
+    #: Share of every method's change that is scored (0: the flash photo, 1: the full output).
+    strength: float = 1.0
 
 
 @dataclass
@@ -456,7 +459,7 @@ class _Scoring:
         """The (quantised) output, each metric per image, and the method's seconds."""
         _sync(self.device)
         t0 = time.perf_counter()
-        out = enhancer(flash)
+        out = with_strength(flash, enhancer(flash), self.cfg.strength)
         _sync(self.device)
         elapsed = time.perf_counter() - t0
         out = out.to(self.device)
@@ -513,6 +516,8 @@ def evaluate(
         "category": cfg.category, "limit": cfg.limit, "pairs": len(pairs),
         "dataset_problems": skipped, "methods": methods,
         "weights": {k: str(v) for k, v in (weights or {}).items()},
+        "weights_used": {m: e.weights_info for m, e in enhancers.items() if e.weights_info},
+        "strength": cfg.strength,
         "options": {m: e.config for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
         "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],

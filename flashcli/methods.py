@@ -12,7 +12,7 @@ from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, resolve_options
 from flashcli.errors import FlashcliError, WeightsError
 from flashcli.plugins import Registry, registry
-from flashcli.weights import load_weights, read_meta
+from flashcli.weights import describe_weights, load_weights, read_meta
 
 
 def _construct(cls: type[Enhancer], name: str, options: dict[str, Any]) -> Enhancer:
@@ -110,7 +110,20 @@ def create_enhancer(
     except (RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0]
         raise WeightsError(f"{path}: weights do not fit method {name} with these options ({first})") from None
+    enhancer.weights_info = describe_weights(path, bundled=weights is None)
     return enhancer.to(dev)
+
+
+def weights_info(name: str, weights: str | Path | None = None) -> dict[str, Any] | None:
+    """``describe_weights`` of the weights ``create_enhancer(name, weights=...)`` would load
+    (the plugin's bundled ones when ``weights`` is None), without loading them; None when
+    the method runs without weights."""
+    cls = registry().get(name).cls
+    try:
+        path = weights if weights is not None else cls.default_weights()
+    except Exception:  # noqa: BLE001 - plugin code; create_enhancer reports it
+        return None
+    return None if path is None else describe_weights(path, bundled=weights is None)
 
 
 def default_weights_info(cls: Any) -> dict[str, Any] | None:

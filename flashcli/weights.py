@@ -7,6 +7,7 @@ resolves to ``best.safetensors``, else ``last.safetensors``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -121,6 +122,30 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         return _clean_meta(read_untrusted(side))
     except (WeightsError, OSError, UnicodeDecodeError, ValueError):
         return {}
+
+
+def sha256_of(path: str | Path) -> str:
+    """Hex SHA-256 of a regular file, read in chunks."""
+    digest = hashlib.sha256()
+    with open_regular(path) as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def describe_weights(path: str | Path, bundled: bool = False) -> dict[str, Any]:
+    """What a weights file is, for reports: the file, its sha256, what it was trained on and
+    its provenance (from the sidecar), its method options and its training-time scores."""
+    file = resolve_weights_path(path)
+    meta = read_meta(file)
+    prov = meta.get("provenance") if isinstance(meta.get("provenance"), dict) else {}
+    dataset = meta.get("dataset") if isinstance(meta.get("dataset"), dict) else {}
+    trained_on = prov.get("data") or (f"{dataset.get('train_pairs')} pairs" if dataset else None)
+    return {"file": str(file), "sha256": sha256_of(file), "bundled": bundled,
+            "trained_on": trained_on or "unknown (no sidecar)",
+            "options": meta.get("options") if isinstance(meta.get("options"), dict) else {},
+            "metrics": meta.get("metrics") if isinstance(meta.get("metrics"), dict) else {},
+            "provenance": prov}
 
 
 def verify_safetensors(path: Path, shapes: dict[str, tuple[int, ...]] | None = None) -> None:

@@ -91,6 +91,8 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
               help="Write results.json, results.csv, table.md and contact sheets here.")
 @click.option("--save-images", type=click.Path(file_okay=False), default=None,
               help="Write every output as DIR/<method>/<stem>.png.")
+@click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
+              help="Score each method at this share of its change (0: the flash photo, 1: its output).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images of one size run through a method together.")
 @click.option("--sheet-size", type=click.IntRange(min=16), default=160, show_default=True,
@@ -98,7 +100,7 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every number as JSON.")
 @common_options
 def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
-            baseline, metrics, no_loe, report_dir, save_images, batch_size, sheet_size,
+            baseline, metrics, no_loe, report_dir, save_images, strength, batch_size, sheet_size,
             as_json) -> None:
     """Score methods on flash/ambient pairs with PSNR, SSIM and LOE (the paper's Table 1).
 
@@ -114,7 +116,7 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     config = EvalConfig(
         device=console.settings().device, quantize=not no_quantize, baseline=base,
         save_images_dir=save_images, split=split, category=category, limit=limit,
-        batch_size=batch_size, metrics=_metric_names(metrics, no_loe))
+        batch_size=batch_size, metrics=_metric_names(metrics, no_loe), strength=strength)
     with console.ProgressBar(enabled=not as_json) as bar:
         result, written = run_eval(
             dataset, names, parse_weights(weights), parse_method_options(opts), config,

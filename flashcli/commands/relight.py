@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
@@ -90,6 +92,8 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="A method option (repeatable).")
 @click.option("--working-size", default=None, metavar="N|full",
               help="Long side the method runs at (default: the method's own); 'full' = tiles at full resolution.")
+@click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
+              help="How much of the relight to apply: 0 leaves photos untouched, 1 is the full change.")
 @click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
               help="Output name; fields {stem} {name} {ext} {inext} {method}.")
 @click.option("--format", "fmt", type=click.Choice(["jpeg", "jpg", "png", "tiff", "tif"], case_sensitive=False),
@@ -104,7 +108,7 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--max-pixels", type=click.IntRange(1), default=None, help="Largest photo accepted (pixels).")
 @common_options
 def command(inputs, output_dir, recursive, all_frames, include_unknown, method, weights, opts,
-            working_size, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
+            working_size, strength, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
             max_pixels) -> None:
     """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
 
@@ -116,7 +120,7 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, method, 
         options=parse_opt_pairs(opts), device=console.settings().device,
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
-        max_pixels=max_pixels)
+        max_pixels=max_pixels, strength=strength)
     start = time.perf_counter()
     with console.ProgressBar(_Throughput()) as bar:
         done = {"files": 0, "mp": 0.0, "todo": 0}
@@ -131,9 +135,27 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, method, 
             done["mp"] += result.megapixels
             bar("relighting", done["files"], done["todo"], mp=done["mp"])
 
-        report = relight(inputs, output_dir, config, on_plan=on_plan, on_result=on_result)
+        def on_start(started: RelightReport) -> None:
+            if not as_json and not console.settings().quiet:
+                console.err().print(escape(describe_run(started)), soft_wrap=True)
+
+        report = relight(inputs, output_dir, config, on_start=on_start, on_plan=on_plan,
+                         on_result=on_result)
     console.debug(f"relight took {time.perf_counter() - start:.2f} s")
     _print(report, as_json)
+
+
+def describe_run(report: RelightReport) -> str:
+    """The first line of a run: the method, its weights and what they were trained on."""
+    line = f"{report.method} on {report.device}"
+    if report.strength != 1.0:
+        line += f", strength {report.strength:g}"
+    w = report.weights
+    if w:
+        kind = "bundled weights" if w.get("bundled") else "weights"
+        line += (f"; {kind} {Path(w['file']).name} (sha256 {w['sha256'][:12]}), "
+                 f"trained on {w.get('trained_on')}")
+    return line
 
 
 def _print(report: RelightReport, as_json: bool) -> None:

@@ -43,6 +43,10 @@ class RelightReport:
     working_size: int | str | None = None
     dry_run: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    #: Share of the method's change applied (0: the photo as it is, 1: the full relight).
+    strength: float = 1.0
+    #: The weights used (file, sha256, what they were trained on, provenance), if any.
+    weights: dict[str, Any] | None = None
 
     def with_status(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -79,6 +83,7 @@ class RelightReport:
         wall = self.timings.get("wall", 0.0)
         return {
             "method": self.method, "device": self.device, "working_size": self.working_size,
+            "strength": self.strength, "weights": self.weights,
             "dry_run": self.dry_run, "counts": self.counts(),
             "megapixels": round(self.megapixels, 3),
             "megapixels_per_second": round(self.megapixels / wall, 3) if wall > 0 else None,

@@ -23,7 +23,7 @@ import torch
 
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.imageio import PhotoMeta, read_image, write_image
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
@@ -37,7 +37,14 @@ from flashcli.relight.plan import (
 )
 from flashcli.relight.report import FAILED, PROCESSED, WOULD_PROCESS, FileResult, RelightReport
 from flashcli.tiling import run_tiled
-from flashcli.upsample import GainField, apply_gain, downscale, fit_gain, working_shape
+from flashcli.upsample import (
+    GainField,
+    apply_gain,
+    downscale,
+    fit_gain,
+    with_strength,
+    working_shape,
+)
 
 #: Tile side for ``working_size="full"`` when the method names no working size.
 DEFAULT_TILE = 1024
@@ -77,8 +84,14 @@ class RelightConfig:
     amp: bool = True
     tile: int | None = None
     overlap: int | None = None
+    #: 0 leaves photos untouched, 1 applies the method's full change; the gain is
+    #: interpolated in log space (see :func:`flashcli.upsample.with_strength`).
+    strength: float = 1.0
 
     def validate(self) -> RelightConfig:
+        if not 0.0 <= float(self.strength) <= 2.0:
+            raise UsageError(f"--strength {self.strength}: use a number from 0 (no change) to 1 "
+                             "(the full relight); up to 2 exaggerates")
         if self.bit_depth not in (8, 16):
             raise FlashcliError(f"--bit-depth {self.bit_depth}: use 8 or 16")
         if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
@@ -143,6 +156,7 @@ class _Runner:
         self.encodes: deque[tuple[Job, float, Future]] = deque()
         self.workers = workers
         self.max_encodes = max(2, workers)
+        self.strength = float(config.strength)
 
     # -- stages --------------------------------------------------------------------------
 
@@ -158,8 +172,10 @@ class _Runner:
                         bit_depth=self.bit_depth, protect=(job.source.path,), subsampling=sub)
 
     def _method(self, batch: torch.Tensor) -> torch.Tensor:
+        x = batch.to(self.device, non_blocking=True)
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
-            return self.enhancer(batch.to(self.device, non_blocking=True))
+            out = self.enhancer(x)
+        return with_strength(x, out, self.strength)
 
     # -- flow ----------------------------------------------------------------------------
 
@@ -302,6 +318,14 @@ def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> Any:
     return kind
 
 
+def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, Any] | None:
+    if enhancer is not None:
+        return enhancer.weights_info
+    from flashcli.methods import weights_info
+
+    return weights_info(config.method, config.weights)
+
+
 def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
     for j in jobs:
         assert j.meta is not None
@@ -316,6 +340,7 @@ def relight(
     config: RelightConfig | None = None,
     *,
     enhancer: Enhancer | None = None,
+    on_start: Callable[[RelightReport], None] | None = None,
     on_plan: Callable[[list[Job]], None] | None = None,
     on_result: Callable[[FileResult], None] | None = None,
     **settings: Any,
@@ -325,7 +350,8 @@ def relight(
     ``config`` (a :class:`RelightConfig`) and keyword ``settings`` (its fields, e.g.
     ``method="NAME"``) say how. ``enhancer`` (a ready
     :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
-    ``on_plan`` sees the plan before any pixel is decoded, ``on_result`` each file as it
+    ``on_start`` sees the (empty) report once the method, device and weights are known,
+    ``on_plan`` the plan before any pixel is decoded, ``on_result`` each file as it
     finishes.
     """
     start = time.perf_counter()
@@ -338,7 +364,10 @@ def relight(
     size = resolve_working_size(cfg.working_size, kind)
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
     dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)
-    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev))
+    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
+                           strength=float(cfg.strength), weights=_weights_of(cfg, enhancer))
+    if on_start is not None:
+        on_start(report)
     timer = _Timer(dev)
     with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
         jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
