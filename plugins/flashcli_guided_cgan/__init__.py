@@ -30,7 +30,7 @@ from flashcli_guided_cgan.losses import (
     guided,
     reconstruction_loss,
 )
-from flashcli_guided_cgan.networks import OUTPUTS, Generator, PatchDiscriminator
+from flashcli_guided_cgan.networks import OUTPUTS, Generator, PatchDiscriminator, apply_log_gain
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
 
@@ -101,6 +101,8 @@ class GuidedCGAN(Enhancer):
                positive=True),
         Option("gain_cell", 16, "gain output: smoothing cell of the gain, in input pixels", positive=True),
         Option("max_stops", 3.0, "gain output: largest gain or cut, in stops (log2)", positive=True),
+        Option("calibration", 1.0, "gain output: share of the predicted log-gain applied when relighting "
+               "(not in training); the bundled model's is chosen on held-out renders", minimum=0.0, maximum=2.0),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
@@ -129,6 +131,9 @@ class GuidedCGAN(Enhancer):
         return WEIGHTS if WEIGHTS.is_file() else None
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        calibration = self.config["calibration"]
+        if self.config["output"] == "gain" and calibration != 1.0:
+            return apply_log_gain(flash, calibration * self.network.log_gain(flash))
         return self.network(flash)
 
     def training_task(self, config: Any) -> GuidedCGANTask:

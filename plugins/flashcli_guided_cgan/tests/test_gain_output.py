@@ -72,3 +72,19 @@ def test_reflection_padding_box_and_odd_sizes():
     assert torch.equal(padded[..., top:top + h, left:left + w], x)
     for output in ("image", "gain"):
         assert GuidedCGAN(width=W, output=output)(x).shape == x.shape
+
+
+def test_calibration_scales_the_log_gain_at_inference_only():
+    torch.manual_seed(0)
+    full = GuidedCGAN(width=W, output="gain")
+    _randomise_head(full.network)
+    calibrated = GuidedCGAN(width=W, output="gain", calibration=0.5)
+    calibrated.network.load_state_dict(full.network.state_dict())
+    flash = _textured(h=48, w=64)
+    with torch.no_grad():
+        g = full.network.log_gain(flash)
+        expected = apply_log_gain(flash, 0.5 * g)
+    assert torch.allclose(calibrated(flash), expected.clamp(0, 1), atol=1e-5)
+    assert not torch.allclose(full(flash), calibrated(flash), atol=1e-3)
+    with torch.no_grad():  # training sees the network itself, uncalibrated
+        assert torch.allclose(calibrated.network(flash), full.network(flash))
