@@ -23,6 +23,10 @@ def main() -> None:
     ap.add_argument("synth", type=Path, help="the flashcli synth folder it was trained on")
     ap.add_argument("--command", action="append", default=[], help="a command of the pipeline (repeatable)")
     ap.add_argument("--note", default="", help="anything else a reader should know")
+    ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                    help="set a method option stored with the weights (e.g. calibration=0.75)")
+    ap.add_argument("--calibration", type=Path, default=None,
+                    help="a JSON file describing how the stored options were chosen")
     ap.add_argument("--out", type=Path, default=flashcli_guided_cgan.WEIGHTS)
     args = ap.parse_args()
 
@@ -30,11 +34,16 @@ def main() -> None:
     synth = json.loads((args.synth / "synth.json").read_text())
     meta["provenance"] = {
         "data": "synthetic renders from `flashcli synth` (not FAID)",
-        "renderer": {k: synth[k] for k in ("renderer_version", "seed", "pairs", "size", "test_fraction",
-                                           "train", "test", "misalign")},
+        "renderer": {k: v for k, v in synth.items() if k != "categories"},
         "commands": args.command,
         "note": args.note,
     }
+    if args.calibration is not None:
+        meta["provenance"]["calibration"] = json.loads(args.calibration.read_text())
+    opts = meta.setdefault("options", {})
+    for item in args.option:
+        key, _, value = item.partition("=")
+        opts[key] = json.loads(value)
     for key in ("root",):
         meta.get("dataset", {}).pop(key, None)
     meta.get("train", {}).pop("out", None)

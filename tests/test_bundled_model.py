@@ -1,5 +1,5 @@
-"""The guided-cgan weights shipped in the package: loadable, documented, and better than
-the flash image on renders it never saw."""
+"""The guided-cgan weights shipped in the package: loadable, documented, and no harm on
+renders they never saw (the flash photo itself is the bar)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,38 @@ import torch
 
 from flashcli.methods import create_enhancer
 from flashcli.metrics import psnr, quantize, ssim
-from flashcli.synth import render_batch
+from flashcli.synth import RENDERER_VERSION, render_batch
+
+#: A seed no training or calibration set used.
+UNSEEN_SEED = 424242
 
 
 def test_bundled_weights_load_with_their_architecture_and_provenance():
     enh = create_enhancer("guided-cgan", device="cpu")
     assert enh.config["width"] == 0.25  # taken from the weights, not the option default
+    assert enh.config["output"] == "gain"
     path = type(enh).default_weights()
     assert path is not None and path.stat().st_size < 8 * 1024 * 1024
     meta = json.loads(path.with_suffix(".json").read_text())
     prov = meta["provenance"]
     assert "not FAID" in prov["data"]
-    assert prov["renderer"]["seed"] == 1 and prov["renderer"]["pairs"] == 1000
+    assert prov["renderer"]["renderer_version"] == RENDERER_VERSION
+    assert prov["renderer"]["seed"] == 1 and prov["renderer"]["pairs"] == 1500
     assert any(c.startswith("flashcli train") for c in prov["commands"])
     assert meta["metrics"]["test_psnr"] > 15
+    assert enh.weights_info["sha256"] and enh.weights_info["bundled"] is True
 
 
-def test_bundled_model_beats_the_flash_image_on_unseen_renders():
-    flash, ambient, _ = render_batch(424242, list(range(6)), (320, 240), "cpu", 0.0)
+def test_bundled_model_does_no_harm_on_unseen_renders():
+    """On renders of an unseen seed, the bundled model beats the untouched flash photo on at
+    least 90 % of pairs, in PSNR and in SSIM, and by a clear margin on average."""
+    flash, ambient, _ = render_batch(UNSEEN_SEED, list(range(20)), (320, 240), "cpu", 0.0)
     flash, ambient = flash.float() / 255, ambient.float() / 255
     out = quantize(create_enhancer("guided-cgan", device="cpu")(flash))
-    assert psnr(out, ambient).mean() > psnr(flash, ambient).mean() + 2.0
-    assert ssim(out, ambient).mean() > ssim(flash, ambient).mean()
     assert torch.isfinite(out).all()
+    p_out, p_in = psnr(out, ambient), psnr(flash, ambient)
+    s_out, s_in = ssim(out, ambient), ssim(flash, ambient)
+    assert (p_out > p_in).float().mean() >= 0.9
+    assert (s_out > s_in).float().mean() >= 0.9
+    assert p_out.mean() > p_in.mean() + 1.0
+    assert s_out.mean() > s_in.mean()
