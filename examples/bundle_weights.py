@@ -23,6 +23,8 @@ def main() -> None:
     ap.add_argument("synth", type=Path, help="the flashcli synth folder it was trained on")
     ap.add_argument("--command", action="append", default=[], help="a command of the pipeline (repeatable)")
     ap.add_argument("--note", default="", help="anything else a reader should know")
+    ap.add_argument("--data", default="synthetic renders from `flashcli synth` (not FAID)",
+                    help="what the model is and was trained on, in one line (shown by relight and plugins)")
     ap.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                     help="set a method option stored with the weights (e.g. calibration=0.75)")
     ap.add_argument("--calibration", type=Path, default=None,
@@ -33,7 +35,7 @@ def main() -> None:
     state, meta = load_weights(args.run / "best.safetensors")
     synth = json.loads((args.synth / "synth.json").read_text())
     meta["provenance"] = {
-        "data": "synthetic renders from `flashcli synth` (not FAID)",
+        "data": args.data,
         "renderer": {k: v for k, v in synth.items() if k != "categories"},
         "commands": args.command,
         "note": args.note,

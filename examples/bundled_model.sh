@@ -29,6 +29,7 @@ CAL=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['chosen'])"
 # 4. Ship the best checkpoint with its provenance and calibration.
 python examples/bundle_weights.py "$DATA/runs/gain-r" "$DATA/synth-train" \
     --option "calibration=$CAL" --calibration "$DATA/calibration.json" \
+    --data "1380 synthetic renders (renderer v2, flashcli synth; not FAID); gain output, width 0.25, R_M loss, CPU-trained" \
     --command "flashcli synth $DATA/synth-train --pairs 1500 --size 320x240 --seed 1 --test-fraction 0.08 --workers 2" \
     --command "flashcli train $DATA/synth-train --out $DATA/runs/gain-r --no-pretrained --opt width=0.25 --opt freeze_encoder=false --opt output=gain --opt lr_g=2e-4 --opt lr_d=2e-5 --opt adversarial=false --epochs 14 --crop-size 224 --batch-size 8 --seed 0 --eval-every 2 --checkpoint-every 2 --log-every 20" \
     --command "flashcli train --resume $DATA/runs/gain-r --epochs 22" \
