@@ -24,6 +24,7 @@ import flashcli
 from flashcli.enhancer import Enhancer, Option
 from flashcli.nn import init_vgg16_encoder
 from flashcli.training.task import StepContext, TrainingTask, make_adam
+from flashcli.upsample import apply_gain, fit_gain
 from flashcli_guided_cgan.losses import (
     adversarial_loss,
     attention_map,
@@ -101,6 +102,8 @@ class GuidedCGAN(Enhancer):
                positive=True),
         Option("gain_cell", 16, "gain output: smoothing cell of the gain, in input pixels", positive=True),
         Option("max_stops", 3.0, "gain output: largest gain or cut, in stops (log2)", positive=True),
+        Option("refine_radius", 12, "gain output: radius (pixels) of the guided filter that refits the gain "
+               "to the photo's local colours when relighting (0: off)", minimum=0),
         Option("calibration", 1.0, "gain output: share of the predicted log-gain applied when relighting "
                "(not in training); the bundled model's is chosen on held-out renders", minimum=0.0, maximum=2.0),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
@@ -131,10 +134,13 @@ class GuidedCGAN(Enhancer):
         return WEIGHTS if WEIGHTS.is_file() else None
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        calibration = self.config["calibration"]
-        if self.config["output"] == "gain" and calibration != 1.0:
-            return apply_log_gain(flash, calibration * self.network.log_gain(flash))
-        return self.network(flash)
+        cfg = self.config
+        if cfg["output"] != "gain":
+            return self.network(flash)
+        out = apply_log_gain(flash, cfg["calibration"] * self.network.log_gain(flash))
+        if cfg["refine_radius"] > 0:  # the gain as a local affine function of colour
+            out = apply_gain(fit_gain(flash, out, radius=cfg["refine_radius"]), flash)
+        return out
 
     def training_task(self, config: Any) -> GuidedCGANTask:
         """Initialise the encoder (options ``pretrained`` / ``vgg_weights``; not when

@@ -76,9 +76,9 @@ def test_reflection_padding_box_and_odd_sizes():
 
 def test_calibration_scales_the_log_gain_at_inference_only():
     torch.manual_seed(0)
-    full = GuidedCGAN(width=W, output="gain")
+    full = GuidedCGAN(width=W, output="gain", refine_radius=0)
     _randomise_head(full.network)
-    calibrated = GuidedCGAN(width=W, output="gain", calibration=0.5)
+    calibrated = GuidedCGAN(width=W, output="gain", calibration=0.5, refine_radius=0)
     calibrated.network.load_state_dict(full.network.state_dict())
     flash = _textured(h=48, w=64)
     with torch.no_grad():
@@ -88,3 +88,21 @@ def test_calibration_scales_the_log_gain_at_inference_only():
     assert not torch.allclose(full(flash), calibrated(flash), atol=1e-3)
     with torch.no_grad():  # training sees the network itself, uncalibrated
         assert torch.allclose(calibrated.network(flash), full.network(flash))
+
+
+def test_refinement_keeps_a_uniform_gain_and_is_applied():
+    """The guided refinement refits the gain as a local affine function of the photo's
+    colours: a uniform gain comes through unchanged, and with a varying gain the enhancer's
+    output differs from the unrefined one."""
+    from flashcli.upsample import apply_gain, fit_gain
+
+    flash = _textured(h=48, w=64)
+    uniform = apply_log_gain(flash, torch.full_like(flash, -0.5))
+    refined = apply_gain(fit_gain(flash, uniform, radius=12), flash)
+    assert (refined - uniform).abs().max() < 2e-3
+    torch.manual_seed(0)
+    raw = GuidedCGAN(width=W, output="gain", refine_radius=0)
+    _randomise_head(raw.network)
+    ref = GuidedCGAN(width=W, output="gain")
+    ref.network.load_state_dict(raw.network.state_dict())
+    assert (ref(flash) - raw(flash)).abs().mean() > 1e-4
