@@ -1,6 +1,7 @@
 """Choose the bundled model's calibration: the largest share of its predicted log-gain that
-still beats the untouched flash photo on at least 90 % of a validation set's pairs, in PSNR
-and in SSIM (the no-harm bar). Prints the choice and every candidate as JSON.
+still beats the untouched flash photo on at least 95 % of a validation set's pairs, in PSNR
+and in SSIM. The no-harm bar on held-out renders is 90 %; the extra margin is for the gap
+between renders and real photographs. Prints the choice and every candidate as JSON.
 
     python examples/calibrate.py RUN_FOLDER DATASET [--split test] [--out calibration.json]
 
@@ -17,7 +18,7 @@ from pathlib import Path
 from flashcli.evaluate import evaluate
 
 CANDIDATES = (1.0, 0.9, 0.8, 0.75, 0.7, 0.6, 0.5)
-BAR = 0.9
+BAR = 0.95
 
 
 def main() -> None:
