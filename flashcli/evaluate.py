@@ -516,7 +516,8 @@ def evaluate(
         "category": cfg.category, "limit": cfg.limit, "pairs": len(pairs),
         "dataset_problems": skipped, "methods": methods,
         "weights": {k: str(v) for k, v in (weights or {}).items()},
-        "weights_used": {m: e.weights_info for m, e in enhancers.items() if e.weights_info},
+        "weights_used": {m: getattr(e, "weights_info", None) for m, e in enhancers.items()
+                         if getattr(e, "weights_info", None)},
         "strength": cfg.strength,
         "options": {m: e.config for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,

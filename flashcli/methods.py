@@ -95,8 +95,7 @@ def create_enhancer(
         raise FlashcliError(f"method {name}: cannot find its default weights ({exc}); pass --weights PATH") from None
     if path is None:
         if cls.needs_weights:
-            hint = f"train some with `flashcli train DATASET --method {name}`" if cls.trainable else "see the plugin's docs"
-            raise WeightsError(f"method {name} needs weights: pass --weights PATH ({hint})")
+            raise missing_weights(name, cls)
         return _construct(cls, name, dict(options or {})).to(dev)
     state, meta = load_weights(path)
     if meta.get("method") not in (None, name):
@@ -114,6 +113,12 @@ def create_enhancer(
     return enhancer.to(dev)
 
 
+def missing_weights(name: str, cls: Any) -> WeightsError:
+    """The error for a method that needs weights and was given none."""
+    hint = f"train some with `flashcli train DATASET --method {name}`" if cls.trainable else "see the plugin's docs"
+    return WeightsError(f"method {name} needs weights: pass --weights PATH ({hint})")
+
+
 def weights_info(name: str, weights: str | Path | None = None) -> dict[str, Any] | None:
     """``describe_weights`` of the weights ``create_enhancer(name, weights=...)`` would load
     (the plugin's bundled ones when ``weights`` is None), without loading them; None when
@@ -123,6 +128,8 @@ def weights_info(name: str, weights: str | Path | None = None) -> dict[str, Any]
         path = weights if weights is not None else cls.default_weights()
     except Exception:  # noqa: BLE001 - plugin code; create_enhancer reports it
         return None
+    if path is None and cls.needs_weights:
+        raise missing_weights(name, cls)
     return None if path is None else describe_weights(path, bundled=weights is None)
 
 

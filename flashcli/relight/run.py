@@ -320,7 +320,7 @@ def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> Any:
 
 def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, Any] | None:
     if enhancer is not None:
-        return enhancer.weights_info
+        return getattr(enhancer, "weights_info", None)
     from flashcli.methods import weights_info
 
     return weights_info(config.method, config.weights)
@@ -350,7 +350,7 @@ def relight(
     ``config`` (a :class:`RelightConfig`) and keyword ``settings`` (its fields, e.g.
     ``method="NAME"``) say how. ``enhancer`` (a ready
     :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
-    ``on_start`` sees the (empty) report once the method, device and weights are known,
+    ``on_start`` sees the (empty) report once the plan, method, device and weights are known,
     ``on_plan`` the plan before any pixel is decoded, ``on_result`` each file as it
     finishes.
     """
@@ -365,17 +365,19 @@ def relight(
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
     dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)
     report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
-                           strength=float(cfg.strength), weights=_weights_of(cfg, enhancer))
-    if on_start is not None:
-        on_start(report)
+                           strength=float(cfg.strength))
     timer = _Timer(dev)
     with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
         jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
                     bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
                     include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool)
+        todo = [j for j in jobs if j.result is None]
+        if todo:  # the weights matter (and must exist) only when there is work
+            report.weights = _weights_of(cfg, enhancer)
+        if on_start is not None:
+            on_start(report)
         if on_plan is not None:
             on_plan(jobs)
-        todo = [j for j in jobs if j.result is None]
         if cfg.dry_run:
             _dry_run(todo, cfg)
         elif todo:
