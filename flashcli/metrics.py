@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 
 SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5
@@ -261,5 +261,5 @@ def select(names: str | Sequence[str] | None = None) -> list[Metric]:
     if unknown or not wanted:
         valid = ",".join(METRICS)
         given = ", ".join(unknown) if unknown else "(none)"
-        raise FlashcliError(f"--metrics: unknown metric {given}; choose from {valid}")
+        raise UsageError(f"--metrics: unknown metric {given}; choose from {valid}")
     return [m for m in METRICS.values() if m.name in wanted]

@@ -13,7 +13,7 @@ from rich.text import Text
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.enhancer import parse_opt_pairs
-from flashcli.errors import FlashcliError
+from flashcli.errors import UsageError
 from flashcli.training.config import TrainConfig
 
 
@@ -84,14 +84,14 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
         given = _given(ctx) - {"resume", "as_json"}
         bad = sorted(_flag(n) for n in given if n not in RESUMABLE_OVERRIDES)
         if bad:
-            raise FlashcliError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
+            raise UsageError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
                                 "drop them, or start a new run with --out")
         overrides = {n: params[n] for n in given}
         if device != "auto":
             overrides["device"] = device
         return resume_config(params["resume"], **overrides), True
     if not params["data"]:
-        raise FlashcliError("missing DATASET: pass the dataset folder (holding train/ and test/), "
+        raise UsageError("missing DATASET: pass the dataset folder (holding train/ and test/), "
                             "or --resume RUN to continue a run")
     options = _options(params)
     fields = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__}

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.fsutil import safe_name
 from flashcli.imageio import PhotoMeta, read_metadata
 from flashcli.relight.discover import Source
@@ -33,7 +33,7 @@ def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
     if format:
         fmt = _FORMAT_NAMES.get(format.strip().lower())
         if fmt is None:
-            raise FlashcliError(f"--format {format}: unknown format; use jpeg, png or tiff")
+            raise UsageError(f"--format {format}: unknown format; use jpeg, png or tiff")
         return fmt
     if bit_depth == 16:
         return "tiff"
@@ -46,19 +46,19 @@ def check_template(template: str) -> None:
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
-        raise FlashcliError(f"--template {template!r}: {exc}; e.g. '{DEFAULT_TEMPLATE}'") from None
+        raise UsageError(f"--template {template!r}: {exc}; e.g. '{DEFAULT_TEMPLATE}'") from None
     unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
         valid = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-        raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
+        raise UsageError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
     try:  # format specs and conversions ({stem:d}, {stem!z}) fail only when applied
         template.format(**{f: "x" for f in TEMPLATE_FIELDS})
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
             OverflowError) as exc:
-        raise FlashcliError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
+        raise UsageError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
                             f"'{DEFAULT_TEMPLATE}'") from None
     if "/" in template or "\\" in template or not template.strip():
-        raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
+        raise UsageError(f"--template {template!r}: must be a file name (no folders)")
 
 
 def output_path(source: Source, output_dir: Path, template: str, fmt: str, method: str) -> Path:

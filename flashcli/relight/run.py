@@ -23,7 +23,7 @@ import torch
 
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.imageio import PhotoMeta, read_image, write_image
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
@@ -80,11 +80,11 @@ class RelightConfig:
 
     def validate(self) -> RelightConfig:
         if self.bit_depth not in (8, 16):
-            raise FlashcliError(f"--bit-depth {self.bit_depth}: use 8 or 16")
+            raise UsageError(f"--bit-depth {self.bit_depth}: use 8 or 16")
         if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
-            raise FlashcliError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
+            raise UsageError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
         if not 1 <= int(self.quality) <= 100:
-            raise FlashcliError(f"--quality {self.quality}: use 1 to 100")
+            raise UsageError(f"--quality {self.quality}: use 1 to 100")
         return self
 
 
@@ -98,10 +98,10 @@ def resolve_working_size(working_size: int | str | None, method: Any) -> int | s
         if working_size.strip().lower() == "full":
             return "full"
         if not working_size.strip().isdigit():
-            raise FlashcliError(f"--working-size {working_size}: use a number of pixels or 'full'")
+            raise UsageError(f"--working-size {working_size}: use a number of pixels or 'full'")
         working_size = int(working_size)
     if int(working_size) < 16:
-        raise FlashcliError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
+        raise UsageError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
     return int(working_size)
 
 

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import signal
 import threading
 import time
@@ -223,10 +224,27 @@ class Trainer:
     def _inference_state(self) -> dict[str, torch.Tensor]:
         return {k: v.detach() for k, v in self.modules[self.task.inference].state_dict().items()}
 
+    def _diverged(self, what: str) -> FlashcliError:
+        kept = self.run_dir / f"{ckpt.LAST}.safetensors"
+        keep = (f"the last good checkpoint ({kept}) is kept" if kept.exists()
+                else "no checkpoint had been written yet")
+        return FlashcliError(f"{self.run_dir}: training diverged at step {self.step} ({what}); "
+                             f"{keep}; lower --lr (or the method's learning-rate options) and "
+                             "start again")
+
+    def _check_losses(self, losses: dict[str, float]) -> None:
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if bad:
+            raise self._diverged(", ".join(f"loss {k} is {v}" for k, v in bad.items()))
+
     def save(self, metrics: dict[str, Any] | None = None) -> None:
-        """Write the ``last`` weights and the resumable state (rank 0 only)."""
+        """Write the ``last`` weights and the resumable state (rank 0 only); weights holding
+        NaN or Inf are never written over the last good ones."""
         if not self.dist.main:
             return
+        if not all(bool(torch.isfinite(v).all()) for v in self._inference_state().values()
+                   if v.is_floating_point()):
+            raise self._diverged("the weights hold NaN or Inf")
         ckpt.save_inference(self.run_dir, ckpt.LAST, self._inference_state(), self._meta(metrics))
         ckpt.save_state(self.run_dir, {
             "format": 1, "config": self.config.to_dict(),
@@ -360,6 +378,7 @@ class Trainer:
         self.epoch += 1
         self.batch_in_epoch = 0
         row = self._epoch_row(self.epoch_sums)
+        self._check_losses({k: v for k, v in row.items() if k in self.epoch_sums.sums})
         self.epoch_sums = _Sums()
         final = self._done()
         if self.dist.main and (self.epoch % cfg.eval_every == 0 or final):
@@ -402,6 +421,7 @@ class Trainer:
                   "lr": {k: o.param_groups[0]["lr"] for k, o in self.task.optimizers.items()},
                   "images_per_s": window.n * self.per_step / max(now - window.t, 1e-9),
                   "time": time.time()}
+        self._check_losses(record["losses"])
         if self.dist.main:
             self.jsonl.write(record)
         window.reset()
