@@ -193,3 +193,105 @@ def test_example_trainable_plugin_trains_and_relights(tinynet, pairs, tmp_path):
                  "--weights", str(run), "--json")
     assert relit.exit_code == 0, relit.output
     assert _json(relit)["counts"]["processed"] == 1
+
+
+# --- item 1: photos of unknown flash status are counted, explained, and the flag named ------
+
+def test_relight_summary_names_skipped_unknown_and_the_flag(tmp_path):
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for i in range(3):
+        pf.write_png(scans / f"scan_{i}.png")  # no EXIF at all
+    result = _run("relight", str(scans), "-o", str(tmp_path / "out"), "--method", "identity")
+    assert result.exit_code == 0, result.output
+    assert "3 photos skipped, no EXIF flash information" in result.stdout
+    assert "--include-unknown relights them" in result.stdout
+    again = _run("relight", str(scans), "-o", str(tmp_path / "out"), "--method", "identity",
+                 "--include-unknown", "--json")
+    assert _json(again)["counts"]["processed"] == 3
+
+
+def test_relight_json_carries_the_same_notes(tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "off.jpg", flash=pf.FLASH_NOT_FIRED)
+    pf.write_png(shoot / "scan.png")
+    result = _run("relight", str(shoot), "-o", str(tmp_path / "out"), "--method", "identity", "--json")
+    notes = _json(result)["notes"]
+    assert notes == ["1 photo skipped, no EXIF flash information (scans, PNG exports, downloads); "
+                     "--include-unknown relights them",
+                     "1 photo skipped, the flash did not fire; --all relights them"]
+
+
+# --- item 3: flashcli's own outputs are marked and not relit again --------------------------
+
+def test_relit_outputs_are_skipped_unless_forced(tmp_path):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "a.jpg")  # flash fired; the output keeps EXIF Flash
+    first = _run("relight", str(shoot), "-o", str(tmp_path / "out"), "--method", "identity")
+    assert first.exit_code == 0, first.output
+    second = _run("relight", str(tmp_path / "out"), "-o", str(tmp_path / "out2"),
+                  "--method", "identity", "--json")
+    assert second.exit_code == 0, second.output
+    (entry,) = _json(second)["files"]
+    assert entry["status"] == "skipped-flashcli-output"
+    assert "EXIF Software: flashcli" in entry["reason"] and "--include-relit" in entry["reason"]
+    assert not (tmp_path / "out2").exists()
+    table = _run("relight", str(tmp_path / "out"), "-o", str(tmp_path / "out2"), "--method", "identity")
+    assert "skipped: flashcli output" in table.stdout and "--include-relit relights them again" in table.stdout
+    forced = _run("relight", str(tmp_path / "out"), "-o", str(tmp_path / "out2"),
+                  "--method", "identity", "--include-relit", "--json")
+    assert _json(forced)["counts"]["processed"] == 1
+    assert (tmp_path / "out2" / "a_ambient_ambient.jpg").is_file()
+
+
+# --- item 5: exit codes ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["relight", "SHOOT", "-o", "OUT", "--device", "gpu"],
+    ["relight", "SHOOT", "-o", "OUT", "--working-size", "0"],
+    ["relight", "SHOOT", "-o", "OUT", "--template", "{foo}"],
+    ["relight", "SHOOT", "-o", "OUT", "--template", "{stem:d}.png"],
+    ["relight", "SHOOT", "-o", "OUT", "--opt", "strength"],
+    ["relight", "SHOOT", "-o", "OUT", "--method", "lime", "--opt", "gamma=nan"],
+    ["relight", "SHOOT", "-o", "OUT", "--bogus-flag"],
+    ["synth", "OUT", "--size", "abc"],
+    ["train", "DATA", "--epochs", "0"],
+    ["train", "DATA", "--batch-size", "0"],
+    ["eval", "DATA", "--metrics", "nope"],
+])
+def test_usage_errors_exit_2_in_one_line(args, tmp_path, pairs):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "a.jpg")
+    names = {"SHOOT": str(shoot), "OUT": str(tmp_path / "out"), "DATA": str(pairs)}
+    result = _run(*[names.get(a, a) for a in args])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "Error" in result.output.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_failed_work_exits_1(tmp_path):
+    broken = tmp_path / "shoot"
+    broken.mkdir()
+    (broken / "a.jpg").write_bytes(b"not a photo")
+    result = _run("relight", str(broken), "-o", str(tmp_path / "out"), "--method", "identity", "--all")
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == "Error: 1 of 1 photos failed; see the report above"
+
+
+def test_ctrl_c_during_relight_exits_130(tmp_path, monkeypatch):
+    import flashcli.commands.relight as relight_cmd
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(relight_cmd, "relight", interrupted)
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "a.jpg")
+    result = _run("relight", str(shoot), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 130
+    assert result.stderr.strip().startswith("flashcli: interrupted; finished files are complete")

@@ -29,6 +29,7 @@ from flashcli.relight.report import (
     PROCESSED,
     SKIP_EXISTS,
     SKIP_NO_FLASH,
+    SKIP_OURS,
     SKIP_UNKNOWN,
     STATUSES,
     WOULD_PROCESS,
@@ -46,7 +47,7 @@ from flashcli.relight.run import (
 
 __all__ = [
     "BATCH_MEGAPIXELS", "DEFAULT_TEMPLATE", "DEFAULT_TILE", "FAILED", "FORMATS",
-    "IN_FLIGHT_MEGAPIXELS", "PROCESSED", "SKIP_EXISTS", "SKIP_NO_FLASH", "SKIP_UNKNOWN",
+    "IN_FLIGHT_MEGAPIXELS", "PROCESSED", "SKIP_EXISTS", "SKIP_NO_FLASH", "SKIP_OURS", "SKIP_UNKNOWN",
     "STATUSES", "TEMPLATE_FIELDS", "WOULD_PROCESS", "FileResult", "Job", "RelightConfig",
     "RelightReport", "Source", "check_template", "discover", "flash_fate", "output_format",
     "output_path", "plan", "relight", "resolve_working_size",

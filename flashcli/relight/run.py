@@ -60,6 +60,7 @@ class RelightConfig:
     recursive: bool = False
     select: str = "fired"
     include_unknown: bool = False
+    include_relit: bool = False
     method: str | None = None
     weights: str | os.PathLike | None = None
     options: dict[str, Any] | None = None
@@ -343,7 +344,8 @@ def relight(
     with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
         jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
                     bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
-                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool)
+                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool,
+                    include_relit=cfg.include_relit)
         if on_plan is not None:
             on_plan(jobs)
         todo = [j for j in jobs if j.result is None]
