@@ -123,10 +123,12 @@ def _category_dirs(base: Path) -> list[Path]:
 
 
 def find_pairs(root: str | Path, split: str | None = "train", category: str | None = None,
-               check: bool = True) -> PairSet:
+               check: bool = True, other_layout: str = "or use --pairs FLASH_DIR AMBIENT_DIR"
+               ) -> PairSet:
     """Collect the pairs of ``ROOT/<split>`` (``split=None``: of ROOT itself), including
     one level of category folders. ``check`` also reads the image headers to catch
-    unreadable files and size mismatches."""
+    unreadable files and size mismatches. ``other_layout`` ends the message of a wrong
+    layout: the calling command's own way out (empty: none)."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FlashcliError(f"{root}: dataset folder not found; pass a folder holding train/ and test/")
@@ -135,7 +137,7 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
         have = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "no folders"
         raise FlashcliError(
             f"{base}: split folder not found (found {have}); expected the layout ROOT/train and ROOT/test "
-            "with <stem>_flash.png / <stem>_ambient.png, or use --pairs FLASH_DIR AMBIENT_DIR"
+            f"with <stem>_flash.png / <stem>_ambient.png{', ' + other_layout if other_layout else ''}"
         )
     result = PairSet(root)
     folders = [(base, None)] + [(d, d.name) for d in _category_dirs(base)]

@@ -295,3 +295,83 @@ def test_ctrl_c_during_relight_exits_130(tmp_path, monkeypatch):
     result = _run("relight", str(shoot), "-o", str(tmp_path / "out"))
     assert result.exit_code == 130
     assert result.stderr.strip().startswith("flashcli: interrupted; finished files are complete")
+
+
+# --- item 6: train -----------------------------------------------------------------------------
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    import csv
+
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_train_resume_of_a_finished_run_says_how_to_extend_it(tinynet, pairs, tmp_path):
+    run = tmp_path / "run"
+    first = _run("train", str(pairs), "--method", "tinynet", "--out", str(run), *TINY, "--epochs", "1")
+    assert first.exit_code == 0, first.output
+    again = _run("train", "--resume", str(run))
+    assert again.exit_code == 1
+    line = again.output.strip().splitlines()[-1]
+    assert "this run is finished (epoch 1 of --epochs 1)" in line
+    assert f"flashcli train --resume {run} --epochs 2" in line
+    longer = _run("train", "--resume", str(run), "--epochs", "2", "--json")
+    assert longer.exit_code == 0 and _json(longer)["epochs"] == 2
+
+
+def test_epochs_csv_keeps_the_losses_of_an_epoch_split_by_a_resume(tinynet, pairs, tmp_path):
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    args = ["--method", "tinynet", *TINY, "--epochs", "1"]
+    assert _run("train", str(pairs), "--out", str(whole), *args).exit_code == 0
+    assert _run("train", str(pairs), "--out", str(split), *args, "--steps", "1").exit_code == 0
+    resumed = _run("train", "--resume", str(split), "--steps", "2")
+    assert resumed.exit_code == 0, resumed.output
+    (row_whole,), (row_split,) = _csv_rows(whole / "epochs.csv"), _csv_rows(split / "epochs.csv")
+    assert row_split["step"] == "2"
+    assert float(row_split["l1"]) == pytest.approx(float(row_whole["l1"]), rel=1e-5)
+
+
+def test_train_summary_speed_is_the_runs_mean(tinynet, pairs, tmp_path):
+    result = _run("train", str(pairs), "--method", "tinynet", "--out", str(tmp_path / "run"), *TINY,
+                  "--steps", "4", "--log-every", "1", "--json")
+    summary = _json(result)
+    last_logged = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])
+    # the mean over 4 steps, not the speed of the last logged step: its time covers every step
+    assert summary["images_per_s"] != last_logged["images_per_s"]
+    assert 0 < summary["steps"] * 2 / summary["images_per_s"] <= summary["seconds"]
+
+
+def test_every_train_option_has_help():
+    result = _run("train", "--help")
+    assert result.exit_code == 0
+    command = cli.get_command(None, "train")
+    for param in command.params:
+        if param.param_type_name == "option":
+            assert param.help, param.name
+    assert "Side of the square random crops" in result.output
+
+
+def test_train_amp_fp16_on_cpu_is_refused_with_the_reason(tinynet, pairs, tmp_path):
+    result = _run("train", str(pairs), "--method", "tinynet", "--out", str(tmp_path / "run"), *TINY,
+                  "--amp", "fp16")
+    assert result.exit_code == 2
+    assert "--amp fp16: float16 mixed precision needs a CUDA GPU" in result.output
+    assert "use --amp off, or bf16" in result.output
+
+
+def test_train_wrong_layout_names_only_existing_options(tinynet, tmp_path):
+    import re
+
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    pf.write_png(flat / "a_flash.png")
+    pf.write_png(flat / "a_ambient.png")
+    result = _run("train", str(flat), "--method", "tinynet", "--out", str(tmp_path / "run"),
+                  "--device", "cpu")
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert "expected the layout ROOT/train and ROOT/test" in line
+    command = cli.get_command(None, "train")
+    known = {o for p in command.params for o in p.opts}
+    named = set(re.findall(r"--[a-z][a-z-]+", line))
+    assert named <= known, named - known

@@ -108,12 +108,16 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
               help="Run folder (default runs/<method>-<date>-<time>).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN",
               help="Continue the run in this folder (state, optimisers, RNG, epoch, step).")
-@click.option("--epochs", type=int, default=1000, show_default=True)
+@click.option("--epochs", type=int, default=1000, show_default=True,
+              help="Passes over the training pairs (on --resume: the new total).")
 @click.option("--steps", type=int, default=None, help="Stop after this many steps instead.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Per process.")
-@click.option("--crop-size", type=int, default=224, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="Pairs per step, per process.")
+@click.option("--crop-size", type=int, default=224, show_default=True,
+              help="Side of the square random crops trained on (pixels).")
 @click.option("--lr", type=float, default=None, help="Override the method's main learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the shuffling, the augmentation and the initial weights.")
 @click.option("--pretrained/--no-pretrained", default=None,
               help="Short for --opt pretrained=true|false, for methods with a pretrained backbone.")
 @click.option("--category", default=None, help="Train on one FAID category only.")
@@ -124,10 +128,12 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
 @click.option("--compile/--no-compile", "compile", default=False, show_default=True,
               help="torch.compile the networks.")
 @click.option("--log-every", type=int, default=50, show_default=True, help="Steps per log line.")
-@click.option("--checkpoint-every", type=int, default=10, show_default=True, help="Epochs.")
+@click.option("--checkpoint-every", type=int, default=10, show_default=True,
+              help="Epochs between checkpoints (and one at the end).")
 @click.option("--eval-every", type=int, default=10, show_default=True,
               help="Epochs between test PSNR/SSIM and image grids.")
-@click.option("--grid-pairs", type=int, default=4, show_default=True)
+@click.option("--grid-pairs", type=int, default=4, show_default=True,
+              help="Test pairs shown in each image grid (grids/epoch_NNNN.png).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(as_json: bool, **params: Any) -> None:
