@@ -204,13 +204,15 @@ def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
     for pair in pairs:
         sizes = []
         for path in (pair.flash, pair.ambient):
+            shown = _rel(path, root) if root else str(path)  # one spelling for every problem
             try:
                 meta = read_metadata(path)
                 sizes.append((meta.width, meta.height))
             except FlashcliError as exc:
-                problems.append(exc.message if str(path) in exc.message else f"{path}: {exc.message}")
+                problems.append(exc.message.replace(str(path), shown) if str(path) in exc.message
+                                else f"{shown}: {exc.message}")
             except Exception as exc:  # a damaged file must be listed, not crash the listing
-                problems.append(f"{path}: unreadable ({type(exc).__name__}: {exc})")
+                problems.append(f"{shown}: unreadable ({type(exc).__name__}: {exc})")
         if len(sizes) == 2 and sizes[0] != sizes[1]:
             a, b = sizes
             name = _rel(pair.flash, root) if root else str(pair.flash)

@@ -343,7 +343,7 @@ def _summaries(methods: Sequence[str], chosen: Sequence[metrics.Metric], scores:
         out[m] = MethodSummary(
             method=m, images=n, mean=mean, std=std,
             seconds_per_image=seconds.get(m, 0.0) / n if n else math.nan,
-            failures=sum(1 for f in failures if f.method in (m, None)),
+            failures=sum(1 for f in failures if f.method == m),  # the dataset's are not the method's
         )
     return out
 
@@ -412,6 +412,7 @@ class _Scoring:
                     defaultdict(list))
                 for pair, flash, ambient, error in loaded:
                     if error is not None:
+                        log.warning(f"skipped: {error}")
                         self.failures.append(Failure(pair.stem, None, error))
                         self.advance(len(self.enhancers))
                     else:
