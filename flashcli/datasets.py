@@ -1,6 +1,6 @@
 """Paired flash/ambient datasets, shared by ``train`` and ``eval``.
 
-Layouts (REFERENCE.md §2)::
+Layouts (docs/method.md, "Data: FAID")::
 
     ROOT/train/<Category>_<NNN>_flash.png   with   ROOT/train/<Category>_<NNN>_ambient.png
     ROOT/test/...                                     (the same)

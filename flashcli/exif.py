@@ -29,7 +29,7 @@ _MODE = {0: "unknown", 1: "compulsory on", 2: "compulsory off", 3: "auto"}
 
 @dataclass(frozen=True)
 class FlashInfo:
-    """The EXIF Flash bit field (REFERENCE.md §5); every field is None when the tag is absent."""
+    """The EXIF Flash bit field (docs/method.md, "Camera facts"); every field is None when the tag is absent."""
 
     fired: bool | None = None
     mode: str | None = None

@@ -1,4 +1,4 @@
-"""Image quality metrics as the paper's authors computed them (REFERENCE.md §3).
+"""Image quality metrics as the paper's authors computed them (docs/method.md, "Metrics").
 
 All functions take batches ``N x 3 x H x W`` (a single ``3 x H x W`` image is accepted too)
 of floats in [0, 1] on any device and return one value per image as a float tensor of

@@ -95,12 +95,13 @@ def test_failures_are_counted_and_reported(tmp_path):
     report = tmp_path / "report"
     result = run(str(root), "--methods", "identity", "--report", str(report), "-q")
     assert result.exit_code == 1
-    assert "1 image(s) could not be scored" in result.stderr
+    assert "1 pair(s) of the data could not be used" in result.stderr
     assert "People_002" in result.stderr
     data = json.loads((report / "results.json").read_text())
     assert len(data["images"]) == 3
     assert [f["stem"] for f in data["failures"]] == ["People_002"]
-    assert data["summaries"][0]["failures"] == 1
+    assert data["summaries"][0]["failures"] == 0  # a dataset problem, not identity's
+    assert data["config"]["dataset_problems"] == 1
     rows = list(csv.DictReader((report / "results.csv").open()))
     assert [r["stem"] for r in rows if r["error"]] == ["People_002"]
 

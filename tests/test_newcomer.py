@@ -455,3 +455,43 @@ def test_eval_tables_fit_80_columns_without_cutting_numbers(long_method, pairs):
     assert len(re.findall(r"\d+\.\d+ ± \d+\.\d+", result.stdout)) == 9
     # the long name wraps inside its column instead of being cut
     assert long_method in "".join(line.split("│")[1].strip() for line in lines if line.count("│") > 3)
+
+
+# --- item 9: docs ------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tracked_text_files() -> list[Path]:
+    skip = {".png", ".jpg", ".dng", ".safetensors", ".pt"}
+    return [p for p in ROOT.rglob("*") if p.is_file() and p.suffix.lower() not in skip
+            and not any(part.startswith(".") or part in ("__pycache__", "runs") for part in
+                        p.relative_to(ROOT).parts)]
+
+
+def test_no_file_cites_the_missing_reference_file():
+    missing = "REFERENCE" + ".md"
+    citing = [str(p.relative_to(ROOT)) for p in _tracked_text_files()
+              if missing in p.read_text(errors="replace")]
+    assert citing == []
+    method = (ROOT / "docs" / "method.md").read_text()
+    for heading in ("## The guided conditional GAN", "## Data: FAID", "## Metrics",
+                    "## Baselines", "## Camera facts"):
+        assert heading in method
+
+
+def test_plugins_page_documents_the_trainable_example_it_ships():
+    page = (ROOT / "docs" / "plugins.md").read_text()
+    example = (EXAMPLES / "flashcli-tinynet" / "flashcli_tinynet" / "__init__.py").read_text()
+    assert "docs/examples/flashcli-tinynet" in page
+    assert "def __init__(self, modules: dict[str, nn.Module]," in page  # the signature
+    assert "What `training_task(config)` receives" in page and "config.resuming" in page
+    # the task shown on the page is the one the tests train
+    for line in ("super().__init__({\"network\": network}, {\"network\": make_adam(network.parameters(), lr)})",
+                 "ctx.update(loss, \"network\")", "return {\"l1\": loss.detach()}"):
+        assert line in page and line in example
+
+
+def test_performance_page_has_no_stale_rows():
+    page = (ROOT / "docs" / "performance.md").read_text()
+    assert "not installed yet" not in page

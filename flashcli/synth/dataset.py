@@ -1,4 +1,4 @@
-"""Write rendered pairs in the paired layout of REFERENCE.md §2, plus a preview sheet."""
+"""Write rendered pairs in the paired layout of docs/method.md, "Data: FAID", plus a preview sheet."""
 
 from __future__ import annotations
 
