@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import torch
-
 from flashcli.errors import UsageError
+from flashcli.lazy import lazy_module
+
+torch = lazy_module("torch")
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
-
 from flashcli.errors import FlashcliError, MethodError, UsageError
+from flashcli.lazy import lazy_module
+
+torch = lazy_module("torch")
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}

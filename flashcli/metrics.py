@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
-
 from flashcli.errors import FlashcliError, UsageError
+from flashcli.lazy import lazy_module
+
+torch = lazy_module("torch")
+F = lazy_module("torch.nn.functional")
 
 SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5

@@ -495,3 +495,30 @@ def test_plugins_page_documents_the_trainable_example_it_ships():
 def test_performance_page_has_no_stale_rows():
     page = (ROOT / "docs" / "performance.md").read_text()
     assert "not installed yet" not in page
+
+
+# --- item 8: start-up without torch --------------------------------------------------------
+
+def _fresh(code: str, **env: str) -> str:
+    import os
+    import subprocess
+
+    paths = [str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(paths), **env})
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_info_and_core_help_do_not_import_torch():
+    shoot = ROOT / "examples" / "shoot"
+    code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
+            "r = CliRunner().invoke(cli, ['info', %r]); "
+            "assert r.exit_code == 0 and 'flash fired' in r.output, r.output; "
+            "print('torch' in sys.modules)" % str(shoot))
+    assert _fresh(code) == "False"
+    builtin = "identity,lime,srie,deepflash,unet,guided-cgan"
+    code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
+            "r = CliRunner().invoke(cli, ['--help']); assert 'relight' in r.output; "
+            "print('torch' in sys.modules)")
+    assert _fresh(code, FLASHCLI_DISABLE_PLUGINS=builtin) == "False"

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -10,9 +12,16 @@ from rich.table import Table
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.evaluate import EvalConfig, EvalResult, parse_method_options, parse_weights
 from flashcli.metrics import DEFAULT_METRICS, METRICS
-from flashcli.report import rows, run_eval
+
+if TYPE_CHECKING:
+    from flashcli.evaluate import EvalResult
+
+
+def rows(result: EvalResult) -> list[dict[str, str]]:
+    from flashcli.report import rows as report_rows  # the report module imports torch
+
+    return report_rows(result)
 
 
 def _title(result: EvalResult) -> str:
@@ -121,6 +130,9 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
     the test split is scored unless --split says otherwise.
     """
+    from flashcli.evaluate import EvalConfig, parse_method_options, parse_weights
+    from flashcli.report import run_eval
+
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if methods is not None and not names:
         raise FlashcliError("--methods is empty; list methods like --methods NAME,NAME")

@@ -25,9 +25,7 @@ from flashcli.relight import (
     WOULD_PROCESS,
     FileResult,
     Job,
-    RelightConfig,
     RelightReport,
-    relight,
 )
 
 _LABELS = {PROCESSED: "processed", WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
@@ -115,6 +113,7 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
 
     Example: flashcli relight examples/shoot -o relit/
     """
+    from flashcli.relight.run import RelightConfig, relight  # imports torch: only when run
     config = RelightConfig(
         recursive=recursive, select="all" if all_frames else "fired",
         include_unknown=include_unknown, include_relit=include_relit, method=method, weights=weights,
