@@ -283,12 +283,12 @@ def test_failed_work_exits_1(tmp_path):
 
 
 def test_ctrl_c_during_relight_exits_130(tmp_path, monkeypatch):
-    import flashcli.commands.relight as relight_cmd
+    import flashcli.relight.run as relight_run
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(relight_cmd, "relight", interrupted)
+    monkeypatch.setattr(relight_run, "relight", interrupted)
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     pf.write_jpeg(shoot / "a.jpg")
