@@ -513,9 +513,9 @@ def _fresh(code: str, **env: str) -> str:
 def test_info_and_core_help_do_not_import_torch():
     shoot = ROOT / "examples" / "shoot"
     code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
-            "r = CliRunner().invoke(cli, ['info', %r]); "
+            f"r = CliRunner().invoke(cli, ['info', {str(shoot)!r}]); "
             "assert r.exit_code == 0 and 'flash fired' in r.output, r.output; "
-            "print('torch' in sys.modules)" % str(shoot))
+            "print('torch' in sys.modules)")
     assert _fresh(code) == "False"
     builtin = "identity,lime,srie,deepflash,unet,guided-cgan"
     code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
