@@ -1,6 +1,6 @@
 """Paired flash/ambient datasets, shared by ``train`` and ``eval``.
 
-Layouts (REFERENCE.md §2)::
+Layouts (docs/method.md, "Data: FAID")::
 
     ROOT/train/<Category>_<NNN>_flash.png   with   ROOT/train/<Category>_<NNN>_ambient.png
     ROOT/test/...                                     (the same)
@@ -123,10 +123,12 @@ def _category_dirs(base: Path) -> list[Path]:
 
 
 def find_pairs(root: str | Path, split: str | None = "train", category: str | None = None,
-               check: bool = True) -> PairSet:
+               check: bool = True, other_layout: str = "or use --pairs FLASH_DIR AMBIENT_DIR"
+               ) -> PairSet:
     """Collect the pairs of ``ROOT/<split>`` (``split=None``: of ROOT itself), including
     one level of category folders. ``check`` also reads the image headers to catch
-    unreadable files and size mismatches."""
+    unreadable files and size mismatches. ``other_layout`` ends the message of a wrong
+    layout: the calling command's own way out (empty: none)."""
     root = Path(root).expanduser()
     if not root.is_dir():
         raise FlashcliError(f"{root}: dataset folder not found; pass a folder holding train/ and test/")
@@ -135,7 +137,7 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
         have = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) or "no folders"
         raise FlashcliError(
             f"{base}: split folder not found (found {have}); expected the layout ROOT/train and ROOT/test "
-            "with <stem>_flash.png / <stem>_ambient.png, or use --pairs FLASH_DIR AMBIENT_DIR"
+            f"with <stem>_flash.png / <stem>_ambient.png{', ' + other_layout if other_layout else ''}"
         )
     result = PairSet(root)
     folders = [(base, None)] + [(d, d.name) for d in _category_dirs(base)]
@@ -202,13 +204,15 @@ def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
     for pair in pairs:
         sizes = []
         for path in (pair.flash, pair.ambient):
+            shown = _rel(path, root) if root else str(path)  # one spelling for every problem
             try:
                 meta = read_metadata(path)
                 sizes.append((meta.width, meta.height))
             except FlashcliError as exc:
-                problems.append(exc.message if str(path) in exc.message else f"{path}: {exc.message}")
+                problems.append(exc.message.replace(str(path), shown) if str(path) in exc.message
+                                else f"{shown}: {exc.message}")
             except Exception as exc:  # a damaged file must be listed, not crash the listing
-                problems.append(f"{path}: unreadable ({type(exc).__name__}: {exc})")
+                problems.append(f"{shown}: unreadable ({type(exc).__name__}: {exc})")
         if len(sizes) == 2 and sizes[0] != sizes[1]:
             a, b = sizes
             name = _rel(pair.flash, root) if root else str(pair.flash)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import torch
+from flashcli.errors import UsageError
+from flashcli.lazy import lazy_module
 
-from flashcli.errors import FlashcliError
+torch = lazy_module("torch")
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
@@ -18,12 +19,12 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         return torch.device("cpu")
     if spec == "cuda" or spec.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise FlashcliError(f"--device {spec}: CUDA is not available here; use --device cpu or auto")
+            raise UsageError(f"--device {spec}: CUDA is not available here; use --device cpu or auto")
         index = spec.partition(":")[2]
         if index:
             if not index.isdigit() or int(index) >= torch.cuda.device_count():
-                raise FlashcliError(
+                raise UsageError(
                     f"--device {spec}: no such GPU (found {torch.cuda.device_count()}); use cuda:0..cuda:{torch.cuda.device_count() - 1}"
                 )
         return torch.device(spec)
-    raise FlashcliError(f"--device {spec}: unknown device; use auto, cpu, cuda or cuda:N")
+    raise UsageError(f"--device {spec}: unknown device; use auto, cpu, cuda or cuda:N")

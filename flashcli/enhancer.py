@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-import torch
+from flashcli.errors import FlashcliError, MethodError, UsageError
+from flashcli.lazy import lazy_module
 
-from flashcli.errors import FlashcliError, MethodError
+torch = lazy_module("torch")
 
 _TRUE = {"1", "true", "yes", "on", "y", "t"}
 _FALSE = {"0", "false", "no", "off", "n", "f"}
@@ -56,8 +57,8 @@ class Option:
     def kind(self) -> type:
         return self.type or type(self.default)
 
-    def _bad(self, value: Any, why: str) -> FlashcliError:
-        return FlashcliError(f"option {self.name}={value!r}: {why}")
+    def _bad(self, value: Any, why: str) -> UsageError:
+        return UsageError(f"option {self.name}={value!r}: {why}")
 
     def _from_text(self, value: str) -> Any:
         kind = self.kind
@@ -119,13 +120,22 @@ class Option:
         return parsed
 
 
+def check_finite(images: torch.Tensor, method: str) -> None:
+    """Refuse a method output holding NaN or Inf (it would be written as a black image).
+    The one check behind every command that runs a method (relight, eval)."""
+    if not bool(torch.isfinite(images).all()):
+        bad = int((~torch.isfinite(images)).sum())
+        raise MethodError(f"method {method} returned non-finite values (NaN or Inf) in {bad} "
+                          "of its output values; check its options and weights")
+
+
 def parse_opt_pairs(pairs: Iterable[str]) -> dict[str, str]:
     """Split ``["key=value", ...]`` (as given to ``--opt``) into a dict."""
     out: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise FlashcliError(f"--opt {pair!r}: expected key=value, e.g. --opt gamma=0.7")
+            raise UsageError(f"--opt {pair!r}: expected key=value, e.g. --opt gamma=0.7")
         out[key.strip()] = value
     return out
 
@@ -136,7 +146,7 @@ def resolve_options(cls: type[Enhancer], given: Mapping[str, Any]) -> dict[str, 
     unknown = sorted(set(given) - set(known))
     if unknown:
         valid = ", ".join(sorted(known)) or "(none)"
-        raise FlashcliError(
+        raise UsageError(
             f"method {cls.name}: unknown option {', '.join(unknown)}; valid options: {valid}"
         )
     config = {name: o.default for name, o in known.items()}
@@ -200,7 +210,9 @@ class Enhancer:
         if not isinstance(out, torch.Tensor) or out.shape != flash.shape:
             got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
             raise MethodError(f"method {self.name} returned {got} for input {tuple(flash.shape)}")
-        return out.float().clamp(0.0, 1.0)
+        out = out.float()
+        check_finite(out, self.name)
+        return out.clamp(0.0, 1.0)
 
     def to(self, device: torch.device | str) -> Enhancer:
         self.device = torch.device(device)

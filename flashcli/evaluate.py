@@ -36,7 +36,7 @@ from flashcli.datasets import (
 )
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, parse_opt_pairs
-from flashcli.errors import FlashcliError, WeightsError
+from flashcli.errors import FlashcliError, UsageError, WeightsError
 from flashcli.fsutil import safe_name
 from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
@@ -185,7 +185,7 @@ def parse_weights(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         name, sep, path = item.partition("=")
         if not sep or not name.strip() or not path.strip():
-            raise FlashcliError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
+            raise UsageError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
         out[name.strip()] = path.strip()
     return out
 
@@ -196,7 +196,7 @@ def parse_method_options(items: Sequence[str]) -> dict[str, dict[str, str]]:
     for key, value in parse_opt_pairs(items).items():
         method, dot, option = key.partition(".")
         if not dot or not method or not option:
-            raise FlashcliError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
+            raise UsageError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
         out.setdefault(method, {})[option] = value
     return out
 
@@ -237,7 +237,7 @@ def collect_pairs(
         pairs, given, root = list(data), [], None
     if limit is not None:
         if limit < 1:
-            raise FlashcliError(f"--limit {limit}: give a positive number of pairs")
+            raise UsageError(f"--limit {limit}: give a positive number of pairs")
         pairs = pairs[:limit]
     if not pairs and not given:
         raise FlashcliError(f"{root or 'dataset'}: no image pairs to evaluate")
@@ -284,7 +284,7 @@ def build_enhancers(
     for what, given in (("--weights", weights), ("--opt", options)):
         stray = sorted(set(given) - set(methods))
         if stray:
-            raise FlashcliError(
+            raise UsageError(
                 f"{what} given for {', '.join(stray)}, which is not among the methods "
                 f"({', '.join(methods)}); add it to --methods or drop the {what}"
             )
@@ -346,7 +346,7 @@ def _summaries(methods: Sequence[str], chosen: Sequence[metrics.Metric], scores:
         out[m] = MethodSummary(
             method=m, images=n, mean=mean, std=std,
             seconds_per_image=seconds.get(m, 0.0) / n if n else math.nan,
-            failures=sum(1 for f in failures if f.method in (m, None)),
+            failures=sum(1 for f in failures if f.method == m),  # the dataset's are not the method's
         )
     return out
 
@@ -371,7 +371,7 @@ def _method_list(methods: Sequence[str], baseline: str | bool | None) -> tuple[l
     """The methods to run (the baseline first when it was not asked for) and the baseline."""
     methods = list(dict.fromkeys(methods))
     if not methods:
-        raise FlashcliError("no methods to evaluate; pass --methods NAME,NAME (see `flashcli plugins`)")
+        raise UsageError("no methods to evaluate; pass --methods NAME,NAME (see `flashcli plugins`)")
     if baseline is True:
         baseline = registry().reference_method()
     baseline = baseline or None
@@ -415,6 +415,7 @@ class _Scoring:
                     defaultdict(list))
                 for pair, flash, ambient, error in loaded:
                     if error is not None:
+                        log.warning(f"skipped: {error}")
                         self.failures.append(Failure(pair.stem, None, error))
                         self.advance(len(self.enhancers))
                     else:
@@ -493,7 +494,7 @@ def evaluate(
     chosen = metrics.select(cfg.metrics)
     methods, baseline = _method_list(methods, cfg.baseline)
     if cfg.batch_size < 1:
-        raise FlashcliError(f"batch size {cfg.batch_size}: give a positive number")
+        raise UsageError(f"batch size {cfg.batch_size}: give a positive number")
     pairs, listed, root = collect_pairs(data, cfg.split, cfg.category, cfg.limit, cfg.workers,
                                         check=False)
     dev = resolve_device(cfg.device)

@@ -18,6 +18,8 @@ from flashcli import __version__
 
 TAG_ORIENTATION = 0x0112
 TAG_SOFTWARE = 0x0131
+#: First word of the EXIF Software tag of every file flashcli writes.
+SOFTWARE_MARK = "flashcli"
 TAG_EXIF_IFD = 0x8769
 TAG_FLASH = 0x9209
 
@@ -27,7 +29,7 @@ _MODE = {0: "unknown", 1: "compulsory on", 2: "compulsory off", 3: "auto"}
 
 @dataclass(frozen=True)
 class FlashInfo:
-    """The EXIF Flash bit field (REFERENCE.md §5); every field is None when the tag is absent."""
+    """The EXIF Flash bit field (docs/method.md, "Camera facts"); every field is None when the tag is absent."""
 
     fired: bool | None = None
     mode: str | None = None
@@ -333,8 +335,15 @@ def output_exif(meta: PhotoMeta | None) -> Image.Exif:
     with contextlib.suppress(KeyError):
         del exif[0x0201], exif[0x0202]  # stale thumbnail pointers, if any
     exif[TAG_ORIENTATION] = 1
-    exif[TAG_SOFTWARE] = f"flashcli {__version__}"
+    exif[TAG_SOFTWARE] = f"{SOFTWARE_MARK} {__version__}"
     return exif
+
+
+def written_by_flashcli(meta: PhotoMeta) -> str | None:
+    """The EXIF Software value when ``meta`` is a file flashcli wrote (its outputs carry
+    ``Software = flashcli <version>``), else None."""
+    software = (meta.exif.get("Image Software") or "").strip()
+    return software if software.split(" ")[0] == SOFTWARE_MARK else None
 
 
 def exif_bytes(exif: Image.Exif) -> bytes:

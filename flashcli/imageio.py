@@ -14,14 +14,16 @@ import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import numpy as np
-import torch
 from PIL import Image, UnidentifiedImageError
 
 from flashcli import exif as _exif
 from flashcli.errors import FlashcliError
 from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
 from flashcli.fsutil import atomic_path, not_regular_reason
+from flashcli.lazy import lazy_module
+
+np = lazy_module("numpy")
+torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageReadError",

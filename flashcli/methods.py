@@ -6,13 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, resolve_options
 from flashcli.errors import FlashcliError, WeightsError
+from flashcli.lazy import lazy_module
 from flashcli.plugins import Registry, registry
 from flashcli.weights import describe_weights, load_weights, read_meta
+
+torch = lazy_module("torch")
 
 
 def _construct(cls: type[Enhancer], name: str, options: dict[str, Any]) -> Enhancer:

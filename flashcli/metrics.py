@@ -1,4 +1,4 @@
-"""Image quality metrics as the paper's authors computed them (REFERENCE.md §3).
+"""Image quality metrics as the paper's authors computed them (docs/method.md, "Metrics").
 
 All functions take batches ``N x 3 x H x W`` (a single ``3 x H x W`` image is accepted too)
 of floats in [0, 1] on any device and return one value per image as a float tensor of
@@ -26,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import torch
-import torch.nn.functional as F
+from flashcli.errors import FlashcliError, UsageError
+from flashcli.lazy import lazy_module
 
-from flashcli.errors import FlashcliError
+torch = lazy_module("torch")
+F = lazy_module("torch.nn.functional")
 
 SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5
@@ -261,5 +262,5 @@ def select(names: str | Sequence[str] | None = None) -> list[Metric]:
     if unknown or not wanted:
         valid = ",".join(METRICS)
         given = ", ".join(unknown) if unknown else "(none)"
-        raise FlashcliError(f"--metrics: unknown metric {given}; choose from {valid}")
+        raise UsageError(f"--metrics: unknown metric {given}; choose from {valid}")
     return [m for m in METRICS.values() if m.name in wanted]

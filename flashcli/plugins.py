@@ -20,7 +20,7 @@ from typing import Any
 import pluggy
 
 from flashcli import hookspecs
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 
 GROUP = "flashcli"
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class Registry:
     def get(self, name: str) -> MethodInfo:
         if name not in self.methods:
             known = ", ".join(sorted(self.methods)) or "(none installed)"
-            raise FlashcliError(f"unknown method {name!r}; available methods: {known} (see `flashcli plugins`)")
+            raise UsageError(f"unknown method {name!r}; available methods: {known} (see `flashcli plugins`)")
         return self.methods[name]
 
     def default_method(self, command: str) -> str:

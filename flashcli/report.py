@@ -238,6 +238,9 @@ def run_eval(
     if report_dir:
         cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
     result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
+    if pairs_dirs:  # the folders really given, not their parent
+        result.config["dataset"] = None
+        result.config["pairs_dirs"] = [str(Path(d).expanduser()) for d in pairs_dirs]
     written: list[Path] = []
     if report_dir:
         written = write_report(result, report_dir)

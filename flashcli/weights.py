@@ -16,8 +16,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from flashcli.errors import WeightsError
 from flashcli.fsutil import (
     atomic_path,
@@ -27,6 +25,9 @@ from flashcli.fsutil import (
     open_regular,
 )
 from flashcli.jsonsafe import loads_untrusted, read_untrusted
+from flashcli.lazy import lazy_module
+
+torch = lazy_module("torch")
 
 META_KEY = "flashcli"
 #: What torch's restricted (weights_only) unpickler says when it refuses a global.

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageCms, TiffImagePlugin
 
-# EXIF Flash (0x9209) values, REFERENCE.md §5.
+# EXIF Flash (0x9209) values, docs/method.md, "Camera facts".
 FLASH_FIRED = 0x09            # fired, compulsory on
 FLASH_NOT_FIRED = 0x10        # did not fire, compulsory off
 FLASH_AUTO_NOT_FIRED = 0x18   # did not fire, auto mode

@@ -74,7 +74,7 @@ def test_eval_scores_only_the_metrics_asked_for(tmp_path):
     assert result.metrics == ["ssim"] and set(result.scores[0].values) == {"ssim"}
     assert set(result.to_dict()["summaries"][0]) >= {"ssim_mean", "ssim_std"}
     bad = CliRunner().invoke(cli, ["eval", str(root), "--methods", "identity", "--metrics", "x"])
-    assert bad.exit_code == 1 and "unknown metric x" in bad.stderr
+    assert bad.exit_code == 2 and "unknown metric x" in bad.stderr
 
 
 def test_relight_parses_each_photo_s_exif_once(tmp_path, monkeypatch):

@@ -74,7 +74,7 @@ def test_pairs_from_two_folders_and_saved_images(tmp_path):
 def test_unknown_method_is_one_line(tmp_path):
     root = make_dataset(tmp_path / "ds", sizes=((16, 16),))
     result = run(str(root), "--methods", "identity,bogus")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     (line,) = result.stderr.strip().splitlines()
     assert "unknown method 'bogus'" in line and "identity" in line and "unet" in line
     assert "Traceback" not in result.output
@@ -95,12 +95,13 @@ def test_failures_are_counted_and_reported(tmp_path):
     report = tmp_path / "report"
     result = run(str(root), "--methods", "identity", "--report", str(report), "-q")
     assert result.exit_code == 1
-    assert "1 image(s) could not be scored" in result.stderr
+    assert "1 pair(s) of the data could not be used" in result.stderr
     assert "People_002" in result.stderr
     data = json.loads((report / "results.json").read_text())
     assert len(data["images"]) == 3
     assert [f["stem"] for f in data["failures"]] == ["People_002"]
-    assert data["summaries"][0]["failures"] == 1
+    assert data["summaries"][0]["failures"] == 0  # a dataset problem, not identity's
+    assert data["config"]["dataset_problems"] == 1
     rows = list(csv.DictReader((report / "results.csv").open()))
     assert [r["stem"] for r in rows if r["error"]] == ["People_002"]
 
@@ -120,9 +121,9 @@ def test_argument_errors():
     assert parse_method_options(["lime.gamma=0.7", "lime.x=1"]) == {"lime": {"gamma": "0.7",
                                                                              "x": "1"}}
     bad = run("somewhere", "--weights", "nopath")
-    assert bad.exit_code == 1 and "expected NAME=PATH" in bad.stderr
+    assert bad.exit_code == 2 and "expected NAME=PATH" in bad.stderr
     bad = run("somewhere", "--opt", "gamma=1")
-    assert bad.exit_code == 1 and "expected NAME.key=value" in bad.stderr
+    assert bad.exit_code == 2 and "expected NAME.key=value" in bad.stderr
 
 
 def test_eval_runs_without_the_reference_plugin(tmp_path, monkeypatch):

@@ -42,7 +42,7 @@ def flash_of(ambient: np.ndarray) -> np.ndarray:
 
 def make_dataset(root: Path, sizes=((24, 32), (24, 32), (24, 32), (27, 35)), split: str = "test",
                  category: str = "People") -> Path:
-    """ROOT/<split>/<Category>_<NNN>_{flash,ambient}.png (REFERENCE.md §2)."""
+    """ROOT/<split>/<Category>_<NNN>_{flash,ambient}.png (docs/method.md, "Data: FAID")."""
     folder = root / split
     folder.mkdir(parents=True, exist_ok=True)
     for i, (h, w) in enumerate(sizes):
@@ -166,7 +166,8 @@ def test_unreadable_image_is_counted_and_the_rest_is_scored(tmp_path):
     assert sorted(s.stem for s in result.scores) == ["People_000", "People_002", "People_003"]
     stems = sorted(f.stem for f in result.failures)
     assert stems == ["People_001", "People_009_flash.png"]
-    assert result.summaries["identity"].failures == 2
+    assert result.summaries["identity"].failures == 0  # the dataset's problems, not identity's
+    assert result.config["dataset_problems"] == 2
     assert all("\n" not in f.message for f in result.failures)
 
 

@@ -87,7 +87,7 @@ def test_bad_pairs_are_listed_and_the_rest_is_scored(dataset):
     assert "truncated or damaged" in messages and "not a readable image" in messages
     assert "50000x50000" in messages and "--max-pixels" in messages
     assert result.stderr.strip().splitlines()[-1].startswith(
-        f"Error: {len(bad)} image(s) could not be scored")
+        f"Error: {len(bad)} pair(s) of the data could not be used")
 
 
 def test_table_output_names_each_bad_file(dataset):

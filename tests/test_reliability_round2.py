@@ -291,7 +291,7 @@ def _state(tmp_path: Path, **changes) -> Path:
     ({"rng": {"cpu": torch.zeros(7, dtype=torch.uint8)}}, "rng.cpu"),
     ({"rng": {"cpu": "garbage"}}, "rng.cpu"),
     ({"crop_size": 10**9}, "--crop-size 1000000000: must be 8 to 8192"),
-    ({"crop_size": "big"}, "crop_size 'big': must be a whole number"),
+    ({"crop_size": "big"}, "--crop-size 'big': must be a whole number"),
 ])
 def test_resume_checks_the_saved_state(tmp_path, change, expected):
     run = _state(tmp_path, **change)

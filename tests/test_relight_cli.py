@@ -77,7 +77,7 @@ def test_options_reach_the_method_and_dry_run_lists_fates(shoot, tmp_path, test_
     assert res.exit_code == 0, res.output
     assert (out / "fired.test-exposure.jpg").is_file()
     bad = run(shoot, "-o", out, "-m", "test-exposure", "--opt", "nope=1")
-    assert bad.exit_code == 1 and "unknown option nope" in bad.output
+    assert bad.exit_code == 2 and "unknown option nope" in bad.output
     assert "Traceback" not in bad.output
 
 

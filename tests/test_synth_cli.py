@@ -88,7 +88,7 @@ def test_table_output_and_bad_arguments(tmp_path):
     assert result.exit_code == 0, result.output
     assert "rendered 1 pairs" in result.output and "s per pair" in result.output
     bad = runner.invoke(cli, ["synth", str(tmp_path / "u"), "--size", "big"])
-    assert bad.exit_code == 1 and "expected WIDTHxHEIGHT" in bad.output
+    assert bad.exit_code == 2 and "expected WIDTHxHEIGHT" in bad.output
     assert not (tmp_path / "u").exists()
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")

@@ -44,7 +44,7 @@ def test_train_json_then_resume_longer(dataset, tmp_path):
     assert (json.loads(res.stdout)["epochs"], json.loads(res.stdout)["steps"]) == (2, 6)
 
     res = invoke("train", "--resume", run, "--batch-size", "4")
-    assert res.exit_code == 1 and "--batch-size cannot change when resuming" in res.output
+    assert res.exit_code == 2 and "--batch-size cannot change when resuming" in res.output
 
     res = invoke("train", dataset, "--out", run, *TINY, "--steps", "1")
     assert res.exit_code == 1 and f"--resume {run}" in res.output
@@ -69,13 +69,13 @@ def test_offline_pretrained_fails_at_once_in_one_line(dataset, tmp_path, monkeyp
 
 def test_user_errors(dataset, tmp_path):
     res = invoke("train", dataset, "--out", tmp_path / "a", *TINY, "--opt", "attn=1")
-    assert res.exit_code == 1 and "valid options: adversarial, attention_a" in res.output
+    assert res.exit_code == 2 and "valid options: adversarial, attention_a" in res.output
     res = invoke("train", dataset, "--out", tmp_path / "b", *TINY, "--opt", f"vgg_weights={tmp_path / 'v.pth'}")
     assert res.exit_code == 1 and "only at width 1.0" in res.output
     res = invoke("train", "--out", tmp_path / "c")
-    assert res.exit_code == 1 and "missing DATASET" in res.output
+    assert res.exit_code == 2 and "missing DATASET" in res.output
     res = invoke("train", dataset, "--method", "nope", "--out", tmp_path / "d")
-    assert res.exit_code == 1 and "unknown method 'nope'" in res.output
+    assert res.exit_code == 2 and "unknown method 'nope'" in res.output
     res = invoke("train", "--resume", tmp_path)
     assert res.exit_code == 1 and "no training state" in res.output
 

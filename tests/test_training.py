@@ -26,7 +26,7 @@ TINY = {"width": 1 / 16, "lr_g": 1e-2, "lr_d": 1e-3}
 
 def make_dataset(root: Path, train: int = 6, test: int = 2, seed: int = 0) -> Path:
     """Write ``<Category>_<NNN>_flash.png`` / ``_ambient.png`` pairs into root/train and
-    root/test (REFERENCE.md §2): landscape 48x40 and portrait 40x48 images, the flash image a
+    root/test (docs/method.md, "Data: FAID"): landscape 48x40 and portrait 40x48 images, the flash image a
     brighter, flatter copy of the ambient one."""
     rng = np.random.default_rng(seed)
     for split, n in (("train", train), ("test", test)):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -10,25 +12,51 @@ from rich.table import Table
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.evaluate import EvalConfig, EvalResult, parse_method_options, parse_weights
 from flashcli.metrics import DEFAULT_METRICS, METRICS
-from flashcli.report import rows, run_eval
+
+if TYPE_CHECKING:
+    from flashcli.evaluate import EvalResult
+
+
+def rows(result: EvalResult) -> list[dict[str, str]]:
+    from flashcli.report import rows as report_rows  # the report module imports torch
+
+    return report_rows(result)
+
+
+def _title(result: EvalResult) -> str:
+    config = result.config
+    title = f"flashcli eval: {config.get('pairs', 0)} pairs"
+    if config.get("pairs_dirs"):
+        flash, ambient = config["pairs_dirs"]
+        title += f" from --pairs {flash} {ambient}"
+    elif config.get("dataset"):
+        title += f" from {config['dataset']}"
+    if config.get("dataset_problems"):
+        title += f" ({config['dataset_problems']} unusable, listed above)"
+    return title
+
+
+def _table(title: str, headings: list[str], body: list[list[str]]) -> Table:
+    """Method names wrap; numbers are never cut: each number column is as wide as its
+    widest cell (headings may wrap)."""
+    table = Table(title=title, padding=(0, 1), collapse_padding=True)
+    table.add_column("method", overflow="fold", ratio=1)
+    for i, name in enumerate(headings, start=1):
+        widest = max((len(row[i]) for row in body), default=1)
+        table.add_column(name, justify="right", no_wrap=True, min_width=widest)
+    for row in body:
+        table.add_row(*row)
+    return table
 
 
 def summary_table(result: EvalResult) -> Table:
     """The table printed by ``flashcli eval`` (mean ± sample std over images)."""
-    title = f"flashcli eval: {result.config.get('pairs', 0)} pairs"
-    if result.config.get("dataset"):
-        title += f" from {result.config['dataset']}"
-    table = Table(title=title)
-    table.add_column("method", no_wrap=True)
     chosen = [METRICS[n] for n in result.metrics]
-    for name in (*(m.heading for m in chosen), "s/image", "images", "failed"):
-        table.add_column(name, justify="right", no_wrap=name != "s/image")
-    for r in rows(result):
-        table.add_row(r["method"], *(r[m.name] for m in chosen), r["seconds"], r["images"],
-                      r["failures"])
-    return table
+    headings = [*(m.heading for m in chosen), "s/image", "images", "failed"]
+    body = [[r["method"], *(r[m.name] for m in chosen), r["seconds"], r["images"], r["failures"]]
+            for r in rows(result)]
+    return _table(_title(result), headings, body)
 
 
 def comparison_table(result: EvalResult) -> Table | None:
@@ -36,15 +64,11 @@ def comparison_table(result: EvalResult) -> Table | None:
     if not result.comparisons:
         return None
     chosen = [METRICS[n] for n in result.metrics]
-    table = Table(title=f"paired with {result.config.get('baseline')}")
-    table.add_column("method", no_wrap=True)
     wins = "/".join(m.label for m in chosen)
-    for name in (*(f"Δ{m.heading}" for m in chosen), f"wins {wins}"):
-        table.add_column(name, justify="right", no_wrap=True)
-    for r in rows(result):
-        if r["wins"]:
-            table.add_row(r["method"], *(r[f"d{m.name}"] for m in chosen), r["wins"])
-    return table
+    headings = [*(f"Δ{m.heading}" for m in chosen), f"wins {wins}"]
+    body = [[r["method"], *(r[f"d{m.name}"] for m in chosen), r["wins"]]
+            for r in rows(result) if r["wins"]]
+    return _table(f"paired with {result.config.get('baseline')}", headings, body)
 
 
 def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
@@ -63,8 +87,9 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
         console.info(f"wrote {path}")
     if save_images:
         console.info(f"outputs saved under {save_images}/<method>/")
-    for failure in result.failures:  # every failure by name, at the end (issue 9)
-        console.err().print(f"[red]failed:[/red] {escape(failure.message)}", soft_wrap=True)
+    for failure in result.failures:  # every failure of a method by name, at the end (issue 9);
+        if failure.method is not None:  # the dataset's problems were listed once, as warnings
+            console.err().print(f"[red]failed:[/red] {escape(failure.message)}", soft_wrap=True)
 
 
 @click.command("eval")
@@ -107,6 +132,9 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
     the test split is scored unless --split says otherwise.
     """
+    from flashcli.evaluate import EvalConfig, parse_method_options, parse_weights
+    from flashcli.report import run_eval
+
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if methods is not None and not names:
         raise FlashcliError("--methods is empty; list methods like --methods NAME,NAME")
@@ -128,10 +156,19 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
         console.print_json(data)
     else:
         _print(result, written, save_images)
-    if result.failures:
-        first = result.failures[0].message
-        more = f" (and {len(result.failures) - 1} more)" if len(result.failures) > 1 else ""
-        raise FlashcliError(
-            f"{len(result.failures)} image(s) could not be scored: {first}{more}; "
-            "the numbers above cover the other images"
-        )
+    _fail(result)
+
+
+def _fail(result: EvalResult) -> None:
+    """Exit 1 when something could not be scored, counting the dataset's problems apart."""
+    unusable = [f for f in result.failures if f.method is None]
+    failed = [f for f in result.failures if f.method is not None]
+    parts = []
+    if unusable:
+        parts.append(f"{len(unusable)} pair(s) of the data could not be used")
+    if failed:
+        methods = sorted({f.method for f in failed})
+        parts.append(f"{len(failed)} output(s) of {', '.join(methods)} failed")
+    if parts:  # each problem was listed once above; this line only counts them
+        raise FlashcliError(f"{' and '.join(parts)}, listed above; the numbers cover the "
+                            "other images")

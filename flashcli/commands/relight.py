@@ -22,17 +22,17 @@ from flashcli.relight import (
     PROCESSED,
     SKIP_EXISTS,
     SKIP_NO_FLASH,
+    SKIP_OURS,
     SKIP_UNKNOWN,
     WOULD_PROCESS,
     FileResult,
     Job,
-    RelightConfig,
     RelightReport,
-    relight,
 )
 
 _LABELS = {PROCESSED: "processed", WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
-           SKIP_UNKNOWN: "skipped: unknown flash", SKIP_EXISTS: "skipped: exists", FAILED: "failed"}
+           SKIP_UNKNOWN: "skipped: unknown flash", SKIP_OURS: "skipped: flashcli output",
+           SKIP_EXISTS: "skipped: exists", FAILED: "failed"}
 _STYLES = {PROCESSED: "green", WOULD_PROCESS: "cyan", FAILED: "bold red"}
 
 
@@ -85,7 +85,10 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
               help="Folder for the results (mirrors the input tree).")
 @click.option("-r", "--recursive", is_flag=True, help="Look into subfolders.")
 @click.option("--all", "all_frames", is_flag=True, help="Relight every frame, not only flash-fired ones.")
-@click.option("--include-unknown", is_flag=True, help="Also relight frames without EXIF flash information.")
+@click.option("--include-unknown", is_flag=True,
+              help="Also relight frames without EXIF flash information (scans, PNG exports).")
+@click.option("--include-relit", is_flag=True,
+              help="Also relight files flashcli wrote itself (skipped by default, by their EXIF Software).")
 @click.option("-m", "--method", default=None,
               help="Enhancement method (see `flashcli plugins`; default: the one made for relight).")
 @click.option("-w", "--weights", type=click.Path(), default=None, help="Weights file or training run folder.")
@@ -107,16 +110,17 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Decode/encode threads (default: up to 4).")
 @click.option("--max-pixels", type=click.IntRange(1), default=None, help="Largest photo accepted (pixels).")
 @common_options
-def command(inputs, output_dir, recursive, all_frames, include_unknown, method, weights, opts,
+def command(inputs, output_dir, recursive, all_frames, include_unknown, include_relit, method, weights, opts,
             working_size, strength, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
             max_pixels) -> None:
     """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
 
     Example: flashcli relight examples/shoot -o relit/
     """
+    from flashcli.relight.run import RelightConfig, relight  # imports torch: only when run
     config = RelightConfig(
         recursive=recursive, select="all" if all_frames else "fired",
-        include_unknown=include_unknown, method=method, weights=weights,
+        include_unknown=include_unknown, include_relit=include_relit, method=method, weights=weights,
         options=parse_opt_pairs(opts), device=console.settings().device,
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
@@ -168,6 +172,8 @@ def _print(report: RelightReport, as_json: bool) -> None:
         details = _details(report, bool(state.verbose))
         if details is not None:
             out.print(details)
+        for note in report.notes():
+            out.print(note, soft_wrap=True, markup=False)
     if report.failed:
         failed = len(report.failed)
         raise FlashcliError(f"{failed} of {len(report.files)} photos failed; see the report above")

@@ -13,7 +13,7 @@ from rich.text import Text
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.enhancer import parse_opt_pairs
-from flashcli.errors import FlashcliError
+from flashcli.errors import UsageError
 from flashcli.training.config import TrainConfig
 
 
@@ -84,14 +84,14 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
         given = _given(ctx) - {"resume", "as_json"}
         bad = sorted(_flag(n) for n in given if n not in RESUMABLE_OVERRIDES)
         if bad:
-            raise FlashcliError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
+            raise UsageError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
                                 "drop them, or start a new run with --out")
         overrides = {n: params[n] for n in given}
         if device != "auto":
             overrides["device"] = device
         return resume_config(params["resume"], **overrides), True
     if not params["data"]:
-        raise FlashcliError("missing DATASET: pass the dataset folder (holding train/ and test/), "
+        raise UsageError("missing DATASET: pass the dataset folder (holding train/ and test/), "
                             "or --resume RUN to continue a run")
     options = _options(params)
     fields = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__}
@@ -108,12 +108,16 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
               help="Run folder (default runs/<method>-<date>-<time>).")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN",
               help="Continue the run in this folder (state, optimisers, RNG, epoch, step).")
-@click.option("--epochs", type=int, default=1000, show_default=True)
+@click.option("--epochs", type=int, default=1000, show_default=True,
+              help="Passes over the training pairs (on --resume: the new total).")
 @click.option("--steps", type=int, default=None, help="Stop after this many steps instead.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Per process.")
-@click.option("--crop-size", type=int, default=224, show_default=True)
+@click.option("--batch-size", type=int, default=8, show_default=True,
+              help="Pairs per step, per process.")
+@click.option("--crop-size", type=int, default=224, show_default=True,
+              help="Side of the square random crops trained on (pixels).")
 @click.option("--lr", type=float, default=None, help="Override the method's main learning rate.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the shuffling, the augmentation and the initial weights.")
 @click.option("--pretrained/--no-pretrained", default=None,
               help="Short for --opt pretrained=true|false, for methods with a pretrained backbone.")
 @click.option("--category", default=None, help="Train on one FAID category only.")
@@ -124,10 +128,12 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
 @click.option("--compile/--no-compile", "compile", default=False, show_default=True,
               help="torch.compile the networks.")
 @click.option("--log-every", type=int, default=50, show_default=True, help="Steps per log line.")
-@click.option("--checkpoint-every", type=int, default=10, show_default=True, help="Epochs.")
+@click.option("--checkpoint-every", type=int, default=10, show_default=True,
+              help="Epochs between checkpoints (and one at the end).")
 @click.option("--eval-every", type=int, default=10, show_default=True,
               help="Epochs between test PSNR/SSIM and image grids.")
-@click.option("--grid-pairs", type=int, default=4, show_default=True)
+@click.option("--grid-pairs", type=int, default=4, show_default=True,
+              help="Test pairs shown in each image grid (grids/epoch_NNNN.png).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(as_json: bool, **params: Any) -> None:

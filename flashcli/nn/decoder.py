@@ -1,4 +1,4 @@
-"""The decoder symmetric to VGG-16 and the full encoder-decoder with skips (REFERENCE.md §1)."""
+"""The decoder symmetric to VGG-16 and the full encoder-decoder with skips (docs/method.md, "The guided conditional GAN")."""
 
 from __future__ import annotations
 

@@ -29,24 +29,31 @@ from flashcli.relight.report import (
     PROCESSED,
     SKIP_EXISTS,
     SKIP_NO_FLASH,
+    SKIP_OURS,
     SKIP_UNKNOWN,
     STATUSES,
     WOULD_PROCESS,
     FileResult,
     RelightReport,
 )
-from flashcli.relight.run import (
-    BATCH_MEGAPIXELS,
-    DEFAULT_TILE,
-    IN_FLIGHT_MEGAPIXELS,
-    RelightConfig,
-    relight,
-    resolve_working_size,
-)
+
+#: Names of :mod:`~flashcli.relight.run`, imported on first use: it imports torch, which the
+#: commands that only plan or describe (``--help``, ``info``) do not need.
+_RUN_NAMES = ("BATCH_MEGAPIXELS", "DEFAULT_TILE", "IN_FLIGHT_MEGAPIXELS", "RelightConfig",
+              "relight", "resolve_working_size")
+
+
+def __getattr__(name: str):
+    if name in _RUN_NAMES:
+        from flashcli.relight import run
+
+        return getattr(run, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BATCH_MEGAPIXELS", "DEFAULT_TEMPLATE", "DEFAULT_TILE", "FAILED", "FORMATS",
-    "IN_FLIGHT_MEGAPIXELS", "PROCESSED", "SKIP_EXISTS", "SKIP_NO_FLASH", "SKIP_UNKNOWN",
+    "IN_FLIGHT_MEGAPIXELS", "PROCESSED", "SKIP_EXISTS", "SKIP_NO_FLASH", "SKIP_OURS", "SKIP_UNKNOWN",
     "STATUSES", "TEMPLATE_FIELDS", "WOULD_PROCESS", "FileResult", "Job", "RelightConfig",
     "RelightReport", "Source", "check_template", "discover", "flash_fate", "output_format",
     "output_path", "plan", "relight", "resolve_working_size",

@@ -11,11 +11,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
+from flashcli.exif import written_by_flashcli
 from flashcli.fsutil import safe_name
 from flashcli.imageio import PhotoMeta, read_metadata
 from flashcli.relight.discover import Source
-from flashcli.relight.report import FAILED, SKIP_EXISTS, SKIP_NO_FLASH, SKIP_UNKNOWN, FileResult
+from flashcli.relight.report import (
+    FAILED,
+    SKIP_EXISTS,
+    SKIP_NO_FLASH,
+    SKIP_OURS,
+    SKIP_UNKNOWN,
+    FileResult,
+)
 
 DEFAULT_TEMPLATE = "{stem}_ambient.{ext}"
 TEMPLATE_FIELDS = ("stem", "name", "ext", "inext", "method")
@@ -33,7 +41,7 @@ def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
     if format:
         fmt = _FORMAT_NAMES.get(format.strip().lower())
         if fmt is None:
-            raise FlashcliError(f"--format {format}: unknown format; use jpeg, png or tiff")
+            raise UsageError(f"--format {format}: unknown format; use jpeg, png or tiff")
         return fmt
     if bit_depth == 16:
         return "tiff"
@@ -46,19 +54,19 @@ def check_template(template: str) -> None:
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as exc:
-        raise FlashcliError(f"--template {template!r}: {exc}; e.g. '{DEFAULT_TEMPLATE}'") from None
+        raise UsageError(f"--template {template!r}: {exc}; e.g. '{DEFAULT_TEMPLATE}'") from None
     unknown = sorted(fields - set(TEMPLATE_FIELDS))
     if unknown:
         valid = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-        raise FlashcliError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
+        raise UsageError(f"--template {template!r}: unknown field {', '.join(unknown)}; use {valid}")
     try:  # format specs and conversions ({stem:d}, {stem!z}) fail only when applied
         template.format(**{f: "x" for f in TEMPLATE_FIELDS})
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, MemoryError,
             OverflowError) as exc:
-        raise FlashcliError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
+        raise UsageError(f"--template {template!r}: {exc or type(exc).__name__}; use plain fields like "
                             f"'{DEFAULT_TEMPLATE}'") from None
     if "/" in template or "\\" in template or not template.strip():
-        raise FlashcliError(f"--template {template!r}: must be a file name (no folders)")
+        raise UsageError(f"--template {template!r}: must be a file name (no folders)")
 
 
 def output_path(source: Source, output_dir: Path, template: str, fmt: str, method: str) -> Path:
@@ -134,13 +142,15 @@ def plan(
     include_unknown: bool = False,
     overwrite: bool = False,
     pool: ThreadPoolExecutor | None = None,
+    include_relit: bool = False,
 ) -> list[Job]:
     """Decide each photo's output and fate from its EXIF. Jobs with ``result`` set are
     already settled (skipped or failed); the others are to be processed, with their
     metadata in ``meta`` (so the run does not parse EXIF again).
 
     Files that are the planned output of another input (a previous run writing into the
-    input folder) are left out, and nothing is ever planned onto an input file.
+    input folder) are left out, and nothing is ever planned onto an input file. Files
+    flashcli wrote (EXIF Software) are skipped unless ``include_relit``.
     """
     if select not in ("fired", "all"):
         raise ValueError(f"select must be 'fired' or 'all', not {select!r}")
@@ -164,12 +174,13 @@ def plan(
             job.result = FileResult(job.source.path, None, FAILED, _reason(meta))
         else:
             job.meta = meta
-            job.result = _settle(job, inputs, claimed, select, include_unknown, overwrite)
+            job.result = _settle(job, inputs, claimed, select, include_unknown, overwrite,
+                                 include_relit)
     return jobs
 
 
 def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
-            include_unknown: bool, overwrite: bool) -> FileResult | None:
+            include_unknown: bool, overwrite: bool, include_relit: bool = False) -> FileResult | None:
     """The result of a photo that is not to be processed, or None."""
     src, meta = job.source.path, job.meta
     assert meta is not None
@@ -183,6 +194,10 @@ def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
                           f"{claimed[target]}; use --template '{{stem}}_{{inext}}_ambient.{{ext}}'",
                           flash)
     claimed[target] = src
+    ours = written_by_flashcli(meta)
+    if ours and not include_relit:
+        return FileResult(src, None, SKIP_OURS, f"written by flashcli (EXIF Software: {ours}); "
+                          "--include-relit relights it again", flash)
     skip, why = flash_fate(meta, select, include_unknown)
     if skip is not None:
         return FileResult(src, None, skip, why, flash)

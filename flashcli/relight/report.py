@@ -12,8 +12,18 @@ WOULD_PROCESS = "would-process"
 SKIP_NO_FLASH = "skipped-no-flash"
 SKIP_UNKNOWN = "skipped-unknown"
 SKIP_EXISTS = "skipped-exists"
+SKIP_OURS = "skipped-flashcli-output"
 FAILED = "failed"
-STATUSES = (PROCESSED, WOULD_PROCESS, SKIP_NO_FLASH, SKIP_UNKNOWN, SKIP_EXISTS, FAILED)
+STATUSES = (PROCESSED, WOULD_PROCESS, SKIP_NO_FLASH, SKIP_UNKNOWN, SKIP_OURS, SKIP_EXISTS, FAILED)
+
+#: Why each kind of photo was skipped, and the flag that includes it.
+SKIP_HINTS = {
+    SKIP_UNKNOWN: ("no EXIF flash information (scans, PNG exports, downloads)",
+                   "--include-unknown relights them"),
+    SKIP_NO_FLASH: ("the flash did not fire", "--all relights them"),
+    SKIP_OURS: ("written by flashcli (EXIF Software: flashcli)", "--include-relit relights them again"),
+    SKIP_EXISTS: ("the output exists already", "--overwrite replaces it"),
+}
 
 
 @dataclass
@@ -71,6 +81,15 @@ class RelightReport:
     def failed(self) -> list[FileResult]:
         return self.with_status(FAILED)
 
+    def notes(self) -> list[str]:
+        """One line per kind of skipped photo: how many, why, and the flag that includes them."""
+        out = []
+        for status, (why, flag) in SKIP_HINTS.items():
+            n = len(self.with_status(status))
+            if n:
+                out.append(f"{n} photo{'s' if n > 1 else ''} skipped, {why}; {flag}")
+        return out
+
     def counts(self) -> dict[str, int]:
         return {s: len(self.with_status(s)) for s in STATUSES}
 
@@ -88,6 +107,7 @@ class RelightReport:
             "megapixels": round(self.megapixels, 3),
             "megapixels_per_second": round(self.megapixels / wall, 3) if wall > 0 else None,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "notes": self.notes(),
             "files": [f.to_dict() for f in self.files],
         }
 

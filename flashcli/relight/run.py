@@ -67,6 +67,7 @@ class RelightConfig:
     recursive: bool = False
     select: str = "fired"
     include_unknown: bool = False
+    include_relit: bool = False
     method: str | None = None
     weights: str | os.PathLike | None = None
     options: dict[str, Any] | None = None
@@ -93,11 +94,11 @@ class RelightConfig:
             raise UsageError(f"--strength {self.strength}: use a number from 0 (no change) to 1 "
                              "(the full relight); up to 2 exaggerates")
         if self.bit_depth not in (8, 16):
-            raise FlashcliError(f"--bit-depth {self.bit_depth}: use 8 or 16")
+            raise UsageError(f"--bit-depth {self.bit_depth}: use 8 or 16")
         if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
-            raise FlashcliError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
+            raise UsageError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
         if not 1 <= int(self.quality) <= 100:
-            raise FlashcliError(f"--quality {self.quality}: use 1 to 100")
+            raise UsageError(f"--quality {self.quality}: use 1 to 100")
         return self
 
 
@@ -111,10 +112,10 @@ def resolve_working_size(working_size: int | str | None, method: Any) -> int | s
         if working_size.strip().lower() == "full":
             return "full"
         if not working_size.strip().isdigit():
-            raise FlashcliError(f"--working-size {working_size}: use a number of pixels or 'full'")
+            raise UsageError(f"--working-size {working_size}: use a number of pixels or 'full'")
         working_size = int(working_size)
     if int(working_size) < 16:
-        raise FlashcliError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
+        raise UsageError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
     return int(working_size)
 
 
@@ -370,7 +371,8 @@ def relight(
     with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
         jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
                     bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
-                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool)
+                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool,
+                    include_relit=cfg.include_relit)
         todo = [j for j in jobs if j.result is None]
         if todo:  # the weights matter (and must exist) only when there is work
             report.weights = _weights_of(cfg, enhancer)

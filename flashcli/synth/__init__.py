@@ -1,7 +1,7 @@
 """Synthetic flash/ambient pairs: a small vectorised ray caster of indoor scenes.
 
 ``render_pair(seed, index)`` gives one pair; ``render_dataset`` writes a paired data set in the
-layout of REFERENCE.md §2 (``flashcli synth``).
+layout of docs/method.md, "Data: FAID" (``flashcli synth``).
 """
 
 from flashcli.synth.compose import CATEGORIES, sample_scene

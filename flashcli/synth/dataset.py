@@ -1,4 +1,4 @@
-"""Write rendered pairs in the paired layout of REFERENCE.md §2, plus a preview sheet."""
+"""Write rendered pairs in the paired layout of docs/method.md, "Data: FAID", plus a preview sheet."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from flashcli.device import resolve_device
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.fsutil import atomic_path, atomic_write_text
 from flashcli.progress import ProgressFn, report
 from flashcli.synth.compose import CATEGORIES
@@ -34,10 +34,10 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"320x240"`` -> (320, 240) (width, height)."""
     m = _SIZE.match(str(text))
     if not m:
-        raise FlashcliError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 320x240")
+        raise UsageError(f"--size {text}: expected WIDTHxHEIGHT, e.g. 320x240")
     w, h = int(m.group(1)), int(m.group(2))
     if not (16 <= w <= 4096 and 16 <= h <= 4096):
-        raise FlashcliError(f"--size {text}: each side must be 16..4096 pixels")
+        raise UsageError(f"--size {text}: each side must be 16..4096 pixels")
     return w, h
 
 
@@ -169,15 +169,15 @@ def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misal
                    workers: int, preview: str | Path | None, overwrite: bool) -> None:
     """Refuse bad arguments before anything is rendered or written."""
     if pairs < 1:
-        raise FlashcliError(f"--pairs {pairs}: render at least one pair")
+        raise UsageError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
-        raise FlashcliError(f"--test-fraction {test_fraction}: use a value in [0, 1)")
+        raise UsageError(f"--test-fraction {test_fraction}: use a value in [0, 1)")
     if seed < 0:
-        raise FlashcliError(f"--seed {seed}: use a non-negative integer")
+        raise UsageError(f"--seed {seed}: use a non-negative integer")
     if misalign < 0:
-        raise FlashcliError(f"--misalign {misalign}: use a non-negative number of pixels")
+        raise UsageError(f"--misalign {misalign}: use a non-negative number of pixels")
     if workers < 1:
-        raise FlashcliError(f"--workers {workers}: use 1 or more")
+        raise UsageError(f"--workers {workers}: use 1 or more")
     if out.exists() and not out.is_dir():
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
     if preview is not None:

@@ -8,13 +8,16 @@ imported lazily, so plugins importing ``flashcli.training.task`` stay light.
 from typing import Any
 
 from flashcli.training.config import TrainConfig
-from flashcli.training.task import StepContext, TrainingTask, make_adam
 
 __all__ = ["StepContext", "TrainConfig", "TrainingInterrupted", "TrainingTask", "make_adam",
            "resume_config", "train"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in ("StepContext", "TrainingTask", "make_adam"):  # torch: only when used
+        from flashcli.training import task
+
+        return getattr(task, name)
     if name in ("train", "resume_config", "TrainingInterrupted", "Trainer"):
         from flashcli.training import engine
 

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from flashcli.errors import FlashcliError
+from flashcli.errors import UsageError
+
+
+def _flag(name: str) -> str:
+    """The command-line spelling of a setting (``batch_size`` -> ``--batch-size``)."""
+    return name if name == "crop_min" else "--" + name.replace("_", "-")
 
 
 @dataclass
@@ -67,22 +72,22 @@ class TrainConfig:
         for name in ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise FlashcliError(f"{name} {value!r}: must be a whole number")
+                raise UsageError(f"{_flag(name)} {value!r}: must be a whole number")
         for name in ("steps",):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise FlashcliError(f"{name} {value!r}: must be a whole number")
+                raise UsageError(f"{_flag(name)} {value!r}: must be a whole number")
         for name in ("crop_min", "lr"):
             value = getattr(self, name)
             if value is None and name == "lr":
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise FlashcliError(f"{name} {value!r}: must be a finite number")
+                raise UsageError(f"{_flag(name)} {value!r}: must be a finite number")
         for name in ("data", "out", "method", "device", "amp"):
             if not isinstance(getattr(self, name), str):
-                raise FlashcliError(f"{name} {getattr(self, name)!r}: must be text")
+                raise UsageError(f"{name} {getattr(self, name)!r}: must be text")
         if not isinstance(self.options, dict):
-            raise FlashcliError(f"options {self.options!r}: must be a mapping")
+            raise UsageError(f"options {self.options!r}: must be a mapping")
 
     def validate(self) -> TrainConfig:
         self._check_types()
@@ -102,7 +107,7 @@ class TrainConfig:
         ]
         for ok, message in checks:
             if not ok:
-                raise FlashcliError(message)
+                raise UsageError(message)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import signal
 import threading
 import time
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 
 from flashcli.datasets import find_pairs, fingerprint, load_pairs_uint8, require_clean
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
@@ -68,6 +69,10 @@ def _amp_dtype(spec: str, device: torch.device) -> torch.dtype | None:
     if spec == "off" or (spec == "auto" and device.type != "cuda"):
         return None
     if spec == "fp16":
+        if device.type != "cuda":
+            raise UsageError(f"--amp fp16: float16 mixed precision needs a CUDA GPU and this run "
+                             f"is on {device.type} (where fp16 autocast is slow or unsupported); "
+                             "use --amp off, or bf16")
         return torch.float16
     if spec == "bf16" or (device.type == "cuda" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16
@@ -118,7 +123,8 @@ class Trainer:
 
     def _load_data(self) -> None:
         cfg = self.config
-        train_set = find_pairs(cfg.data, "train", cfg.category)
+        train_set = find_pairs(cfg.data, "train", cfg.category,
+                               other_layout="or render one with `flashcli synth`")
         require_clean(train_set)
         test_dir = Path(cfg.data).expanduser() / "test"
         has_test = test_dir.is_dir() and any(p.is_file() for p in test_dir.rglob("*"))
@@ -223,10 +229,27 @@ class Trainer:
     def _inference_state(self) -> dict[str, torch.Tensor]:
         return {k: v.detach() for k, v in self.modules[self.task.inference].state_dict().items()}
 
+    def _diverged(self, what: str) -> FlashcliError:
+        kept = self.run_dir / f"{ckpt.LAST}.safetensors"
+        keep = (f"the last good checkpoint ({kept}) is kept" if kept.exists()
+                else "no checkpoint had been written yet")
+        return FlashcliError(f"{self.run_dir}: training diverged at step {self.step} ({what}); "
+                             f"{keep}; lower --lr (or the method's learning-rate options) and "
+                             "start again")
+
+    def _check_losses(self, losses: dict[str, float]) -> None:
+        bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+        if bad:
+            raise self._diverged(", ".join(f"loss {k} is {v}" for k, v in bad.items()))
+
     def save(self, metrics: dict[str, Any] | None = None) -> None:
-        """Write the ``last`` weights and the resumable state (rank 0 only)."""
+        """Write the ``last`` weights and the resumable state (rank 0 only); weights holding
+        NaN or Inf are never written over the last good ones."""
         if not self.dist.main:
             return
+        if not all(bool(torch.isfinite(v).all()) for v in self._inference_state().values()
+                   if v.is_floating_point()):
+            raise self._diverged("the weights hold NaN or Inf")
         ckpt.save_inference(self.run_dir, ckpt.LAST, self._inference_state(), self._meta(metrics))
         ckpt.save_state(self.run_dir, {
             "format": 1, "config": self.config.to_dict(),
@@ -236,7 +259,7 @@ class Trainer:
             "rng": ckpt.rng_state(), "epoch": self.epoch, "step": self.step,
             "batch_in_epoch": self.batch_in_epoch, "best": self.best,
             "dataset_fingerprint": self.fingerprint, "init": self.init,
-            "extra": self.task.extra_state(),
+            "extra": self.task.extra_state(), "epoch_sums": self.epoch_sums.snapshot(),
         })
 
     @torch.no_grad()
@@ -271,6 +294,8 @@ class Trainer:
         """Train until ``epochs`` (or ``steps``) are done; returns the summary."""
         cfg = self.config
         self._build()  # first: a bad option or missing pretrained weights fails at once
+        if self.state is not None and self._done():
+            raise self._finished()
         self._load_data()
         self._open_logs()
         self.total = cfg.steps or cfg.epochs * self.data.steps_per_epoch(self.per_step)
@@ -278,11 +303,14 @@ class Trainer:
         self.window, self.epoch_sums = _Sums(), _Sums()
         self.metrics: dict[str, Any] = {}
         self.last_log: dict[str, Any] = {}
+        if self.state is not None and self.batch_in_epoch:
+            self.epoch_sums.load(self.state.get("epoch_sums"))
         started = time.perf_counter()
         if self.dist.main:
             log.info(f"training {cfg.method} on {len(self.data)} pairs ({self.n_test} test) "
                      f"on {self.device}{f' x{self.dist.world}' if self.dist.active else ''}; "
                      f"run folder {self.run_dir}")
+        self.loop_start = (time.perf_counter(), self.step)
         with _stop_on_signal() as flag:
             self._progress()
             while not self._done() and self._run_epoch(flag):
@@ -360,6 +388,7 @@ class Trainer:
         self.epoch += 1
         self.batch_in_epoch = 0
         row = self._epoch_row(self.epoch_sums)
+        self._check_losses({k: v for k, v in row.items() if k in self.epoch_sums.sums})
         self.epoch_sums = _Sums()
         final = self._done()
         if self.dist.main and (self.epoch % cfg.eval_every == 0 or final):
@@ -380,12 +409,28 @@ class Trainer:
                    epoch=min(self.epoch + 1, self.config.epochs), losses=last.get("losses", {}),
                    images_per_s=last.get("images_per_s"))
 
+    def _finished(self) -> FlashcliError:
+        cfg, run = self.config, self.run_dir
+        done = f"step {self.step} of --steps {cfg.steps}" if cfg.steps and self.step >= cfg.steps \
+            else f"epoch {self.epoch} of --epochs {cfg.epochs}"
+        more = (f"--steps {self.step * 2}" if cfg.steps and self.step >= cfg.steps
+                else f"--epochs {max(cfg.epochs, self.epoch) * 2}")
+        return FlashcliError(f"{run}: this run is finished ({done}); extend it with "
+                             f"`flashcli train --resume {run} {more}`")
+
+    def _mean_speed(self) -> float | None:
+        """Images per second over the steps of this invocation (not the last log interval)."""
+        t0, step0 = getattr(self, "loop_start", (None, self.step))
+        if t0 is None or self.step <= step0:
+            return None
+        return round((self.step - step0) * self.per_step / max(time.perf_counter() - t0, 1e-9), 3)
+
     def _summary(self, seconds: float) -> dict[str, Any]:
         cfg, last = self.config, self.last_log
         return {"run": str(self.run_dir), "method": cfg.method, "epochs": self.epoch,
                 "steps": self.step, "processes": self.dist.world, "rank": self.dist.rank,
                 "seconds": round(seconds, 3), "losses": last.get("losses", {}),
-                "images_per_s": last.get("images_per_s"), f"best_test_{BEST_BY.name}": self.best,
+                "images_per_s": self._mean_speed(), f"best_test_{BEST_BY.name}": self.best,
                 **self.metrics, "weights": str(self.run_dir / f"{ckpt.LAST}.safetensors")}
 
     def _keep_best(self, metrics: dict[str, Any]) -> None:
@@ -402,6 +447,7 @@ class Trainer:
                   "lr": {k: o.param_groups[0]["lr"] for k, o in self.task.optimizers.items()},
                   "images_per_s": window.n * self.per_step / max(now - window.t, 1e-9),
                   "time": time.time()}
+        self._check_losses(record["losses"])
         if self.dist.main:
             self.jsonl.write(record)
         window.reset()
@@ -433,6 +479,20 @@ class _Sums:
 
     def means(self) -> dict[str, float]:
         return {k: (v / max(self.n, 1)).item() for k, v in self.sums.items()}
+
+    def snapshot(self) -> dict[str, Any]:
+        """Plain data for the resumable state, so a resumed epoch's row keeps its losses."""
+        return {"sums": {k: float(v) for k, v in self.sums.items()}, "n": self.n,
+                "seconds": time.perf_counter() - self.t}
+
+    def load(self, saved: Any) -> None:
+        """Continue from a :meth:`snapshot` (ignored when missing or malformed)."""
+        try:
+            sums = {str(k): torch.tensor(float(v)) for k, v in saved["sums"].items()}
+            n, seconds = int(saved["n"]), float(saved["seconds"])
+        except (TypeError, KeyError, ValueError, AttributeError):
+            return
+        self.sums, self.n, self.t = sums, n, time.perf_counter() - seconds
 
 
 def train(config: TrainConfig, *, resume: bool = False,

@@ -1,4 +1,4 @@
-"""DeepFlash (Capece et al. 2019) as the paper's authors ran it (REFERENCE.md §4).
+"""DeepFlash (Capece et al. 2019) as the paper's authors ran it (docs/method.md, "Baselines").
 
 Both images are bilateral-filtered (window 7, sigma_space 7, sigma_range 102 on 0..255).
 A VGG-16 encoder-decoder (the same ``flashcli.nn`` blocks as the guided cGAN's generator)

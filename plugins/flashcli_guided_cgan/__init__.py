@@ -1,4 +1,4 @@
-"""The paper's method: a guided conditional GAN, flash -> ambient (REFERENCE.md §1).
+"""The paper's method: a guided conditional GAN, flash -> ambient (docs/method.md, "The guided conditional GAN").
 
 Table 2 of the paper, row by row (train with ``flashcli train DATASET``):
 

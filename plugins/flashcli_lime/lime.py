@@ -1,6 +1,6 @@
 """LIME (Guo, Li and Ling, TIP 2017): low-light enhancement by illumination map estimation.
 
-As the flash paper ran it (REFERENCE.md §4), per image:
+As the flash paper ran it (docs/method.md, "Baselines"), per image:
 
 1. Initial illumination ``T0(x) = max over R, G, B of I(x)``.
 2. Refinement by the structure-aware smoothing with the sped-up solver: the refined map

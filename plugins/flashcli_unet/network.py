@@ -1,7 +1,7 @@
 """The U-Net of Chen et al. (CVPR 2018, "Learning to see in the dark"), flash -> ambient.
 
 Five levels with 32 base channels doubling to 512; each level is two 3x3 convolutions with
-ReLU (REFERENCE.md §4; the authors' code used LeakyReLU 0.2); 2x2 max-pool down; 2x2
+ReLU (docs/method.md, "Baselines"; the authors' code used LeakyReLU 0.2); 2x2 max-pool down; 2x2
 transposed convolution (stride 2) up, concatenated with the encoder output of the same
 level; a 1x1 convolution to 3 channels. As in Chen et al., the output is linear: L1 is taken
 on it during training and it is clamped to [0, 1] at inference. Any H x W works: the input
