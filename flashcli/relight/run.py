@@ -132,6 +132,20 @@ class _Timer:
             self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run with ``n`` torch intra-op threads (restored after). On a busy CPU, spare threads
+    waiting for cores cost more than they give; the I/O pool uses the other cores."""
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != old:
+            torch.set_num_threads(old)
+
+
 class _Runner:
     """Runs the planned jobs: decode (threads) -> method + upsampling (device) -> encode (threads)."""
 
@@ -275,7 +289,8 @@ class _Runner:
             lo_in = torch.stack([small(x[None], size)[0] for x in full])
             lo_out = self._method(lo_in)
         outs = []
-        with self.timer.stage("upsample", sync=True):
+        one_thread = torch_threads(1) if self.device.type == "cpu" else contextlib.nullcontext()
+        with self.timer.stage("upsample", sync=True), one_thread:  # small band-sized ops
             field = fit_gain(lo_in, lo_out)
             for i, x in enumerate(full):
                 one = GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
@@ -381,8 +396,10 @@ def relight(
                 from flashcli.methods import create_enhancer
 
                 enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, dev)
-            _Runner(enhancer, size, cfg, pool, workers, timer,
-                    on_result or (lambda r: None)).run(todo)
+            threads = max(1, (os.cpu_count() or 1) - workers) if dev.type == "cpu" else None
+            with torch_threads(threads) if threads else contextlib.nullcontext():
+                _Runner(enhancer, size, cfg, pool, workers, timer,
+                        on_result or (lambda r: None)).run(todo)
     report.files = [j.result for j in jobs if j.result is not None]
     report.timings = {**timer.totals, "wall": time.perf_counter() - start}
     return report
