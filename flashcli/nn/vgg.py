@@ -72,7 +72,9 @@ class VGG16Encoder(nn.Module):
         for layer in layers:
             if isinstance(layer, nn.MaxPool2d):
                 layer.ceil_mode = True
-            elif isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
+            elif isinstance(layer, nn.Conv2d) and not layer.weight.is_meta:
+                # torchvision's VGG initialisation (on the meta device it would import
+                # torch's compiler, seconds, for tensors that hold nothing)
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
         self.features = nn.Sequential(*layers)
