@@ -17,9 +17,12 @@ timing is the same). Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -100,6 +104,81 @@ def device_part(enhancer, image: torch.Tensor, size: int, repeat: int) -> dict[s
             "total_s": statistics.median(m + u for m, u in zip(method, upsample, strict=True))}
 
 
+def pillow_floor(files: list[Path], out_dir: Path, quality: int) -> float:
+    """Seconds for a plain Pillow decode + encode of ``files`` (the job's physical floor):
+    the same quality and chroma subsampling relight writes, EXIF and ICC carried."""
+    out_dir.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    for f in files:
+        with Image.open(f) as img:
+            img.load()
+            extra = {"exif": img.info.get("exif", b""), "icc_profile": img.info.get("icc_profile")}
+            sub = 0 if quality >= 90 else -1  # relight keeps 4:4:4 at quality >= 90
+            img.save(out_dir / f.name, "JPEG", quality=quality, subsampling=sub,
+                     **{k: v for k, v in extra.items() if v})
+    return time.perf_counter() - start
+
+
+def flashcli_process(inputs: Path, out_dir: Path, extra: list[str]) -> dict:
+    """Wall seconds and peak RSS of ``flashcli relight INPUTS --json`` in its own process
+    (start-up and imports included), with the stage times of its report."""
+    cmd = [sys.executable, "-m", "flashcli", "relight", str(inputs), "-o", str(out_dir),
+           "--json", "--overwrite", *extra]
+    log = out_dir.with_name(out_dir.name + ".log")
+    with open(log, "w+b") as fh:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)  # this process's own peak memory
+        wall = time.perf_counter() - start
+        fh.seek(0)
+        text = fh.read().decode()
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"flashcli relight failed: {text[-500:]}")
+    report = json.loads(text)
+    return {"wall_s": round(wall, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "stages_s": {k: round(v, 3) for k, v in report["timings"].items()}}
+
+
+def _shoot_photo(path: Path, megapixels: float, seed: int) -> Path:
+    w, h = _dims(megapixels, 4 / 3)
+    pf.write_jpeg(path, data=_photo(w, h, seed), quality=92, icc=pf.srgb_icc())
+    return path
+
+
+def shoot(args, tmp: Path) -> dict:
+    """Process wall of a shoot of ``--shoot`` 12 MP photos and of one photo against the
+    Pillow floor of the same files measured in the same run; peak memory at ``--memory``
+    sizes (each its own process)."""
+    folder, single = tmp / "shoot", tmp / "single"
+    folder.mkdir()
+    single.mkdir()
+    first = _shoot_photo(folder / "p000.jpg", 12, 0)
+    for k in range(1, args.shoot):
+        shutil.copyfile(first, folder / f"p{k:03d}.jpg")
+    shutil.copyfile(first, single / "p000.jpg")
+    files = sorted(folder.glob("*.jpg"))
+    extra = ["--device", args.device, *sum((["--opt", o] for o in args.opt), [])]
+    one = flashcli_process(single, tmp / "single_out", extra)
+    one_floor = pillow_floor(files[:1], tmp / "floor1", args.quality)
+    many = flashcli_process(folder, tmp / "shoot_out", extra)
+    floor = pillow_floor(files, tmp / "floor", args.quality)
+    res = {"photos": args.shoot, "megapixels_each": 12,
+           "pillow_floor_s": round(floor, 3), "flashcli": many,
+           "ratio": round(many["wall_s"] / floor, 2),
+           "photos_per_minute": round(60 * args.shoot / many["wall_s"], 1),
+           "pillow_photos_per_minute": round(60 * args.shoot / floor, 1),
+           "one_photo": {**one, "pillow_floor_s": round(one_floor, 3),
+                         "ratio": round(one["wall_s"] / one_floor, 2)}, "memory": []}
+    for mp in [float(m) for m in args.memory.split(",") if m]:
+        d = tmp / f"mem{mp:g}"
+        d.mkdir()
+        _shoot_photo(d / "p.jpg", mp, 1)
+        r = flashcli_process(d, tmp / f"mem{mp:g}_out", extra)
+        res["memory"].append({"megapixels": mp, **r})
+        print(f"memory {mp} MP: {r}", file=sys.stderr)
+    return res
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="flashcli relight benchmark")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
@@ -113,7 +192,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--folder", type=int, default=4, help="photos in the throughput folder")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write JSON here (else stdout)")
+    parser.add_argument("--shoot", type=int, default=0,
+                        help="only the process-wall shoot of N 12 MP photos against Pillow")
+    parser.add_argument("--memory", default="", help="with --shoot: peak memory at these MP")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG quality (relight's default)")
     args = parser.parse_args(argv)
+    if args.shoot:
+        with tempfile.TemporaryDirectory() as tmp:
+            emit({"cpu_cores": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+                  "device": args.device, "shoot": shoot(args, Path(tmp))}, args.out)
+        return
 
     device = resolve_device(args.device)
     enhancer, weights = _enhancer(args, device)

@@ -297,7 +297,8 @@ def _tiff_pixels(path: Path) -> np.ndarray:
 
 
 def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
-                   half_size: bool = False) -> np.ndarray:
+                   half_size: bool = False, planar: bool = False) -> np.ndarray:
+    """H x W x C pixels, or 3 x H x W 8-bit ones when ``planar`` and the source is 8-bit."""
     if img.format == "TIFF" and bit_depth > 8:
         return _tiff_pixels(path)
     if img.format == "PNG" and bit_depth > 8:
@@ -314,18 +315,22 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
         return np.asarray(img)
     if img.mode != "RGB":
         img = img.convert("RGB")
+    if planar:
+        return np.stack([np.asarray(band) for band in img.split()])  # 3 x H x W, one pass
     return np.asarray(img)
 
 
 def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | None = None,
-               meta: PhotoMeta | None = None) -> tuple[torch.Tensor, PhotoMeta]:
+               meta: PhotoMeta | None = None,
+               keep_8bit: bool = False) -> tuple[torch.Tensor, PhotoMeta]:
     """Decode a photo to a float32 3 x H x W tensor in [0, 1], upright, plus its metadata.
 
     16-bit sources keep their precision. RAW files are demosaiced by LibRaw with the camera
     white balance to sRGB (``half_size``: half resolution, much faster). ``max_pixels`` raises
     the decompression-bomb limit (default :data:`DEFAULT_MAX_PIXELS`). ``meta``: this file's
     :func:`read_metadata`, when the caller has it already (EXIF is then not parsed again and
-    a RAW file is opened once more only, to decode).
+    a RAW file is opened once more only, to decode). ``keep_8bit``: an 8-bit JPEG/PNG/TIFF
+    comes back as its own uint8 pixels (0-255, 3 x H x W) instead, with no float copy.
     """
     path = Path(path)
     meta = meta if meta is not None else read_metadata(path)
@@ -340,7 +345,8 @@ def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | N
                 arr = _tiff_pixels(path)
             else:
                 with _open_pillow(path) as img:
-                    arr = _pillow_pixels(path, img, meta.bit_depth, half_size)
+                    arr = _pillow_pixels(path, img, meta.bit_depth, half_size,
+                                         planar=keep_8bit and not half_size)
         except ImageReadError:
             raise
         except PermissionError as e:
@@ -349,6 +355,8 @@ def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | N
             raise ImageReadError(
                 f"{path}: cannot decode the pixels ({e}); the file is truncated or "
                 "damaged, re-copy it from the camera or card") from e
+        if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit:
+            return apply_orientation(torch.from_numpy(arr), meta.orientation), meta
         x = _to_float(arr)
         if half_size and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
             x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
@@ -372,8 +380,22 @@ def _output_format(path: Path, format: str | None) -> str:
     return fmt
 
 
+def _planes(image: torch.Tensor) -> list[np.ndarray] | None:
+    """The three planes of an 8-bit 3 x H x W tensor (JPEG writes merge them in C), or None."""
+    x = image.detach()
+    if x.dtype != torch.uint8 or x.ndim not in (3, 4) or x.shape[-3] != 3:
+        return None
+    if x.ndim == 4:
+        if x.shape[0] != 1:
+            return None
+        x = x[0]
+    return [np.ascontiguousarray(p) for p in x.cpu().numpy()]
+
+
 def _quantize(image: torch.Tensor, bit_depth: int) -> np.ndarray:
     x = image.detach()
+    if x.dtype == torch.uint8:
+        x = x.float().div_(255)
     if x.ndim == 4 and x.shape[0] == 1:
         x = x[0]
     if x.ndim != 3 or x.shape[0] not in (1, 3):
@@ -388,7 +410,7 @@ def _quantize(image: torch.Tensor, bit_depth: int) -> np.ndarray:
 def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = None, *,
                 format: str | None = None, quality: int = 95, bit_depth: int = 8,
                 protect: Sequence[str | Path] = (), subsampling: str | int | None = None) -> Path:
-    """Write a 3 x H x W tensor in [0, 1] atomically; carry ``meta``'s EXIF (Orientation = 1,
+    """Write a 3 x H x W tensor in [0, 1] (or uint8, 0-255) atomically; carry ``meta``'s EXIF (Orientation = 1,
     Software = flashcli) and ICC profile. Refuses to replace ``meta.path`` or any ``protect`` path.
 
     Formats: JPEG (``quality``, ``subsampling`` "4:4:4"/"4:2:2"/"4:2:0"), PNG and TIFF;
@@ -400,7 +422,8 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
         raise FlashcliError(f"{path}: bit depth {bit_depth} is not supported; use 8 or 16")
     if bit_depth == 16 and fmt != "TIFF":
         raise FlashcliError(f"{path}: {fmt} output is 8-bit only; write a .tif for 16-bit output")
-    arr = _quantize(image, bit_depth)
+    planes = _planes(image) if fmt == "JPEG" else None
+    arr = planes[0] if planes else _quantize(image, bit_depth)
     guard = tuple(Path(p) for p in protect)
     if meta is not None and meta.path:
         guard += (Path(meta.path),)
@@ -422,7 +445,9 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
                 options["quality"] = int(quality)
                 if subsampling is not None:
                     options["subsampling"] = subsampling
-            Image.fromarray(arr, "RGB").save(tmp, fmt, **options)
+            pil = (Image.merge("RGB", [Image.fromarray(p) for p in planes]) if planes
+                   else Image.fromarray(arr, "RGB"))
+            pil.save(tmp, fmt, **options)
     return path
 
 

@@ -9,7 +9,11 @@ the full-resolution guide. Edges and texture of the full image therefore stay sh
 the method's look is reproduced. The full-resolution pass runs in bands of rows so a
 50 MP photo needs only a fixed amount of extra memory (and can be written in place).
 
-All functions take batched ``N x 3 x H x W`` float tensors in [0, 1] on any device.
+All functions take batched ``N x 3 x H x W`` float tensors in [0, 1] on any device;
+:func:`apply_gain_u8` and :func:`downscale_u8` take 8-bit ones (0-255), the photo's own
+pixels, and skip the full-size float copy: each band is converted in cache, sRGB is decoded
+through a 256-entry table and encoded through a fine table indexed by the square root of
+linear light (error under 0.1 of an 8-bit level).
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ FLOOR = 1e-2
 #: Pixels per band of the full-resolution pass (CPU); CUDA uses a larger band.
 BAND_PIXELS = 1 << 20
 BAND_PIXELS_CUDA = 1 << 24
+#: Pixels per band of the 8-bit pass on the CPU (its buffers stay in the L2 cache).
+BAND_PIXELS_U8 = 1 << 16
+#: Steps of the encoding table over sqrt(linear light) in [0, 1].
+ENCODE_STEPS = 4096
 
 
 def srgb_to_linear(x: torch.Tensor) -> torch.Tensor:
@@ -268,3 +276,127 @@ def downscale(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return F.interpolate(image.float(), size=size, mode="area")
     return F.interpolate(image.float(), size=size, mode="bilinear", antialias=True,
                          align_corners=False).clamp_(0.0, 1.0)
+
+
+# --- 8-bit images: the photo's own pixels, no full-size float copy --------------------------
+
+_TABLES: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _tables(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(256-entry sRGB -> linear table, ``ENCODE_STEPS + 1``-entry sqrt(linear) -> sRGB
+    8-bit table) on ``device``."""
+    key = str(device)
+    if key not in _TABLES:
+        levels = torch.arange(256, dtype=torch.float64) / 255
+        decode = srgb_to_linear(levels).float()
+        s = torch.linspace(0, 1, ENCODE_STEPS + 1, dtype=torch.float64)
+        encode = (linear_to_srgb(s * s) * 255).round().to(torch.uint8)
+        _TABLES[key] = decode.to(device), encode.to(device)
+    return _TABLES[key]
+
+
+def _band_spans(i0: torch.Tensor, rows: int) -> list[tuple[int, int]]:
+    """Bands of full-resolution rows that share a low-resolution source row, at most
+    ``rows`` long."""
+    change = (i0[1:] != i0[:-1]).nonzero().flatten().add(1).tolist()
+    spans = []
+    for a, b in zip([0, *change], [*change, len(i0)], strict=True):
+        spans.extend((y, min(b, y + rows)) for y in range(a, b, rows))
+    return spans
+
+
+class _U8Band:
+    """Buffers of the 8-bit pass, reused band after band (they stay in cache)."""
+
+    def __init__(self, rows: int, width: int, device: torch.device) -> None:
+        size = rows * width
+        self.guide = torch.empty(3 * size, device=device)
+        self.lin = torch.empty_like(self.guide)
+        self.coef = torch.empty(12 * size, device=device)
+        self.index = torch.empty(3 * size, dtype=torch.int32, device=device)
+        self.decode, self.encode = _tables(device)
+
+    def run(self, src: torch.Tensor, dst: torch.Tensor, row0: torch.Tensor, row1: torch.Tensor,
+            t: torch.Tensor, floor: float, low: list[float] | None,
+            high: list[float] | None) -> None:
+        """Relight ``src`` (3 x r x W, 8-bit) into ``dst``; coefficients ``lerp(row0, row1, t)``."""
+        _, r, w = src.shape
+        guide, lin, index = (b[:3 * r * w].view(3, r, w) for b in (self.guide, self.lin, self.index))
+        coef = self.coef[:12 * r * w].view(12, r, w)
+        index.copy_(src)
+        torch.index_select(self.decode, 0, index.reshape(-1), out=lin.view(-1))
+        guide.copy_(src).mul_(1.0 / 255)
+        torch.lerp(row0[:, None], row1[:, None], t[:, None].expand(r, 1), out=coef)
+        gain = coef[9:]
+        for c in range(3):  # gain_c = b_c + sum_k a[c, k] I_k
+            for k in range(3):
+                gain[c].addcmul_(coef[3 * c + k], guide[k])
+            if low is not None and high is not None:
+                gain[c].clamp_(low[c], high[c])
+        lin.add_(floor).mul_(gain).sub_(floor)
+        lin.clamp_(0.0, 1.0).sqrt_().mul_(ENCODE_STEPS).add_(0.5)
+        index.copy_(lin)  # rounds: values are >= 0.5
+        for c in range(3):
+            if dst[c].is_contiguous():
+                torch.index_select(self.encode, 0, index[c].reshape(-1), out=dst[c].view(-1))
+            else:
+                dst[c].copy_(self.encode[index[c]])
+
+
+def apply_gain_u8(
+    field: GainField,
+    image: torch.Tensor,
+    *,
+    out: torch.Tensor | None = None,
+    band_pixels: int | None = None,
+) -> torch.Tensor:
+    """:func:`apply_gain` for an 8-bit ``N x 3 x H x W`` image (0-255); returns 8-bit.
+
+    ``out`` may be ``image`` (in place). The gain coefficients are interpolated across
+    the width once per low-resolution row, then between rows band by band.
+    """
+    if image.dtype != torch.uint8:
+        raise ValueError(f"apply_gain_u8 takes uint8 images, not {image.dtype}")
+    n, _, h_full, w_full = image.shape
+    dev = image.device
+    if out is None:
+        out = torch.empty_like(image)
+    packed = field.packed.to(dev, torch.float32)
+    h_lo, w_lo = packed.shape[-2:]
+    rows_lo = packed.transpose(1, 2).reshape(n * h_lo, 12, w_lo)
+    wide = F.interpolate(rows_lo, size=w_full, mode="linear", align_corners=False)
+    wide = wide.view(n, h_lo, 12, w_full)  # across the width, per low-resolution row
+    i0, i1, wy = _rows_lerp(h_full, h_lo, dev)
+    low = high = [None] * n
+    if field.low is not None and field.high is not None:
+        low, high = field.low.double().tolist(), field.high.double().tolist()
+    if band_pixels is None:
+        band_pixels = BAND_PIXELS_CUDA if dev.type == "cuda" else BAND_PIXELS_U8
+    spans = _band_spans(i0, band_rows(w_full, h_full, dev, band_pixels))
+    work = _U8Band(max(b - a for a, b in spans), w_full, dev)
+    first, second = i0.tolist(), i1.tolist()
+    for b in range(n):
+        for y0, y1 in spans:
+            work.run(image[b, :, y0:y1], out[b, :, y0:y1], wide[b, first[y0]],
+                     wide[b, second[y0]], wy[y0:y1], field.floor, low[b], high[b])
+    return out
+
+
+def downscale_u8(image: torch.Tensor, size: tuple[int, int],
+                 band_pixels: int = BAND_PIXELS_U8 * 16) -> torch.Tensor:
+    """:func:`downscale` of an 8-bit ``N x 3 x H x W`` image (0-255) to a float one in [0, 1].
+
+    Large reductions average in two passes (across, then down; the same box means as
+    "area"), converting a band of rows to float at a time.
+    """
+    h, w = image.shape[-2:]
+    if tuple(size) == (h, w) or min(h / size[0], w / size[1]) < 2:
+        return downscale(image.float().div_(255), size)
+    across = torch.empty(*image.shape[:2], h, size[1], device=image.device)
+    rows = band_rows(w, h, image.device, band_pixels)
+    for y0 in range(0, h, rows):
+        y1 = min(h, y0 + rows)
+        band = image[:, :, y0:y1].float()
+        across[:, :, y0:y1] = F.adaptive_avg_pool2d(band, (y1 - y0, size[1]))
+    return F.adaptive_avg_pool2d(across, tuple(size)).div_(255)

@@ -289,3 +289,17 @@ def test_write_from_cuda_tensor(tmp_path):
     image = torch.rand(3, 8, 8, device="cuda")
     x, _ = read_image(write_image(tmp_path / "a.png", image))
     assert (x - image.cpu()).abs().max() <= 0.5 / 255 + 1e-6
+
+
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_8bit_pixels_kept_and_written_from_planes(tmp_path, orientation):
+    data = pf.pixels(40, 30, kind="noise", seed=4)
+    src = pf.write_jpeg(tmp_path / "a.jpg", data=data, orientation=orientation, icc=pf.srgb_icc())
+    x, meta = read_image(src)
+    u8, _ = read_image(src, keep_8bit=True)
+    assert u8.dtype == torch.uint8 and u8.shape == x.shape
+    assert torch.equal(u8.float() / 255, x)
+    out = write_image(tmp_path / "b.jpg", u8, meta, quality=100, subsampling="4:4:4")
+    back, meta_b = read_image(out)
+    assert (back - x).abs().mean() < 0.01  # the same picture, upright
+    assert meta_b.icc_profile == meta.icc_profile and meta_b.flash.fired

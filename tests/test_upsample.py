@@ -146,3 +146,22 @@ def test_with_strength_interpolates_the_gain_in_log_space():
     # and it lies between the flash photo and the full result
     lo, hi = torch.minimum(flash, out), torch.maximum(flash, out)
     assert bool(((half >= lo - 1e-5) & (half <= hi + 1e-5)).all())
+
+
+def test_8bit_path_matches_the_float_path_within_one_level():
+    from flashcli.upsample import apply_gain_u8, downscale_u8
+
+    full = scene(seed=3)
+    u8 = (full * 255).round().to(torch.uint8)
+    full = u8.float() / 255
+    lo = downscale(full, (60, 80))
+    assert torch.allclose(downscale_u8(u8, (60, 80)), lo, atol=1e-5)
+    field = fit_gain(lo, relight_op(lo))
+    ref = (apply_gain(field, full) * 255).round()
+    out = apply_gain_u8(field, u8, band_pixels=320 * 5)
+    assert out.dtype == torch.uint8
+    diff = (out.float() - ref).abs()
+    assert diff.max() <= 1 and diff.mean() < 0.05
+    same = u8.clone()
+    apply_gain_u8(field, same, out=same)  # in place gives the same pixels
+    assert torch.equal(same, out)

@@ -1,8 +1,7 @@
 """The 13 convolutions of VGG-16 as an encoder that returns the output of each block.
 
-The layers are torchvision's own (``torchvision.models.vgg.make_layers`` with VGG-16's
-configuration, the stack ``vgg16().features`` is made of), so a torchvision ``vgg16`` state
-dict loads unchanged at width 1.0. The last max-pool is dropped (no pool after block 5) and
+The layers are those of torchvision's ``vgg16().features`` (VGG-16's configuration, in
+the same order), so a torchvision ``vgg16`` state dict loads unchanged at width 1.0. The last max-pool is dropped (no pool after block 5) and
 the pools use ``ceil_mode`` so that every odd size decodes back exactly (identical to
 torchvision's pools on even sizes; pools hold no weights).
 """
@@ -35,6 +34,26 @@ def vgg16_channels(width: float = 1.0) -> list[int]:
     return [scaled(c, width) for c in (64, 128, 256, 512, 512)]
 
 
+#: VGG-16's configuration ("D"): output channels of each 3x3 convolution, "M" a 2x2 pool.
+VGG16_CONFIG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                512, 512, 512, "M")
+
+
+def _vgg16_layers(width: float) -> list[nn.Module]:
+    """The layers of torchvision's ``vgg16().features`` in the same order (so the same
+    state-dict indices), built here: importing torchvision takes seconds."""
+    layers: list[nn.Module] = []
+    channels = 3
+    for c in VGG16_CONFIG:
+        if c == "M":
+            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+        else:
+            out = scaled(int(c), width)
+            layers += [nn.Conv2d(channels, out, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
+            channels = out
+    return layers
+
+
 class VGG16Encoder(nn.Module):
     """VGG-16's convolution stack; ``forward`` returns the 5 block outputs (post-ReLU).
 
@@ -49,14 +68,13 @@ class VGG16Encoder(nn.Module):
             raise FlashcliError(f"width={width}: must be positive, e.g. 1.0 or 0.25")
         self.width = width
         self.normalize = normalize
-        from torchvision.models.vgg import cfgs, make_layers  # lazy: torchvision imports slowly
-
-        cfg = [c if c == "M" else scaled(int(c), width) for c in cfgs["D"]]
-        layers = list(make_layers(cfg))[:-1]  # no pool after block 5
+        layers = _vgg16_layers(width)[:-1]  # no pool after block 5
         for layer in layers:
             if isinstance(layer, nn.MaxPool2d):
                 layer.ceil_mode = True
-            elif isinstance(layer, nn.Conv2d):  # torchvision's VGG initialisation
+            elif isinstance(layer, nn.Conv2d) and not layer.weight.is_meta:
+                # torchvision's VGG initialisation (on the meta device it would import
+                # torch's compiler, seconds, for tensors that hold nothing)
                 nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
                 nn.init.zeros_(layer.bias)
         self.features = nn.Sequential(*layers)

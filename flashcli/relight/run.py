@@ -40,7 +40,9 @@ from flashcli.tiling import run_tiled
 from flashcli.upsample import (
     GainField,
     apply_gain,
+    apply_gain_u8,
     downscale,
+    downscale_u8,
     fit_gain,
     with_strength,
     working_shape,
@@ -138,6 +140,20 @@ class _Timer:
             self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run with ``n`` torch intra-op threads (restored after). On a busy CPU, spare threads
+    waiting for cores cost more than they give; the I/O pool uses the other cores."""
+    old = torch.get_num_threads()
+    if n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != old:
+            torch.set_num_threads(old)
+
+
 class _Runner:
     """Runs the planned jobs: decode (threads) -> method + upsampling (device) -> encode (threads)."""
 
@@ -163,7 +179,10 @@ class _Runner:
 
     def _decode(self, job: Job) -> tuple[torch.Tensor, PhotoMeta]:
         with self.timer.stage("decode"):
-            return read_image(job.source.path, max_pixels=self.max_pixels, meta=job.meta)
+            # 8-bit sources stay 8-bit on the gain path (no full-size float copy).
+            keep = self.size != "full" and self.bit_depth == 8
+            return read_image(job.source.path, max_pixels=self.max_pixels, meta=job.meta,
+                              keep_8bit=keep)
 
     def _encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
         with self.timer.stage("encode"):
@@ -232,7 +251,7 @@ class _Runner:
             return ("full", h, w)
         if max(h, w) <= self.size:
             return ("direct", h, w)
-        return ("gain", *working_shape(h, w, self.size))
+        return ("gain", *working_shape(h, w, self.size), image.dtype)
 
     def _run_batch(self, batch: list[tuple[Job, torch.Tensor, PhotoMeta]]) -> None:
         try:
@@ -251,6 +270,8 @@ class _Runner:
     def _compute(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
         """The relit full-resolution images (3 x H x W, CPU)."""
         kind = self._batch_key(images[0])[0]
+        if kind != "gain":
+            images = [_as_float(x) for x in images]
         if kind == "direct":
             with self.timer.stage("method", sync=True):
                 out = self._method(torch.stack(images))
@@ -266,20 +287,30 @@ class _Runner:
         return self._gain_path(images)
 
     def _gain_path(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Downscale, run the method, carry its gain to full resolution, in place. 8-bit
+        photos stay 8-bit on the CPU; on CUDA they travel as 8-bit and are relit in float."""
         h, w = images[0].shape[-2:]
         size = working_shape(h, w, self.size)
+        u8 = images[0].dtype == torch.uint8
         with self.timer.stage("method", sync=True):
             full = [x.to(self.device, non_blocking=True) for x in images]
-            lo_in = torch.stack([downscale(x[None], size)[0] for x in full])
+            if u8 and self.device.type != "cpu":
+                full = [x.float().div_(255) for x in full]
+            small = downscale_u8 if full[0].dtype == torch.uint8 else downscale
+            lo_in = torch.stack([small(x[None], size)[0] for x in full])
             lo_out = self._method(lo_in)
         outs = []
-        with self.timer.stage("upsample", sync=True):
+        one_thread = torch_threads(1) if self.device.type == "cpu" else contextlib.nullcontext()
+        with self.timer.stage("upsample", sync=True), one_thread:  # small band-sized ops
             field = fit_gain(lo_in, lo_out)
             for i, x in enumerate(full):
                 one = GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
                                 field.low[i:i + 1], field.high[i:i + 1])
-                y = apply_gain(one, x[None], out=x[None])  # in place: no second full image
-                outs.append(y[0].cpu())
+                apply = apply_gain_u8 if x.dtype == torch.uint8 else apply_gain
+                y = apply(one, x[None], out=x[None])[0]  # in place: no second full image
+                if u8 and y.dtype != torch.uint8:
+                    y = y.mul_(255).round_().to(torch.uint8)
+                outs.append(y.cpu())
         return outs
 
     def _queue_encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
@@ -302,6 +333,11 @@ class _Runner:
         job.result = FileResult(job.source.path, job.output if status == PROCESSED else None,
                                 status, reason, flash, mp)
         self.on_result(job.result)
+
+
+def _as_float(image: torch.Tensor) -> torch.Tensor:
+    """An 8-bit photo as float in [0, 1] (others as they are)."""
+    return image.float().div_(255) if image.dtype == torch.uint8 else image
 
 
 def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> Any:
@@ -387,8 +423,10 @@ def relight(
                 from flashcli.methods import create_enhancer
 
                 enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, dev)
-            _Runner(enhancer, size, cfg, pool, workers, timer,
-                    on_result or (lambda r: None)).run(todo)
+            threads = max(1, (os.cpu_count() or 1) - workers) if dev.type == "cpu" else None
+            with torch_threads(threads) if threads else contextlib.nullcontext():
+                _Runner(enhancer, size, cfg, pool, workers, timer,
+                        on_result or (lambda r: None)).run(todo)
     report.files = [j.result for j in jobs if j.result is not None]
     report.timings = {**timer.totals, "wall": time.perf_counter() - start}
     return report
