@@ -138,6 +138,9 @@ class EvalConfig:
     workers: int = 4
     #: Share of every method's change that is scored (0: the flash photo, 1: the full output).
     strength: float = 1.0
+    #: Leave out (with a warning) methods that fail to start instead of stopping: for the
+    #: default set of methods, where one broken plugin must not stop the others.
+    skip_broken: bool = False
 
 
 @dataclass
@@ -273,9 +276,11 @@ def build_enhancers(
     weights: Mapping[str, str | Path] | None,
     options: Mapping[str, Mapping[str, Any]] | None,
     device: torch.device,
+    skip_broken: bool = False,
 ) -> dict[str, Enhancer]:
     """Create every method once; unknown names, stray weights/options or missing weights
-    raise here, before any image is read."""
+    raise here, before any image is read. With ``skip_broken`` a method that fails to start
+    is left out with a warning instead."""
     weights = dict(weights or {})
     options = dict(options or {})
     reg = registry()
@@ -300,6 +305,10 @@ def build_enhancers(
                 f"method {name} needs weights: pass --weights {name}=PATH (a .safetensors file "
                 f"or a `flashcli train --method {name}` run folder)"
             ) from None
+        except FlashcliError as exc:
+            if not skip_broken:
+                raise
+            log.warning(f"left out: {exc.message}")
     return enhancers
 
 
@@ -498,7 +507,12 @@ def evaluate(
     pairs, listed, root = collect_pairs(data, cfg.split, cfg.category, cfg.limit, cfg.workers,
                                         check=False)
     dev = resolve_device(cfg.device)
-    enhancers = build_enhancers(methods, weights, options, dev)
+    enhancers = build_enhancers(methods, weights, options, dev, cfg.skip_broken)
+    methods = [m for m in methods if m in enhancers]
+    if baseline not in enhancers:
+        baseline = None
+    if not methods:
+        raise FlashcliError("no method could start; see the warnings above")
     pairs, failures, root = check_collected(pairs, [f.message for f in listed], root, cfg.workers)
     for f in failures:
         log.warning(f"skipped: {f.message}")

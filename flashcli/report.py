@@ -237,6 +237,8 @@ def run_eval(
         raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
     if report_dir:
         cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
+    if not methods:  # the default set: one broken plugin must not stop the others
+        cfg = dataclasses.replace(cfg, skip_broken=True)
     result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
     if pairs_dirs:  # the folders really given, not their parent
         result.config["dataset"] = None

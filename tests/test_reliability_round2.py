@@ -535,3 +535,16 @@ def test_permission_denied_is_not_called_damage(tmp_path, monkeypatch):
     result = _run("info", str(photo), "--check")
     bi.assert_clean_failure(result, "permission denied")
     assert "damaged" not in result.output
+
+
+def test_eval_default_methods_leave_out_a_method_that_cannot_start(hostile, tmp_path):
+    """Without --methods, a broken plugin's method is left out with a warning and the
+    others are scored; named explicitly, it is still one clear error (test above)."""
+    data = tmp_path / "data"
+    bi.write_pairs(data / "test", 2)
+    result = _run("eval", str(data), "--metrics", "psnr,ssim", "--json")
+    assert "Traceback" not in result.output
+    report = json.loads(result.stdout[result.stdout.index("{"):])
+    scored = {s["method"] for s in report["summaries"]}
+    assert "identity" in scored and "initraises" not in scored
+    assert "left out" in result.stderr and "initraises" in result.stderr
