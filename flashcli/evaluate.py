@@ -376,6 +376,15 @@ def compare(scores: list[ImageScore], method: str, baseline: str,
     return Comparison(method=method, baseline=baseline, images=len(mine), diff=diff, wins=wins)
 
 
+def _start(methods, baseline, weights, options, dev, cfg):
+    """The enhancers, and the methods and baseline that started."""
+    enhancers = build_enhancers(methods, weights, options, dev, cfg.skip_broken)
+    methods = [m for m in methods if m in enhancers]
+    if not methods:
+        raise FlashcliError("no method could start; see the warnings above")
+    return enhancers, methods, baseline if baseline in enhancers else None
+
+
 def _method_list(methods: Sequence[str], baseline: str | bool | None) -> tuple[list[str], str | None]:
     """The methods to run (the baseline first when it was not asked for) and the baseline."""
     methods = list(dict.fromkeys(methods))
@@ -507,12 +516,7 @@ def evaluate(
     pairs, listed, root = collect_pairs(data, cfg.split, cfg.category, cfg.limit, cfg.workers,
                                         check=False)
     dev = resolve_device(cfg.device)
-    enhancers = build_enhancers(methods, weights, options, dev, cfg.skip_broken)
-    methods = [m for m in methods if m in enhancers]
-    if baseline not in enhancers:
-        baseline = None
-    if not methods:
-        raise FlashcliError("no method could start; see the warnings above")
+    enhancers, methods, baseline = _start(methods, baseline, weights, options, dev, cfg)
     pairs, failures, root = check_collected(pairs, [f.message for f in listed], root, cfg.workers)
     for f in failures:
         log.warning(f"skipped: {f.message}")
