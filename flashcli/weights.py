@@ -7,6 +7,7 @@ resolves to ``best.safetensors``, else ``last.safetensors``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -126,7 +127,14 @@ def read_meta(path: str | Path) -> dict[str, Any]:
 
 
 def sha256_of(path: str | Path) -> str:
-    """Hex SHA-256 of a regular file, read in chunks."""
+    """Hex SHA-256 of a regular file, read in chunks; remembered per (path, size, mtime), so
+    describing the same weights twice in a run (plan, then load) hashes them once."""
+    st = os.stat(path)
+    return _sha256(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
     with open_regular(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
