@@ -8,6 +8,7 @@ read (``torch.tensor``) imports the real module, and later reads are forwarded t
 from __future__ import annotations
 
 import importlib
+import sys
 from types import ModuleType
 from typing import Any
 
@@ -36,3 +37,21 @@ class LazyModule:
 def lazy_module(name: str) -> Any:
     """A stand-in for ``import name`` that imports on first use."""
     return LazyModule(name)
+
+
+def lazy_exports(package: str, exports: dict[str, str]) -> Any:
+    """A module-level ``__getattr__`` (PEP 562) that imports an exported name on first read.
+
+    ``__getattr__ = lazy_exports(__name__, {"UNet": "flashcli_unet.network"})`` lets
+    ``from flashcli_unet import UNet`` work while ``import flashcli_unet`` stays free of
+    torch: plugins are imported by every command, even ``flashcli --help``.
+    """
+
+    def __getattr__(attr: str) -> Any:
+        if attr not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {attr!r}")
+        value = getattr(importlib.import_module(exports[attr]), attr)
+        setattr(sys.modules[package], attr, value)  # later reads skip this function
+        return value
+
+    return __getattr__

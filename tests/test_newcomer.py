@@ -482,7 +482,8 @@ def test_no_file_cites_the_missing_reference_file():
 
 def test_plugins_page_documents_the_trainable_example_it_ships():
     page = (ROOT / "docs" / "plugins.md").read_text()
-    example = (EXAMPLES / "flashcli-tinynet" / "flashcli_tinynet" / "__init__.py").read_text()
+    package = EXAMPLES / "flashcli-tinynet" / "flashcli_tinynet"
+    example = (package / "__init__.py").read_text() + (package / "network.py").read_text()
     assert "docs/examples/flashcli-tinynet" in page
     assert "def __init__(self, modules: dict[str, nn.Module]," in page  # the signature
     assert "What `training_task(config)` receives" in page and "config.resuming" in page
@@ -510,15 +511,39 @@ def _fresh(code: str, **env: str) -> str:
     return done.stdout.strip()
 
 
-def test_info_and_core_help_do_not_import_torch():
-    shoot = ROOT / "examples" / "shoot"
+def _imports_torch(args: list[str], expect: str, **env: str) -> str:
     code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
-            f"r = CliRunner().invoke(cli, ['info', {str(shoot)!r}]); "
-            "assert r.exit_code == 0 and 'flash fired' in r.output, r.output; "
+            f"r = CliRunner().invoke(cli, {args!r}); "
+            f"assert r.exit_code == 0 and {expect!r} in r.output, r.output; "
             "print('torch' in sys.modules)")
-    assert _fresh(code) == "False"
+    return _fresh(code, **env)
+
+
+def test_info_does_not_import_torch():
+    assert _imports_torch(["info", str(ROOT / "examples" / "shoot")], "flash fired") == "False"
+
+
+def test_help_and_plugins_do_not_import_torch_with_every_builtin_plugin_loaded():
+    # the built-in plugins are imported by every command (they may add commands), so their
+    # modules must load without torch; networks and solvers are imported when used
+    assert _imports_torch(["--help"], "relight") == "False"
+    assert _imports_torch(["relight", "--help"], "--strength") == "False"
+    assert _imports_torch(["plugins"], "guided-cgan") == "False"
+    assert _imports_torch(["plugins", "--json"], '"lime"') == "False"
+
+
+def test_help_without_plugins_does_not_import_torch():
     builtin = "identity,lime,srie,deepflash,unet,guided-cgan"
-    code = ("import sys; from click.testing import CliRunner; from flashcli.cli import cli; "
-            "r = CliRunner().invoke(cli, ['--help']); assert 'relight' in r.output; "
-            "print('torch' in sys.modules)")
-    assert _fresh(code, FLASHCLI_DISABLE_PLUGINS=builtin) == "False"
+    assert _imports_torch(["--help"], "relight", FLASHCLI_DISABLE_PLUGINS=builtin) == "False"
+
+
+def test_lazy_plugin_exports_still_import():
+    code = ("import sys; from flashcli_lime import lime; from flashcli_guided_cgan import Generator, "
+            "GuidedCGANTask; from flashcli_unet import UNet, UNetTask; from flashcli_deepflash import "
+            "DeepFlashTask; from flashcli_srie import decompose; print(callable(lime), "
+            "Generator.__module__, 'torch' in sys.modules)")
+    assert _fresh(code) == "True flashcli_guided_cgan.networks True"
+    code = "import flashcli_lime; flashcli_lime.nothing_here"
+    import subprocess
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "has no attribute 'nothing_here'" in done.stderr

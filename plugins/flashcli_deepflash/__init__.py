@@ -4,46 +4,22 @@ from ``flashcli train DATASET --method deepflash``. See ``flashcli_deepflash.mod
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
 from flashcli.errors import FlashcliError
-from flashcli.nn import init_vgg16_encoder
-from flashcli.training.task import StepContext, TrainingTask, make_adam
-from flashcli_deepflash.model import build_network, difference_target, prefilter, relight
+from flashcli.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    import torch
+
+    from flashcli_deepflash.task import DeepFlashTask
 
 __all__ = ["DeepFlash", "DeepFlashTask"]
 
-
-class DeepFlashTask(TrainingTask):
-    """L1 between the predicted and the true low-frequency difference; Adam."""
-
-    inference = "network"
-
-    def __init__(self, enhancer: DeepFlash, lr: float) -> None:
-        network = enhancer.network
-        params = [p for p in network.parameters() if p.requires_grad]
-        super().__init__({"network": network}, {"network": make_adam(params, lr)})
-        self.enhancer = enhancer
-        self.network = network
-
-    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-        self.network.train()
-        with torch.no_grad():
-            flash_bf = self.enhancer.prefilter(flash)
-            target = difference_target(flash_bf, self.enhancer.prefilter(ambient))
-        with ctx.autocast():
-            pred = self.network(flash_bf)
-        loss = (pred.float() - target).abs().mean()
-        ctx.update(loss, "network")
-        return {"l1": loss.detach()}
-
-    @torch.no_grad()
-    def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        return self.enhancer.enhance(flash.float())
+# Imported on first use: the plugin loads for every command, even --help, without torch.
+__getattr__ = lazy_exports(__name__, {"DeepFlashTask": "flashcli_deepflash.task"})
 
 
 class DeepFlash(Enhancer):
@@ -73,14 +49,20 @@ class DeepFlash(Enhancer):
             raise FlashcliError(f"method deepflash: option bf_window={cfg['bf_window']} must be odd, e.g. 7")
         if not (cfg["bf_sigma_space"] > 0 and cfg["bf_sigma_range"] > 0):
             raise FlashcliError("method deepflash: options bf_sigma_space and bf_sigma_range must be > 0")
+        from flashcli_deepflash.model import build_network
+
         self.network = build_network(cfg["width"])
 
     def prefilter(self, images: torch.Tensor) -> torch.Tensor:
         """The bilateral pre-filter with this enhancer's parameters ([0, 1] images)."""
+        from flashcli_deepflash.model import prefilter
+
         cfg = self.config
         return prefilter(images, cfg["bf_window"], cfg["bf_sigma_space"], cfg["bf_sigma_range"])
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        from flashcli_deepflash.model import relight
+
         prediction = self.network(self.prefilter(flash))
         return relight(flash, prediction.float())
 
@@ -89,6 +71,9 @@ class DeepFlash(Enhancer):
         (default: ImageNet VGG-16 at width 1.0, random when narrower; nothing when
         ``config.resuming``), freeze it if asked, and return the L1 task; ``config.lr``
         overrides the ``lr`` option."""
+        from flashcli.nn import init_vgg16_encoder
+        from flashcli_deepflash.task import DeepFlashTask
+
         cfg = self.config
         init = None
         if not getattr(config, "resuming", False):

@@ -16,77 +16,31 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.nn import init_vgg16_encoder
-from flashcli.training.task import StepContext, TrainingTask, make_adam
-from flashcli.upsample import apply_gain, fit_gain
-from flashcli_guided_cgan.losses import (
-    adversarial_loss,
-    attention_map,
-    guided,
-    reconstruction_loss,
-)
-from flashcli_guided_cgan.networks import OUTPUTS, Generator, PatchDiscriminator, apply_log_gain
+from flashcli.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    import torch
+
+    from flashcli_guided_cgan.task import GuidedCGANTask
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
 
+# Imported on first use: the plugin loads for every command, even --help, without torch.
+__getattr__ = lazy_exports(__name__, {
+    "Generator": "flashcli_guided_cgan.networks",
+    "PatchDiscriminator": "flashcli_guided_cgan.networks",
+    "apply_log_gain": "flashcli_guided_cgan.networks",
+    "attention_map": "flashcli_guided_cgan.losses",
+    "GuidedCGANTask": "flashcli_guided_cgan.task",
+})
+
+OUTPUTS = ("image", "gain")  # what the generator predicts (see networks.py)
 WEIGHTS = Path(__file__).parent / "weights" / "guided_cgan_synthetic.safetensors"
 log = logging.getLogger(__name__)
-
-
-class GuidedCGANTask(TrainingTask):
-    """One discriminator update, then one generator update, per batch."""
-
-    inference = "generator"
-
-    def __init__(self, generator: Generator, discriminator: PatchDiscriminator | None,
-                 config: dict[str, Any], lr_g: float) -> None:
-        betas = (config["beta1"], 0.999)
-        params_g = [p for p in generator.parameters() if p.requires_grad]
-        modules: dict[str, torch.nn.Module] = {"generator": generator}
-        optimizers = {"generator": make_adam(params_g, lr_g, betas)}
-        if discriminator is not None:
-            modules["discriminator"] = discriminator
-            optimizers["discriminator"] = make_adam(discriminator.parameters(), config["lr_d"], betas)
-        super().__init__(modules, optimizers)
-        self.generator = generator
-        self.discriminator = discriminator
-        self.config = config
-
-    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-        cfg, gen, disc = self.config, self.generator, self.discriminator
-        gen.train()
-        with ctx.autocast():
-            fake = gen(flash).float()
-        m = attention_map(flash, ambient)
-        losses: dict[str, torch.Tensor] = {}
-        loss_g = reconstruction_loss(fake, ambient, m if cfg["attention_r"] else None)
-        losses["rec"] = loss_g.detach()
-        if disc is not None:
-            disc.train()
-            m_a = m if cfg["attention_a"] else None
-            real_a, fake_a = guided(ambient.float(), m_a), guided(fake, m_a)
-            with ctx.autocast():
-                d_real, d_fake = disc(real_a), disc(fake_a.detach())
-            loss_d = 0.5 * (adversarial_loss(d_real, True) + adversarial_loss(d_fake, False))
-            ctx.update(loss_d, "discriminator")
-            with ctx.frozen(disc), ctx.autocast():
-                g_logits = disc(fake_a)
-            adv = adversarial_loss(g_logits, True)
-            loss_g = loss_g + cfg["lambda"] * adv
-            losses.update(adv=adv.detach(), d=loss_d.detach())
-        ctx.update(loss_g, "generator")
-        losses["g"] = loss_g.detach()
-        return losses
-
-    @torch.no_grad()
-    def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        return self.generator(flash).float()
 
 
 class GuidedCGAN(Enhancer):
@@ -125,6 +79,8 @@ class GuidedCGAN(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from flashcli_guided_cgan.networks import Generator
+
         cfg = self.config
         self.network = Generator(cfg["width"], cfg["output"], cfg["gain_scale"], cfg["gain_cell"],
                                  cfg["max_stops"])
@@ -134,6 +90,9 @@ class GuidedCGAN(Enhancer):
         return WEIGHTS if WEIGHTS.is_file() else None
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        from flashcli.upsample import apply_gain, fit_gain
+        from flashcli_guided_cgan.networks import apply_log_gain
+
         cfg = self.config
         if cfg["output"] != "gain":
             return self.network(flash)
@@ -146,6 +105,10 @@ class GuidedCGAN(Enhancer):
         """Initialise the encoder (options ``pretrained`` / ``vgg_weights``; not when
         ``config.resuming``), freeze it if asked, and build the discriminator and the Adam
         optimisers; ``config.lr`` overrides ``lr_g``."""
+        from flashcli.nn import init_vgg16_encoder
+        from flashcli_guided_cgan.networks import PatchDiscriminator
+        from flashcli_guided_cgan.task import GuidedCGANTask
+
         cfg = self.config
         net = self.network
         init = None

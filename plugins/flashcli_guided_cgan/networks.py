@@ -17,8 +17,8 @@ from torch import nn
 
 from flashcli.nn import VGGEncoderDecoder, scaled
 from flashcli.upsample import linear_to_srgb, srgb_to_linear
+from flashcli_guided_cgan import OUTPUTS
 
-OUTPUTS = ("image", "gain")
 #: The encoder pools four times: inputs are padded to a multiple of this.
 MULTIPLE = 16
 

@@ -3,10 +3,13 @@ evaluation). Also the smallest complete example of a flashcli plugin."""
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer
+
+if TYPE_CHECKING:  # no torch at import: plugins load for every command, even --help
+    import torch
 
 
 class Identity(Enhancer):

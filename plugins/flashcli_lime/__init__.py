@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
 from flashcli.errors import FlashcliError
-from flashcli_lime.lime import initial_illumination, lime, refine_illumination, strategy3_weights
+from flashcli.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strategy3_weights"]
+
+# Imported on first use: the plugin loads for every command, even --help, without torch.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__[1:], "flashcli_lime.illumination"))
 
 
 class Lime(Enhancer):
@@ -34,6 +38,8 @@ class Lime(Enhancer):
             raise FlashcliError("method lime: lambda must be >= 0, sigma, gamma, eps, tol > 0, max_iter >= 1")
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        from flashcli_lime.illumination import lime
+
         c = self.config
         return lime(flash, c["lambda"], c["sigma"], c["gamma"], c["eps"], c["tol"], c["max_iter"])
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
 from flashcli.errors import FlashcliError
-from flashcli_srie.srie import Decomposition, decompose, srie
+from flashcli.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Decomposition", "Srie", "decompose", "srie"]
+
+# Imported on first use: the plugin loads for every command, even --help, without torch.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(["Decomposition", "decompose", "srie"], "flashcli_srie.decomposition"))
 
 
 class Srie(Enhancer):
@@ -38,6 +42,8 @@ class Srie(Enhancer):
             raise FlashcliError("method srie: stop, solver_tol must be > 0 and the caps >= 1")
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        from flashcli_srie.decomposition import srie
+
         c = self.config
         return srie(
             flash, c["c1"], c["c2"], c["lambda"], c["stop"], c["gamma"],

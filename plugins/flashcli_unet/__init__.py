@@ -3,39 +3,21 @@ ablation 4). Needs weights from ``flashcli train DATASET --method unet``."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.training.task import StepContext, TrainingTask, make_adam
-from flashcli_unet.network import UNet
+from flashcli.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    import torch
+
+    from flashcli_unet.task import UNetTask
 
 __all__ = ["UNet", "UNetEnhancer", "UNetTask"]
 
-
-class UNetTask(TrainingTask):
-    """L1 between the U-Net's output and the ambient image; Adam."""
-
-    inference = "network"
-
-    def __init__(self, network: UNet, lr: float) -> None:
-        optimizer = make_adam(network.parameters(), lr)
-        super().__init__({"network": network}, {"network": optimizer})
-        self.network = network
-
-    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-        self.network.train()
-        with ctx.autocast():
-            pred = self.network(flash)
-        loss = (pred.float() - ambient.float()).abs().mean()
-        ctx.update(loss, "network")
-        return {"l1": loss.detach()}
-
-    @torch.no_grad()
-    def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        return self.network(flash).float().clamp(0.0, 1.0)
+# Imported on first use: the plugin loads for every command, even --help, without torch.
+__getattr__ = lazy_exports(__name__, {"UNet": "flashcli_unet.network", "UNetTask": "flashcli_unet.task"})
 
 
 class UNetEnhancer(Enhancer):
@@ -52,6 +34,8 @@ class UNetEnhancer(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from flashcli_unet.network import UNet
+
         self.network = UNet(width=self.config["width"])
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
@@ -60,6 +44,8 @@ class UNetEnhancer(Enhancer):
     def training_task(self, config: Any) -> UNetTask:
         """Train from scratch (it has no pretrained backbone, so no such option);
         ``config.lr`` overrides the ``lr`` option."""
+        from flashcli_unet.task import UNetTask
+
         self.network.to(self.device)
         lr = getattr(config, "lr", None)
         task = UNetTask(self.network, lr=float(lr) if lr is not None else self.config["lr"])

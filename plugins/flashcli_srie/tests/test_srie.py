@@ -14,7 +14,7 @@ from stencil_reference import scipy_matrix
 from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer
 
-srie_module = importlib.import_module("flashcli_srie.srie")
+srie_module = importlib.import_module("flashcli_srie.decomposition")
 
 
 def scene(h=20, w=24, seed=0):

@@ -6,10 +6,13 @@ point, then `pip install -e .`. `flashcli plugins` lists the new method.
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
+
+if TYPE_CHECKING:  # torch only for the annotations: `flashcli --help` stays fast
+    import torch
 
 
 class Gamma(Enhancer):

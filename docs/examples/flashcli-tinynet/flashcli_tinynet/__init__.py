@@ -4,54 +4,22 @@ Install it (``pip install -e docs/examples/flashcli-tinynet``), then::
 
     flashcli train DATASET --method tinynet --epochs 5 --out runs/tiny
     flashcli relight SHOOT/ -o OUT/ --method tinynet --weights runs/tiny
+
+This module only declares the method: every flashcli command (even ``flashcli --help``)
+imports it, so torch and the network are imported from ``network.py`` when first used.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.training.task import StepContext, TrainingTask, make_adam
 
+if TYPE_CHECKING:
+    import torch
 
-def build_network(width: int) -> nn.Module:
-    """Predicts a correction added to the flash image (reflection padding: no border frame)."""
-    return nn.Sequential(
-        nn.Conv2d(3, width, 3, padding=1, padding_mode="reflect"),
-        nn.ReLU(),
-        nn.Conv2d(width, 3, 3, padding=1, padding_mode="reflect"),
-    )
-
-
-def run_network(network: nn.Module, flash: torch.Tensor) -> torch.Tensor:
-    """The one forward pass shared by inference and training."""
-    return (flash + network(flash)).clamp(0.0, 1.0)
-
-
-class TinyTask(TrainingTask):
-    """What one training step does; the engine does everything else."""
-
-    inference = "network"  # the key in ``modules`` of the network the enhancer runs
-
-    def __init__(self, network: nn.Module, lr: float) -> None:
-        # TrainingTask.__init__ takes the modules and the optimisers, each by name.
-        super().__init__({"network": network}, {"network": make_adam(network.parameters(), lr)})
-
-    def step(self, flash: torch.Tensor, ambient: torch.Tensor, ctx: StepContext) -> dict[str, torch.Tensor]:
-        network = self.modules["network"]  # through ``modules``: DDP may have wrapped it
-        network.train()
-        with ctx.autocast():
-            pred = run_network(network, flash)
-        loss = (pred.float() - ambient.float()).abs().mean()
-        ctx.update(loss, "network")  # backward and optimiser step, AMP-aware
-        return {"l1": loss.detach()}  # 0-d tensors, no .item()
-
-    def predict(self, flash: torch.Tensor) -> torch.Tensor:
-        return run_network(self.modules["network"], flash).float()
+    from flashcli_tinynet.network import TinyTask
 
 
 class TinyNet(Enhancer):
@@ -65,13 +33,19 @@ class TinyNet(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
+        from flashcli_tinynet.network import build_network
+
         self.network = build_network(self.config["width"])
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
+        from flashcli_tinynet.network import run_network
+
         return run_network(self.network, flash)
 
     def training_task(self, config: Any) -> TinyTask:
         """``config`` is the run's ``flashcli.training.config.TrainConfig``."""
+        from flashcli_tinynet.network import TinyTask
+
         lr = config.lr if config.lr is not None else self.config["lr"]
         task = TinyTask(self.network, lr)
         task.init = None if config.resuming else "scratch"
