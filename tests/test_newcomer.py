@@ -498,6 +498,80 @@ def test_performance_page_has_no_stale_rows():
     assert "not installed yet" not in page
 
 
+def _split_folders(dataset: Path, split: str, dest: Path) -> tuple[Path, Path]:
+    """Copy ``dataset/split`` into ``dest/flash`` and ``dest/ambient`` with plain stems."""
+    import shutil
+
+    flash, ambient = dest / "flash", dest / "ambient"
+    for d in (flash, ambient):
+        d.mkdir(parents=True)
+    for f in sorted((dataset / split).glob("*.png")):
+        stem, role = f.stem.rsplit("_", 1)
+        shutil.copy(f, (flash if role == "flash" else ambient) / f"{stem}.png")
+    return flash, ambient
+
+
+def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path):
+    train_dirs = _split_folders(pairs, "train", tmp_path / "train")
+    test_dirs = _split_folders(pairs, "test", tmp_path / "test")
+    run = tmp_path / "run"
+    result = _run("train", "--pairs", *map(str, train_dirs), "--test-pairs", *map(str, test_dirs),
+                  "--method", "tinynet", "--out", str(run), *TINY, "--epochs", "1", "--json")
+    assert result.exit_code == 0, result.output
+    summary = _json(result)
+    assert summary["steps"] == 2 and summary["test_psnr"] is not None  # 4 train pairs, batch 2
+    meta = json.loads((run / "last.json").read_text())
+    assert meta["dataset"]["train_pairs"] == 4 and meta["dataset"]["test_pairs"] == 1
+    assert meta["dataset"]["root"] == f"--pairs {train_dirs[0]} {train_dirs[1]}"
+    assert (run / "best.safetensors").is_file()
+    # the run resumes from its saved folders
+    longer = _run("train", "--resume", str(run), "--epochs", "2", "--json")
+    assert longer.exit_code == 0, longer.output
+    assert _json(longer)["epochs"] == 2
+
+
+def test_train_pairs_without_test_pairs_warns_and_trains(tinynet, pairs, tmp_path):
+    train_dirs = _split_folders(pairs, "train", tmp_path / "train")
+    result = _run("train", "--pairs", *map(str, train_dirs), "--method", "tinynet",
+                  "--out", str(tmp_path / "run"), *TINY, "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    assert "no --test-pairs FLASH_DIR AMBIENT_DIR given" in result.stderr
+
+
+def test_train_pairs_problems_and_misuse_are_one_line_each(tinynet, pairs, tmp_path):
+    flash, ambient = _split_folders(pairs, "train", tmp_path / "train")
+    (ambient / "Objects_000.png").unlink()
+    result = _run("train", "--pairs", str(flash), str(ambient), "--method", "tinynet",
+                  "--out", str(tmp_path / "run"), *TINY)
+    assert result.exit_code == 1
+    assert f"{flash / 'Objects_000.png'}: no file with stem 'Objects_000' in {ambient}" in result.output
+    both = _run("train", str(pairs), "--pairs", str(flash), str(ambient), "--method", "tinynet", *TINY)
+    assert both.exit_code == 2 and "give either DATASET or --pairs" in both.output
+    lone = _run("train", str(pairs), "--test-pairs", str(flash), str(ambient), "--method", "tinynet", *TINY)
+    assert lone.exit_code == 2 and "--test-pairs goes with --pairs" in lone.output
+    missing = _run("train", "--method", "tinynet", *TINY)
+    assert missing.exit_code == 2 and "--pairs FLASH_DIR AMBIENT_DIR, or --resume RUN" in missing.output
+    for result in (both, lone, missing):
+        assert "Traceback" not in result.output
+
+
+def test_wrong_layout_error_names_only_options_train_has(tinynet, tmp_path):
+    from flashcli.commands.train import command as train_command
+
+    (tmp_path / "photos").mkdir()
+    result = _run("train", str(tmp_path), "--method", "tinynet", *TINY)
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert "split folder not found" in line and "--pairs FLASH_DIR AMBIENT_DIR" in line
+    flags = {opt for p in train_command.params for opt in p.opts}
+    named = {word.strip(",.;()`") for word in line.split() if word.startswith("--")}
+    assert named and named <= flags, named - flags
+    # with the default method too: the layout is checked before any pretrained weights are fetched
+    default = _run("train", str(tmp_path), *TINY)
+    assert default.exit_code == 1 and "split folder not found" in default.output
+    assert "VGG-16" not in default.output
+
+
 # --- item 8: start-up without torch --------------------------------------------------------
 
 def _fresh(code: str, **env: str) -> str:

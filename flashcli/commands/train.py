@@ -75,6 +75,10 @@ def _show(summary: dict[str, Any]) -> None:
     console.out().print(table)
 
 
+def _dirs(value: tuple[str, str] | None) -> list[str] | None:
+    return list(value) if value else None
+
+
 def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bool]:
     """The run's config and whether it resumes one."""
     from flashcli.training.engine import RESUMABLE_OVERRIDES, resume_config
@@ -90,16 +94,24 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
         if device != "auto":
             overrides["device"] = device
         return resume_config(params["resume"], **overrides), True
-    if not params["data"]:
+    if not params["data"] and not params["pairs"]:
         raise UsageError("missing DATASET: pass the dataset folder (holding train/ and test/), "
-                            "or --resume RUN to continue a run")
+                         "--pairs FLASH_DIR AMBIENT_DIR, or --resume RUN to continue a run")
     options = _options(params)
     fields = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__}
+    fields.update(data=params["data"] or "", pairs=_dirs(params["pairs"]),
+                  test_pairs=_dirs(params["test_pairs"]))
     return TrainConfig(**{**fields, "options": options, "device": device}), False
 
 
 @click.command("train")
-@click.argument("data", metavar="DATASET", required=False, type=click.Path(file_okay=False, exists=True))
+@click.argument("data", metavar="[DATASET]", required=False, type=click.Path(file_okay=False, exists=True))
+@click.option("--pairs", nargs=2, type=click.Path(file_okay=False, exists=True), default=None,
+              metavar="FLASH_DIR AMBIENT_DIR",
+              help="Train on two folders of photos paired by file stem, instead of DATASET.")
+@click.option("--test-pairs", nargs=2, type=click.Path(file_okay=False, exists=True), default=None,
+              metavar="FLASH_DIR AMBIENT_DIR",
+              help="With --pairs: the test pairs (test PSNR/SSIM, grids and best weights).")
 @click.option("--method", "-m", default=None,
               help="Trainable method (default: the one installed as the default for training).")
 @click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
@@ -137,7 +149,8 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(as_json: bool, **params: Any) -> None:
-    """Train a method on DATASET (ROOT/train and ROOT/test, <stem>_flash / <stem>_ambient).
+    """Train a method on DATASET (ROOT/train and ROOT/test, <stem>_flash / <stem>_ambient),
+    or on --pairs FLASH_DIR AMBIENT_DIR (files paired by stem; --test-pairs for a test set).
 
     Writes last/best weights (usable with --weights RUN), state.pt (for --resume), log.jsonl,
     epochs.csv and grids/ into the run folder. Several GPUs:

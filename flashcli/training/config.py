@@ -27,7 +27,9 @@ class TrainConfig:
     ``training_task(config)``; anything specific to a method is one of its ``options``.
     """
 
-    data: str
+    data: str = ""                    # ROOT holding train/ and test/ ...
+    pairs: list[str] | None = None    # ... or FLASH_DIR, AMBIENT_DIR paired by file stem
+    test_pairs: list[str] | None = None  # with pairs: FLASH_DIR, AMBIENT_DIR of the test pairs
     out: str | None = None            # None: runs/<method>-<date>-<time>
     method: str | None = None       # None: the method whose default_for names train
     options: dict[str, Any] = field(default_factory=dict)
@@ -88,9 +90,26 @@ class TrainConfig:
                 raise UsageError(f"{name} {getattr(self, name)!r}: must be text")
         if not isinstance(self.options, dict):
             raise UsageError(f"options {self.options!r}: must be a mapping")
+        for name in ("pairs", "test_pairs"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (list, tuple)) or len(value) != 2
+                                      or not all(isinstance(v, str) and v for v in value)):
+                raise UsageError(f"{_flag(name)} {value!r}: give two folders, FLASH_DIR AMBIENT_DIR")
+            if value is not None:
+                setattr(self, name, list(value))
+
+    def _check_data(self) -> None:
+        if self.pairs and self.data:
+            raise UsageError(f"{self.data}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
+        if not self.pairs and not self.data:
+            raise UsageError("missing DATASET: pass the dataset folder (holding train/ and test/), "
+                             "or --pairs FLASH_DIR AMBIENT_DIR")
+        if self.test_pairs and not self.pairs:
+            raise UsageError("--test-pairs goes with --pairs; a DATASET folder has its own test/ split")
 
     def validate(self) -> TrainConfig:
         self._check_types()
+        self._check_data()
         checks = [
             (self.epochs >= 1, f"--epochs {self.epochs}: must be at least 1"),
             (self.steps is None or self.steps >= 1, f"--steps {self.steps}: must be at least 1"),

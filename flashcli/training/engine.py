@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from flashcli.datasets import find_pairs, fingerprint, load_pairs_uint8, require_clean
+from flashcli.datasets import PairSet, fingerprint, load_pairs_uint8
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
 from flashcli.plugins import registry
@@ -32,6 +32,7 @@ from flashcli.training import checkpoint as ckpt
 from flashcli.training.augment import crop_resize_flip
 from flashcli.training.config import TrainConfig
 from flashcli.training.data import DeviceData
+from flashcli.training.sources import describe, training_sets
 from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
 from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
 from flashcli.training.task import StepContext, TrainingTask, eval_mode
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 BEST_BY = METRICS[TRAINING_METRICS[0]]
 
 #: Settings that may change when a run is resumed (the rest define the run).
-RESUMABLE_OVERRIDES = ("data", "epochs", "steps", "device", "amp", "compile", "channels_last",
+RESUMABLE_OVERRIDES = ("data", "pairs", "test_pairs", "epochs", "steps", "device", "amp", "compile", "channels_last",
                        "log_every", "checkpoint_every", "eval_every")
 
 
@@ -121,18 +122,10 @@ class Trainer:
 
     # -- set-up ------------------------------------------------------------------------
 
-    def _load_data(self) -> None:
+    def _load_data(self, sets: tuple[PairSet, PairSet | None]) -> None:
+        """Decode the training (and test) pairs onto the device."""
         cfg = self.config
-        train_set = find_pairs(cfg.data, "train", cfg.category,
-                               other_layout="or render one with `flashcli synth`")
-        require_clean(train_set)
-        test_dir = Path(cfg.data).expanduser() / "test"
-        has_test = test_dir.is_dir() and any(p.is_file() for p in test_dir.rglob("*"))
-        test_set = find_pairs(cfg.data, "test", cfg.category) if has_test else None
-        if test_set is None and self.dist.main:
-            log.warning(f"{test_dir}: no test pairs; training without test PSNR/SSIM and best weights")
-        if test_set is not None:
-            require_clean(test_set)
+        train_set, test_set = sets
         pairs = train_set.pairs + (test_set.pairs if test_set else [])
         decoded = [0]
 
@@ -148,7 +141,7 @@ class Trainer:
         self.fingerprint = fingerprint(pairs)
         was = (self.state or {}).get("dataset_fingerprint")
         if was and was != self.fingerprint and self.dist.main:
-            log.warning(f"{cfg.data}: the dataset changed since this run started "
+            log.warning(f"{describe(cfg)}: the dataset changed since this run started "
                          "(files added, removed or modified); continuing on the current files")
         self.n_test = len(test_set.pairs) if test_set else 0
         grid_src = self.test or load_pairs_uint8(train_set.pairs[:cfg.grid_pairs], self.device)
@@ -221,7 +214,7 @@ class Trainer:
     def _meta(self, metrics: dict[str, Any] | None = None) -> dict[str, Any]:
         return {"method": self.config.method, "options": self.config.options,
                 "train": self.config.to_dict(), "epoch": self.epoch, "step": self.step,
-                "dataset": {"root": str(self.config.data), "fingerprint": self.fingerprint,
+                "dataset": {"root": describe(self.config), "fingerprint": self.fingerprint,
                             "train_pairs": len(self.data), "test_pairs": self.n_test},
                 "init": self.init,
                 "metrics": metrics or {}, "versions": ckpt.versions()}
@@ -293,10 +286,13 @@ class Trainer:
     def run(self) -> dict[str, Any]:
         """Train until ``epochs`` (or ``steps``) are done; returns the summary."""
         cfg = self.config
-        self._build()  # first: a bad option or missing pretrained weights fails at once
+        # a wrong dataset, a bad option or missing pretrained weights fail at once, before
+        # any download or decoding (a resumed run checks its data once it is not finished)
+        sets = training_sets(cfg, warn=self.dist.main) if self.state is None else None
+        self._build()
         if self.state is not None and self._done():
             raise self._finished()
-        self._load_data()
+        self._load_data(sets or training_sets(cfg, warn=self.dist.main))
         self._open_logs()
         self.total = cfg.steps or cfg.epochs * self.data.steps_per_epoch(self.per_step)
         self.aug = torch.Generator(device=self.device)
@@ -498,7 +494,7 @@ class _Sums:
 def train(config: TrainConfig, *, resume: bool = False,
           on_step: Callable[[int, dict[str, Any]], None] | None = None,
           progress: ProgressFn | None = None) -> dict[str, Any]:
-    """Train ``config.method`` on ``config.data`` into the run folder ``config.out``.
+    """Train ``config.method`` on ``config.data`` (or ``config.pairs``) into the run folder ``config.out``.
 
     ``resume``: continue the run already in ``config.out`` (see :func:`resume_config`).
     ``on_step(step, losses)`` is called after every step (losses are device tensors);

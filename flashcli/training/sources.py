@@ -1,0 +1,51 @@
+"""Where a run's pairs come from: a dataset folder (ROOT/train, ROOT/test) or two folders
+paired by file stem (``--pairs FLASH_DIR AMBIENT_DIR``, ``--test-pairs ...``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from flashcli.datasets import PairSet, filter_category, find_pairs, pairs_from_dirs, require_clean
+
+if TYPE_CHECKING:
+    from flashcli.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def describe(cfg: TrainConfig) -> str:
+    """The data of a run in words, for messages and the weights' sidecar."""
+    if cfg.pairs:
+        return f"--pairs {cfg.pairs[0]} {cfg.pairs[1]}"
+    return str(cfg.data)
+
+
+def _from_dirs(dirs: list[str], category: str | None) -> PairSet:
+    found = pairs_from_dirs(*dirs, check=True)
+    found.pairs = filter_category(found.pairs, category)
+    return found
+
+
+def training_sets(cfg: TrainConfig, warn: bool = True) -> tuple[PairSet, PairSet | None]:
+    """The clean training pairs and the test pairs (None: none given; the run then has no
+    test PSNR/SSIM and no best weights). Any dataset problem raises one error listing it."""
+    if cfg.pairs:
+        train_set = _from_dirs(cfg.pairs, cfg.category)
+        test_set = _from_dirs(cfg.test_pairs, cfg.category) if cfg.test_pairs else None
+        missing = "no --test-pairs FLASH_DIR AMBIENT_DIR given"
+    else:
+        train_set = find_pairs(cfg.data, "train", cfg.category,
+                               other_layout="or pass --pairs FLASH_DIR AMBIENT_DIR, "
+                                            "or render a dataset with `flashcli synth`")
+        test_dir = Path(cfg.data).expanduser() / "test"
+        has_test = test_dir.is_dir() and any(p.is_file() for p in test_dir.rglob("*"))
+        test_set = find_pairs(cfg.data, "test", cfg.category) if has_test else None
+        missing = f"{test_dir}: no test pairs"
+    require_clean(train_set)
+    if test_set is not None:
+        require_clean(test_set)
+    elif warn:
+        log.warning(f"{missing}; training without test PSNR/SSIM and best weights")
+    return train_set, test_set
