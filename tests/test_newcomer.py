@@ -457,6 +457,20 @@ def test_eval_tables_fit_80_columns_without_cutting_numbers(long_method, pairs):
     assert long_method in "".join(line.split("│")[1].strip() for line in lines if line.count("│") > 3)
 
 
+def test_plugins_table_fits_80_columns_and_keeps_every_description_word():
+    from flashcli.plugins import registry
+
+    result = _run("plugins")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    table = [line for line in lines if line.startswith(("│", "┃", "┏", "└"))]
+    assert table and max(map(len, table)) <= 80
+    assert "…" not in result.stdout
+    cells = " ".join(line.split("│")[5].strip() for line in table if line.count("│") == 6)
+    for info in registry().methods.values():
+        assert "".join(info.cls.description.split()) in "".join(cells.split())  # folded, not cut
+
+
 # --- item 9: docs ------------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,8 +20,11 @@ def command(as_json: bool) -> None:
         console.print_json(report)
         return
     table = Table(title="flashcli methods")
-    for col in ("method", "provided by", "trainable", "needs weights", "description"):
-        table.add_column(col)
+    table.add_column("method", no_wrap=True)
+    table.add_column("provided by")
+    table.add_column("trainable")
+    table.add_column("weights")  # no / yes (needed) / bundled
+    table.add_column("description", overflow="fold", ratio=1)
     notes = []
     for m in report["methods"]:
         weights = "yes" if m["needs_weights"] else "no"
