@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import time
 
-from common import emit
+from common import emit, peak_rss_mib
 
 #: Methods benchmarked by default, with the options they run with. Add a method here
 #: (its options as strings, as on the command line) and it is timed like the others.
@@ -78,7 +77,7 @@ def run_one(method: str, megapixels: float, device: str, repeat: int, weights: s
     peak = (
         torch.cuda.max_memory_allocated() / 2**20
         if cuda
-        else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        else peak_rss_mib()
     )
     return {
         "method": method,
@@ -154,7 +153,7 @@ def scipy_lime_solve(megapixels: float) -> dict:
         "megapixels": round(mp, 3),
         "seconds": round(seconds, 3),
         "seconds_per_megapixel": round(seconds / mp, 3),
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_memory_mib": round(peak_rss_mib(), 1),
         "peak_memory_kind": "process_rss",
     }
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import statistics
 import subprocess
 import sys
 import time
 
 import torch
-from common import device_label, emit
+from common import device_label, emit, peak_rss_mib
 
 METHODS = ("deepflash", "unet", "bilateral")
 
@@ -67,7 +66,7 @@ def run_case(method: str, size: str, width: float, device: torch.device, repeats
     w, h = parse_size(size)
     fn = build(method, width, device)
     x = torch.rand(1, 3, h, w, device=device)
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = peak_rss_mib()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     with torch.inference_mode():
@@ -82,7 +81,7 @@ def run_case(method: str, size: str, width: float, device: torch.device, repeats
     if device.type == "cuda":
         peak_mib = torch.cuda.max_memory_allocated(device) / 2**20
     else:
-        peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024
+        peak_mib = peak_rss_mib() - rss_before
     seconds = statistics.median(times)
     mp = w * h / 1e6
     gflop = network_gflop(fn, x) if method != "bilateral" else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import emit
+from common import emit, peak_rss_mib
 from PIL import Image
 
 from flashcli.training import TrainConfig, train
@@ -80,7 +79,7 @@ def measure(data: Path, args: argparse.Namespace, mode: str, batch: int,
     finally:
         shutil.rmtree(out, ignore_errors=True)
     peak = (torch.cuda.max_memory_allocated() if cuda
-            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+            else peak_rss_mib() * 2**20)
     ips = logs[-1]["images_per_s"]
     return {"mode": mode, "batch": batch, "images_per_s": round(ips, 2),
             "step_ms": round(1000 * batch / ips, 2),

@@ -8,10 +8,21 @@ from flashcli.lazy import lazy_module
 torch = lazy_module("torch")
 
 
+def check_device_spec(spec: object) -> None:
+    """Refuse a device text that can never be valid (without importing torch)."""
+    if not isinstance(spec, str):
+        return
+    text = spec.strip().lower()
+    index = text.partition(":")[2]
+    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and index.isdigit()):
+        return
+    raise UsageError(f"--device {spec}: unknown device; use auto, cpu, cuda or cuda:N")
+
+
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     """``auto`` means CUDA when available, else the CPU."""
-    if isinstance(spec, torch.device):
-        return spec
+    if spec is not None and not isinstance(spec, str):
+        return spec  # a torch.device already
     spec = (spec or "auto").strip().lower()
     if spec == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")

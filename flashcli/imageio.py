@@ -296,6 +296,17 @@ def _tiff_pixels(path: Path) -> np.ndarray:
     return arr
 
 
+#: Largest single read handed to Pillow's decoder (see :func:`_pillow_pixels`).
+DECODE_BLOCK = 64 << 20
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
                    half_size: bool = False, planar: bool = False) -> np.ndarray:
     """H x W x C pixels, or 3 x H x W 8-bit ones when ``planar`` and the source is 8-bit."""
@@ -310,6 +321,10 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
             return decode_png(data, mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
     if half_size and img.format == "JPEG":
         img.draft("RGB", ((img.width + 1) // 2, (img.height + 1) // 2))  # DCT-domain scaling
+    # Feed the decoder the whole file at once: Pillow releases the GIL inside each decode
+    # call and takes it back between its 64 KB reads; with other threads busy (the method,
+    # or torch being imported) every re-take waits, and a 12 MP JPEG took 4x longer.
+    img.decodermaxblock = max(img.decodermaxblock, min(_file_size(path), DECODE_BLOCK))
     img.load()
     if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         return np.asarray(img)
@@ -318,6 +333,47 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
     if planar:
         return np.stack([np.asarray(band) for band in img.split()])  # 3 x H x W, one pass
     return np.asarray(img)
+
+
+def decode_pixels(path: str | Path, *, half_size: bool = False, max_pixels: int | None = None,
+                  meta: PhotoMeta | None = None,
+                  keep_8bit: bool = False) -> tuple[np.ndarray, PhotoMeta]:
+    """The first half of :func:`read_image`: the decoded pixels as a NumPy array (as
+    stored: not yet upright), plus the metadata. It needs no torch for JPEG, 8-bit PNG and
+    TIFF, and RAW, so photos can be decoded while torch is still being imported."""
+    path = Path(path)
+    meta = meta if meta is not None else read_metadata(path)
+    _check_pixels(path, meta.width, meta.height, max_pixels)
+    if meta.is_raw:
+        from flashcli.raw import decode_raw
+
+        return decode_raw(path, half_size=half_size), meta
+    try:
+        if meta.format == "TIFF" and meta.bit_depth > 8:
+            return _tiff_pixels(path), meta
+        with _open_pillow(path) as img:
+            return _pillow_pixels(path, img, meta.bit_depth, half_size,
+                                  planar=keep_8bit and not half_size), meta
+    except ImageReadError:
+        raise
+    except PermissionError as e:
+        raise _open_error(path, e) from e
+    except (OSError, SyntaxError, ValueError, RuntimeError, KeyError, IndexError) as e:
+        raise ImageReadError(
+            f"{path}: cannot decode the pixels ({e}); the file is truncated or "
+            "damaged, re-copy it from the camera or card") from e
+
+
+def pixels_to_tensor(arr: np.ndarray, meta: PhotoMeta, *, half_size: bool = False,
+                     keep_8bit: bool = False) -> torch.Tensor:
+    """The second half of :func:`read_image`: :func:`decode_pixels`' array as an upright
+    3 x H x W tensor (float32 in [0, 1], or its own uint8 pixels with ``keep_8bit``)."""
+    if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit and not meta.is_raw:
+        return apply_orientation(torch.from_numpy(arr), meta.orientation)
+    x = _to_float(arr)
+    if half_size and not meta.is_raw and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
+        x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
+    return x if meta.is_raw else apply_orientation(x, meta.orientation)
 
 
 def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | None = None,
@@ -332,36 +388,9 @@ def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | N
     a RAW file is opened once more only, to decode). ``keep_8bit``: an 8-bit JPEG/PNG/TIFF
     comes back as its own uint8 pixels (0-255, 3 x H x W) instead, with no float copy.
     """
-    path = Path(path)
-    meta = meta if meta is not None else read_metadata(path)
-    _check_pixels(path, meta.width, meta.height, max_pixels)
-    if meta.is_raw:
-        from flashcli.raw import decode_raw
-
-        x = _to_float(decode_raw(path, half_size=half_size))
-    else:
-        try:
-            if meta.format == "TIFF" and meta.bit_depth > 8:
-                arr = _tiff_pixels(path)
-            else:
-                with _open_pillow(path) as img:
-                    arr = _pillow_pixels(path, img, meta.bit_depth, half_size,
-                                         planar=keep_8bit and not half_size)
-        except ImageReadError:
-            raise
-        except PermissionError as e:
-            raise _open_error(path, e) from e
-        except (OSError, SyntaxError, ValueError, RuntimeError, KeyError, IndexError) as e:
-            raise ImageReadError(
-                f"{path}: cannot decode the pixels ({e}); the file is truncated or "
-                "damaged, re-copy it from the camera or card") from e
-        if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit:
-            return apply_orientation(torch.from_numpy(arr), meta.orientation), meta
-        x = _to_float(arr)
-        if half_size and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
-            x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
-        x = apply_orientation(x, meta.orientation)
-    return x, meta
+    arr, meta = decode_pixels(path, half_size=half_size, max_pixels=max_pixels, meta=meta,
+                              keep_8bit=keep_8bit)
+    return pixels_to_tensor(arr, meta, half_size=half_size, keep_8bit=keep_8bit), meta
 
 
 # --- writing -------------------------------------------------------------------------------

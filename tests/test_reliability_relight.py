@@ -138,14 +138,14 @@ def test_unexpected_exceptions_become_per_file_failures(methods, tmp_path, monke
 
     import flashcli.relight.run as relight_mod
 
-    real = relight_mod.read_image
+    real = relight_mod.decode_pixels
 
     def buggy(path, **kwargs):
         if Path(path).name == "b.jpg":
             raise ZeroDivisionError("decoder bug")
         return real(path, **kwargs)
 
-    monkeypatch.setattr(relight_mod, "read_image", buggy)
+    monkeypatch.setattr(relight_mod, "decode_pixels", buggy)
     result = _relight(str(shoot), "-o", str(tmp_path / "out2"), "--json")
     bi.assert_clean_failure(result, "b.jpg", "ZeroDivisionError: decoder bug")
     files = _by_name(_report(result))

@@ -304,3 +304,36 @@ def test_relight_on_cuda_with_amp(tmp_path):
     full = torch.from_numpy(data).permute(2, 0, 1)[None].float() / 255
     relit, _ = read_image(tmp_path / "out" / "e_ambient.png")
     assert (relit - exposure(full)[0]).abs().mean() < 0.006
+
+
+def test_first_decodes_start_before_torch_is_imported(tmp_path):
+    """Start-up overlap: in a fresh process the first photos are queued for decoding (Pillow
+    and NumPy only) before torch is imported."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for name in ("a", "b"):
+        pf.write_jpeg(shoot / f"{name}.jpg", 48, 32)
+    code = f"""
+import sys
+import flashcli.relight.run as run
+seen = {{}}
+start = run._Runner.start
+def spy_start(self, jobs):
+    seen.setdefault("start", "torch" in sys.modules)
+    return start(self, jobs)
+run._Runner.start = spy_start
+report = run.relight([{str(shoot)!r}], {str(tmp_path / "out")!r}, method="identity", device="cpu")
+print(seen["start"], sorted(f.status for f in report.files))
+"""
+    paths = [str(root), str(root / "plugins"), os.environ.get("PYTHONPATH", "")]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "False"  # torch not imported when the decodes were queued
+    assert done.stdout.split()[1:] == ["['processed',", "'processed']"]

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from flashcli.device import resolve_device
+from flashcli.device import check_device_spec, resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, UsageError
-from flashcli.imageio import PhotoMeta, read_image, write_image
+from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
+from flashcli.lazy import lazy_module
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
@@ -36,17 +35,12 @@ from flashcli.relight.plan import (
     plan,
 )
 from flashcli.relight.report import FAILED, PROCESSED, WOULD_PROCESS, FileResult, RelightReport
-from flashcli.tiling import run_tiled
-from flashcli.upsample import (
-    GainField,
-    apply_gain,
-    apply_gain_u8,
-    downscale,
-    downscale_u8,
-    fit_gain,
-    with_strength,
-    working_shape,
-)
+
+# torch and the modules that import it load on first use: relight() starts decoding the first
+# photos (Pillow and NumPy only) before it imports torch, so the two overlap.
+torch = lazy_module("torch")
+tiling = lazy_module("flashcli.tiling")
+upsample = lazy_module("flashcli.upsample")
 
 #: Tile side for ``working_size="full"`` when the method names no working size.
 DEFAULT_TILE = 1024
@@ -92,6 +86,7 @@ class RelightConfig:
     strength: float = 1.0
 
     def validate(self) -> RelightConfig:
+        check_device_spec(self.device)
         if not 0.0 <= float(self.strength) <= 2.0:
             raise UsageError(f"--strength {self.strength}: use a number from 0 (no change) to 1 "
                              "(the full relight); up to 2 exaggerates")
@@ -122,10 +117,11 @@ def resolve_working_size(working_size: int | str | None, method: Any) -> int | s
 
 
 class _Timer:
-    """Accumulates seconds per stage (thread-safe enough: one writer per key at a time)."""
+    """Accumulates seconds per stage (thread-safe enough: one writer per key at a time).
+    ``device`` (set once known) is synchronised at the end of ``sync`` stages on CUDA."""
 
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
+    def __init__(self) -> None:
+        self.device: Any = None
         self.totals: dict[str, float] = {"decode": 0.0, "method": 0.0, "upsample": 0.0,
                                          "encode": 0.0}
 
@@ -135,7 +131,7 @@ class _Timer:
         try:
             yield
         finally:
-            if sync and self.device.type == "cuda":
+            if sync and self.device is not None and self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             self.totals[name] = self.totals.get(name, 0.0) + time.perf_counter() - start
 
@@ -155,34 +151,44 @@ def torch_threads(n: int):
 
 
 class _Runner:
-    """Runs the planned jobs: decode (threads) -> method + upsampling (device) -> encode (threads)."""
+    """Runs the planned jobs: decode (threads) -> method + upsampling (device) -> encode (threads).
 
-    def __init__(self, enhancer: Enhancer, working_size: int | str, config: RelightConfig,
-                 pool: ThreadPoolExecutor, workers: int, timer: _Timer,
-                 on_result: Callable[[FileResult], None]) -> None:
-        self.enhancer = enhancer
-        self.device = enhancer.device
+    ``start`` submits the first decodes before the method exists (while torch is imported
+    and the weights load); ``attach`` hands it the method, ``run`` does the rest.
+    """
+
+    def __init__(self, working_size: int | str, config: RelightConfig, pool: ThreadPoolExecutor,
+                 workers: int, timer: _Timer, on_result: Callable[[FileResult], None]) -> None:
         self.size = working_size
+        self.config = config
         self.quality, self.bit_depth = config.quality, config.bit_depth
         self.max_pixels = config.max_pixels
         self.batch_size = max(1, config.batch_size)
-        self.amp = config.amp and self.device.type == "cuda"
-        self.tile = config.tile or (getattr(enhancer, "working_size", None) or DEFAULT_TILE)
-        self.overlap = config.overlap if config.overlap is not None else max(8, self.tile // 4)
+        # 8-bit sources stay 8-bit on the gain path (no full-size float copy).
+        self.keep_8bit = working_size != "full" and config.bit_depth == 8
         self.pool, self.timer, self.on_result = pool, timer, on_result
         self.encodes: deque[tuple[Job, float, Future]] = deque()
         self.workers = workers
         self.max_encodes = max(2, workers)
         self.strength = float(config.strength)
+        self.pending: deque[tuple[Job, Future]] = deque()
+        self.todo: deque[Job] = deque()
+        self.batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
+
+    def attach(self, enhancer: Enhancer) -> None:
+        self.enhancer = enhancer
+        self.device = enhancer.device
+        self.amp = self.config.amp and self.device.type == "cuda"
+        self.tile = self.config.tile or (getattr(enhancer, "working_size", None) or DEFAULT_TILE)
+        self.overlap = (self.config.overlap if self.config.overlap is not None
+                        else max(8, self.tile // 4))
 
     # -- stages --------------------------------------------------------------------------
 
-    def _decode(self, job: Job) -> tuple[torch.Tensor, PhotoMeta]:
-        with self.timer.stage("decode"):
-            # 8-bit sources stay 8-bit on the gain path (no full-size float copy).
-            keep = self.size != "full" and self.bit_depth == 8
-            return read_image(job.source.path, max_pixels=self.max_pixels, meta=job.meta,
-                              keep_8bit=keep)
+    def _decode(self, job: Job) -> tuple[Any, PhotoMeta]:
+        with self.timer.stage("decode"):  # Pillow / LibRaw / tifffile: no torch needed
+            return decode_pixels(job.source.path, max_pixels=self.max_pixels, meta=job.meta,
+                                 keep_8bit=self.keep_8bit)
 
     def _encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
         with self.timer.stage("encode"):
@@ -195,53 +201,70 @@ class _Runner:
         x = batch.to(self.device, non_blocking=True)
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
             out = self.enhancer(x)
-        return with_strength(x, out, self.strength)
+        return upsample.with_strength(x, out, self.strength)
 
     # -- flow ----------------------------------------------------------------------------
 
-    def run(self, jobs: list[Job]) -> None:
-        """Decode ahead in the pool (bounded by count and megapixels), batch consecutive
-        photos of the same working size, run them, and queue their encodes."""
-        pending: deque[tuple[Job, Future]] = deque()
-        todo = deque(jobs)
+    def _held(self) -> float:
+        return (sum(_megapixels(j) for j, _ in self.pending)
+                + sum(_megapixels(j) for j, _, _ in self.batch))
+
+    def _fill(self) -> None:
+        """Decode ahead in the pool, bounded by count and by megapixels."""
         ahead = self.workers + self.batch_size
-        batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
+        while self.todo and len(self.pending) < ahead:
+            if (self.pending or self.batch) and self._held() + _megapixels(self.todo[0]) > IN_FLIGHT_MEGAPIXELS:
+                return
+            job = self.todo.popleft()
+            self.pending.append((job, self.pool.submit(self._decode, job)))
 
-        def held() -> float:
-            return sum(_megapixels(j) for j, _ in pending) + sum(_megapixels(j) for j, _, _ in batch)
+    def start(self, jobs: list[Job]) -> None:
+        """Queue ``jobs`` and submit the first decodes."""
+        self.todo.extend(jobs)
+        self._fill()
 
-        def fill() -> None:
-            while todo and len(pending) < ahead:
-                if (pending or batch) and held() + _megapixels(todo[0]) > IN_FLIGHT_MEGAPIXELS:
-                    return
-                job = todo.popleft()
-                pending.append((job, self.pool.submit(self._decode, job)))
+    def cancel(self) -> None:
+        """Drop the decodes not started yet (the method could not be built)."""
+        for _, fut in self.pending:
+            fut.cancel()
 
-        fill()
+    def _next_image(self) -> tuple[Job, torch.Tensor, PhotoMeta] | None:
+        """The oldest decode as an upright tensor, or None when it failed (reported)."""
+        job, fut = self.pending.popleft()
+        try:
+            arr, meta = fut.result()
+            with self.timer.stage("decode"):
+                image = pixels_to_tensor(arr, meta, keep_8bit=self.keep_8bit)
+        except Exception as exc:
+            self._finish(job, FAILED, _reason(exc))
+            return None
+        return job, image, meta
+
+    def run(self) -> None:
+        """Batch consecutive photos of the same working size, run them, queue their encodes."""
+        self._fill()
         key = None
-        while pending or todo:
-            if not pending:  # the memory budget is held by the batch: run it first
-                self._run_batch(batch)
-                batch = []
-                fill()
+        while self.pending or self.todo:
+            if not self.pending:  # the memory budget is held by the batch: run it first
+                self._run_batch(self.batch)
+                self.batch = []
+                self._fill()
                 continue
-            job, fut = pending.popleft()
-            try:
-                image, meta = fut.result()
-            except Exception as exc:
-                self._finish(job, FAILED, _reason(exc))
-                fill()
+            item = self._next_image()
+            if item is None:
+                self._fill()
                 continue
-            k = self._batch_key(image)
-            mp = sum(x.shape[-1] * x.shape[-2] for _, x, _ in batch) / 1e6
-            if batch and (k != key or len(batch) >= self.batch_size or mp > BATCH_MEGAPIXELS):
-                self._run_batch(batch)
-                batch = []
-            batch.append((job, image, meta))
+            k = self._batch_key(item[1])
+            mp = sum(x.shape[-1] * x.shape[-2] for _, x, _ in self.batch) / 1e6
+            if self.batch and (k != key or len(self.batch) >= self.batch_size or mp > BATCH_MEGAPIXELS):
+                self._run_batch(self.batch)
+                self.batch = []
+            self.batch.append(item)
             key = k
-            fill()
-        if batch:
-            self._run_batch(batch)
+            self._fill()
+        if self.batch:
+            self._run_batch(self.batch)
+            self.batch = []
         while self.encodes:
             self._drain_one()
 
@@ -251,7 +274,7 @@ class _Runner:
             return ("full", h, w)
         if max(h, w) <= self.size:
             return ("direct", h, w)
-        return ("gain", *working_shape(h, w, self.size), image.dtype)
+        return ("gain", *upsample.working_shape(h, w, self.size), image.dtype)
 
     def _run_batch(self, batch: list[tuple[Job, torch.Tensor, PhotoMeta]]) -> None:
         try:
@@ -280,7 +303,7 @@ class _Runner:
             outs = []
             for x in images:
                 with self.timer.stage("method", sync=True):
-                    y = run_tiled(self._method, x[None], self.tile, self.overlap,
+                    y = tiling.run_tiled(self._method, x[None], self.tile, self.overlap,
                                   batch=self.batch_size, device=self.device)
                 outs.append(y[0].clamp_(0.0, 1.0))
             return outs
@@ -290,23 +313,23 @@ class _Runner:
         """Downscale, run the method, carry its gain to full resolution, in place. 8-bit
         photos stay 8-bit on the CPU; on CUDA they travel as 8-bit and are relit in float."""
         h, w = images[0].shape[-2:]
-        size = working_shape(h, w, self.size)
+        size = upsample.working_shape(h, w, self.size)
         u8 = images[0].dtype == torch.uint8
         with self.timer.stage("method", sync=True):
             full = [x.to(self.device, non_blocking=True) for x in images]
             if u8 and self.device.type != "cpu":
                 full = [x.float().div_(255) for x in full]
-            small = downscale_u8 if full[0].dtype == torch.uint8 else downscale
+            small = upsample.downscale_u8 if full[0].dtype == torch.uint8 else upsample.downscale
             lo_in = torch.stack([small(x[None], size)[0] for x in full])
             lo_out = self._method(lo_in)
         outs = []
         one_thread = torch_threads(1) if self.device.type == "cpu" else contextlib.nullcontext()
         with self.timer.stage("upsample", sync=True), one_thread:  # small band-sized ops
-            field = fit_gain(lo_in, lo_out)
+            field = upsample.fit_gain(lo_in, lo_out)
             for i, x in enumerate(full):
-                one = GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
+                one = upsample.GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
                                 field.low[i:i + 1], field.high[i:i + 1])
-                apply = apply_gain_u8 if x.dtype == torch.uint8 else apply_gain
+                apply = upsample.apply_gain_u8 if x.dtype == torch.uint8 else upsample.apply_gain
                 y = apply(one, x[None], out=x[None])[0]  # in place: no second full image
                 if u8 and y.dtype != torch.uint8:
                     y = y.mul_(255).round_().to(torch.uint8)
@@ -363,6 +386,31 @@ def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, A
     return weights_info(config.method, config.weights)
 
 
+def _started(cfg: RelightConfig, kind: Any, enhancer: Enhancer | None, size: int | str,
+             todo: list[Job], on_start: Callable[[RelightReport], None] | None) -> RelightReport:
+    """The (empty) report once the device and the weights are known; shown to ``on_start``."""
+    dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)  # imports torch
+    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
+                           strength=float(cfg.strength))
+    if todo:  # the weights matter (and must exist) only when there is work
+        report.weights = _weights_of(cfg, enhancer)
+    if on_start is not None:
+        on_start(report)
+    return report
+
+
+def _relight_jobs(runner: _Runner, cfg: RelightConfig, enhancer: Enhancer | None, workers: int) -> None:
+    if enhancer is None:
+        from flashcli.methods import create_enhancer
+
+        enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, resolve_device(cfg.device))
+    runner.attach(enhancer)
+    cpu = enhancer.device.type == "cpu"
+    threads = max(1, (os.cpu_count() or 1) - workers) if cpu else None
+    with torch_threads(threads) if threads else contextlib.nullcontext():
+        runner.run()
+
+
 def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
     for j in jobs:
         assert j.meta is not None
@@ -388,8 +436,8 @@ def relight(
     ``method="NAME"``) say how. ``enhancer`` (a ready
     :class:`~flashcli.enhancer.Enhancer`) replaces ``method``/``weights``/``options``.
     ``on_start`` sees the (empty) report once the plan, method, device and weights are known,
-    ``on_plan`` the plan before any pixel is decoded, ``on_result`` each file as it
-    finishes.
+    ``on_plan`` the plan before any photo is relit (the first ones may be decoding already,
+    while torch is imported), ``on_result`` each file as it finishes.
     """
     start = time.perf_counter()
     cfg = dataclasses.replace(config or RelightConfig(), **settings).validate()
@@ -400,33 +448,28 @@ def relight(
     kind = _method_class(cfg, enhancer)
     size = resolve_working_size(cfg.working_size, kind)
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
-    dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)
-    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
-                           strength=float(cfg.strength))
-    timer = _Timer(dev)
+    timer = _Timer()
     with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
         jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
                     bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
                     include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool,
                     include_relit=cfg.include_relit)
         todo = [j for j in jobs if j.result is None]
-        if todo:  # the weights matter (and must exist) only when there is work
-            report.weights = _weights_of(cfg, enhancer)
-        if on_start is not None:
-            on_start(report)
-        if on_plan is not None:
-            on_plan(jobs)
-        if cfg.dry_run:
-            _dry_run(todo, cfg)
-        elif todo:
-            if enhancer is None:
-                from flashcli.methods import create_enhancer
-
-                enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, dev)
-            threads = max(1, (os.cpu_count() or 1) - workers) if dev.type == "cpu" else None
-            with torch_threads(threads) if threads else contextlib.nullcontext():
-                _Runner(enhancer, size, cfg, pool, workers, timer,
-                        on_result or (lambda r: None)).run(todo)
+        runner = _Runner(size, cfg, pool, workers, timer, on_result or (lambda r: None))
+        if todo and not cfg.dry_run:
+            runner.start(todo)  # the first decodes overlap torch's import and the weights' load
+        try:
+            report = _started(cfg, kind, enhancer, size, todo, on_start)
+            timer.device = torch.device(report.device)
+            if on_plan is not None:
+                on_plan(jobs)
+            if cfg.dry_run:
+                _dry_run(todo, cfg)
+            elif todo:
+                _relight_jobs(runner, cfg, enhancer, workers)
+        except BaseException:
+            runner.cancel()
+            raise
     report.files = [j.result for j in jobs if j.result is not None]
     report.timings = {**timer.totals, "wall": time.perf_counter() - start}
     return report

@@ -32,9 +32,9 @@ from flashcli.training import checkpoint as ckpt
 from flashcli.training.augment import crop_resize_flip
 from flashcli.training.config import TrainConfig
 from flashcli.training.data import DeviceData
-from flashcli.training.sources import describe, training_sets
 from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
 from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
+from flashcli.training.sources import describe, training_sets
 from flashcli.training.task import StepContext, TrainingTask, eval_mode
 
 log = logging.getLogger(__name__)
