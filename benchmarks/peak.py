@@ -10,13 +10,12 @@ parent's RSS at fork; this reads the child's own high-water mark instead (see
 from __future__ import annotations
 
 import atexit
+import os
 import runpy
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from common import peak_rss_mib  # noqa: E402
+from common import peak_rss_mib  # benchmarks/ is sys.path[0] when run as a script
 
 
 def main() -> None:
@@ -25,7 +24,7 @@ def main() -> None:
     out, module = Path(sys.argv[1]), sys.argv[3]
     atexit.register(lambda: out.write_text(f"{peak_rss_mib():.1f}\n"))
     sys.argv = [module, *sys.argv[4:]]
-    sys.path.pop(0)  # the module sees the path it would see under `python -m`
+    sys.path[0] = os.getcwd()  # the module sees the path it would see under `python -m`
     runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 

@@ -14,7 +14,7 @@ def check_device_spec(spec: object) -> None:
         return
     text = spec.strip().lower()
     index = text.partition(":")[2]
-    if text in ("auto", "cpu", "cuda") or (text.startswith("cuda:") and index.isdigit()):
+    if text in ("", "auto", "cpu", "cuda") or (text.startswith("cuda:") and index.isdigit()):
         return
     raise UsageError(f"--device {spec}: unknown device; use auto, cpu, cuda or cuda:N")
 

@@ -27,8 +27,8 @@ torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageReadError",
-    "PhotoMeta", "apply_orientation", "decode_flash", "is_image_path", "is_raw_path",
-    "read_image", "read_metadata", "write_image",
+    "PhotoMeta", "apply_orientation", "decode_flash", "decode_pixels", "is_image_path",
+    "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
 ]
 
 RAW_EXTENSIONS = frozenset({
@@ -324,7 +324,10 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
     # Feed the decoder the whole file at once: Pillow releases the GIL inside each decode
     # call and takes it back between its 64 KB reads; with other threads busy (the method,
     # or torch being imported) every re-take waits, and a 12 MP JPEG took 4x longer.
-    img.decodermaxblock = max(img.decodermaxblock, min(_file_size(path), DECODE_BLOCK))
+    # Single-tile images only (JPEG, PNG): Pillow before 11.1 reads a whole block per tile,
+    # which would make multi-strip TIFFs quadratic.
+    if len(img.tile) == 1:
+        img.decodermaxblock = max(img.decodermaxblock, min(_file_size(path), DECODE_BLOCK))
     img.load()
     if img.mode.startswith("I;16") or img.mode in ("I", "F"):
         return np.asarray(img)

@@ -544,6 +544,26 @@ def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path
     assert _json(longer)["epochs"] == 2
 
 
+def test_resume_may_move_the_data_between_a_dataset_and_pairs(tinynet, pairs, tmp_path):
+    train_dirs = _split_folders(pairs, "train", tmp_path / "train")
+    test_dirs = _split_folders(pairs, "test", tmp_path / "test")
+    run = tmp_path / "run"
+    args = ["--method", "tinynet", "--out", str(run), *TINY, "--epochs", "1"]
+    assert _run("train", "--pairs", *map(str, train_dirs), *args).exit_code == 0
+    moved = _run("train", "--resume", str(run), str(pairs), "--epochs", "2", "--json")
+    assert moved.exit_code == 0, moved.output
+    meta = json.loads((run / "last.json").read_text())
+    assert meta["dataset"]["root"] == str(pairs) and meta["dataset"]["test_pairs"] == 1
+    back = _run("train", "--resume", str(run), "--pairs", *map(str, train_dirs),
+                "--test-pairs", *map(str, test_dirs), "--epochs", "3", "--json")
+    assert back.exit_code == 0, back.output
+    meta = json.loads((run / "last.json").read_text())
+    assert meta["dataset"]["root"].startswith("--pairs ") and meta["dataset"]["test_pairs"] == 1
+    wrong = _run("train", "--resume", str(tmp_path / "run"), str(pairs), "--test-pairs",
+                 *map(str, test_dirs), "--epochs", "4")
+    assert wrong.exit_code == 2 and "--test-pairs goes with --pairs" in wrong.output
+
+
 def test_train_pairs_without_test_pairs_warns_and_trains(tinynet, pairs, tmp_path):
     train_dirs = _split_folders(pairs, "train", tmp_path / "train")
     result = _run("train", "--pairs", *map(str, train_dirs), "--method", "tinynet",

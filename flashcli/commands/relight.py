@@ -117,7 +117,7 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
 
     Example: flashcli relight examples/shoot -o relit/
     """
-    from flashcli.relight.run import RelightConfig, relight  # imports torch: only when run
+    from flashcli.relight.run import RelightConfig, relight
     config = RelightConfig(
         recursive=recursive, select="all" if all_frames else "fired",
         include_unknown=include_unknown, include_relit=include_relit, method=method, weights=weights,

@@ -37,8 +37,8 @@ from flashcli.relight.report import (
     RelightReport,
 )
 
-#: Names of :mod:`~flashcli.relight.run`, imported on first use: it imports torch, which the
-#: commands that only plan or describe (``--help``, ``info``) do not need.
+#: Names of :mod:`~flashcli.relight.run`, imported on first use: the commands that only plan
+#: or describe (``--help``, ``info``) need none of it (and it imports torch lazily itself).
 _RUN_NAMES = ("BATCH_MEGAPIXELS", "DEFAULT_TILE", "IN_FLIGHT_MEGAPIXELS", "RelightConfig",
               "relight", "resolve_working_size")
 

@@ -171,11 +171,13 @@ class _Runner:
         self.workers = workers
         self.max_encodes = max(2, workers)
         self.strength = float(config.strength)
+        self.attached = False  # set by attach(): torch is loaded, workers convert to tensors
         self.pending: deque[tuple[Job, Future]] = deque()
         self.todo: deque[Job] = deque()
         self.batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
 
     def attach(self, enhancer: Enhancer) -> None:
+        self.attached = True
         self.enhancer = enhancer
         self.device = enhancer.device
         self.amp = self.config.amp and self.device.type == "cuda"
@@ -186,9 +188,14 @@ class _Runner:
     # -- stages --------------------------------------------------------------------------
 
     def _decode(self, job: Job) -> tuple[Any, PhotoMeta]:
-        with self.timer.stage("decode"):  # Pillow / LibRaw / tifffile: no torch needed
-            return decode_pixels(job.source.path, max_pixels=self.max_pixels, meta=job.meta,
-                                 keep_8bit=self.keep_8bit)
+        """Pixels (Pillow / LibRaw / tifffile: no torch), as a tensor once torch is loaded;
+        the decodes queued before that return arrays, converted by :meth:`_next_image`."""
+        with self.timer.stage("decode"):
+            arr, meta = decode_pixels(job.source.path, max_pixels=self.max_pixels, meta=job.meta,
+                                      keep_8bit=self.keep_8bit)
+            if self.attached:
+                return pixels_to_tensor(arr, meta, keep_8bit=self.keep_8bit), meta
+            return arr, meta
 
     def _encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
         with self.timer.stage("encode"):
@@ -224,17 +231,21 @@ class _Runner:
         self._fill()
 
     def cancel(self) -> None:
-        """Drop the decodes not started yet (the method could not be built)."""
+        """Drop the queued work and what was decoded (the method could not be built)."""
         for _, fut in self.pending:
             fut.cancel()
+        self.pending.clear()
+        self.todo.clear()
+        self.batch = []
 
     def _next_image(self) -> tuple[Job, torch.Tensor, PhotoMeta] | None:
         """The oldest decode as an upright tensor, or None when it failed (reported)."""
         job, fut = self.pending.popleft()
         try:
-            arr, meta = fut.result()
-            with self.timer.stage("decode"):
-                image = pixels_to_tensor(arr, meta, keep_8bit=self.keep_8bit)
+            image, meta = fut.result()
+            if not isinstance(image, torch.Tensor):  # decoded before torch was loaded
+                with self.timer.stage("decode"):
+                    image = pixels_to_tensor(image, meta, keep_8bit=self.keep_8bit)
         except Exception as exc:
             self._finish(job, FAILED, _reason(exc))
             return None

@@ -60,6 +60,10 @@ def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
         raise FlashcliError(f"{run}: {', '.join(bad)} cannot change when resuming a run; "
                             f"only {', '.join(RESUMABLE_OVERRIDES)} can (or start a new run)")
     data = {**state["config"], **overrides, "out": str(Path(run).expanduser())}
+    if overrides.get("data"):  # the data moved: a folder now, whatever it was before
+        data.update(pairs=None, test_pairs=overrides.get("test_pairs"))  # given: refused
+    elif overrides.get("pairs"):  # two folders now (their test pairs only if given again)
+        data.update(data="", test_pairs=overrides.get("test_pairs"))
     try:
         return TrainConfig.from_dict(data).validate()
     except (TypeError, ValueError) as exc:
