@@ -7,7 +7,14 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flashcli.datasets import PairSet, filter_category, find_pairs, pairs_from_dirs, require_clean
+from flashcli.datasets import (
+    PairSet,
+    check_pairs,
+    filter_category,
+    find_pairs,
+    pairs_from_dirs,
+    require_clean,
+)
 
 if TYPE_CHECKING:
     from flashcli.training.config import TrainConfig
@@ -23,8 +30,10 @@ def describe(cfg: TrainConfig) -> str:
 
 
 def _from_dirs(dirs: list[str], category: str | None) -> PairSet:
-    found = pairs_from_dirs(*dirs, check=True)
+    """Two folders' pairs of ``category``; headers read for those only (as find_pairs)."""
+    found = pairs_from_dirs(*dirs, check=False)
     found.pairs = filter_category(found.pairs, category)
+    found.problems += check_pairs(found.pairs, None)
     return found
 
 

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strategy3_weights"]
 
 # Imported on first use: the plugin loads for every command, even --help, without torch.
-__getattr__ = lazy_exports(__name__, dict.fromkeys(__all__[1:], "flashcli_lime.illumination"))
+__getattr__ = lazy_exports(__name__, dict.fromkeys(
+    ["initial_illumination", "lime", "refine_illumination", "strategy3_weights"], "flashcli_lime.illumination"))
 
 
 class Lime(Enhancer):
