@@ -72,6 +72,9 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
         table.add_column(col, overflow="fold")
     for f in shown:
         note = f.reason if f.status != PROCESSED else str(f.output)
+        if f.look:
+            cam = f.look["camera"]
+            note += f"  ({cam['exposure_ev']:+.2f} EV, {cam['kelvin']:.0f} K)"
         if f.status == WOULD_PROCESS:
             note = f"{f.output}  ({f.reason})"
         table.add_row(str(f.source), f.flash, Text(_LABELS[f.status], style=_STYLES.get(f.status, "")),
@@ -97,6 +100,11 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
               help="Long side the method runs at (default: the method's own); 'full' = tiles at full resolution.")
 @click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
               help="How much of the relight to apply: 0 leaves photos untouched, 1 is the full change.")
+@click.option("--exposure", type=click.FloatRange(-4.0, 4.0), default=0.0, show_default=True, metavar="EV",
+              help="Shift the predicted exposure by EV stops (e.g. -0.5: half a stop darker).")
+@click.option("--white-balance", default="auto", show_default=True, metavar="auto|flash|KELVIN",
+              help="Colour of the ambient look: auto (predicted), flash (keep the photo's colour) "
+                   "or a light's colour temperature, e.g. 3200 (warm tungsten).")
 @click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
               help="Output name; fields {stem} {name} {ext} {inext} {method}.")
 @click.option("--format", "fmt", type=click.Choice(["jpeg", "jpg", "png", "tiff", "tif"], case_sensitive=False),
@@ -111,7 +119,7 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--max-pixels", type=click.IntRange(1), default=None, help="Largest photo accepted (pixels).")
 @common_options
 def command(inputs, output_dir, recursive, all_frames, include_unknown, include_relit, method, weights, opts,
-            working_size, strength, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
+            working_size, strength, exposure, white_balance, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
             max_pixels) -> None:
     """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
 
@@ -124,7 +132,7 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
         options=parse_opt_pairs(opts), device=console.settings().device,
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
-        max_pixels=max_pixels, strength=strength)
+        max_pixels=max_pixels, strength=strength, exposure=exposure, white_balance=white_balance)
     start = time.perf_counter()
     with console.ProgressBar(_Throughput()) as bar:
         done = {"files": 0, "mp": 0.0, "todo": 0}
@@ -154,6 +162,11 @@ def describe_run(report: RelightReport) -> str:
     line = f"{report.method} on {report.device}"
     if report.strength != 1.0:
         line += f", strength {report.strength:g}"
+    if report.look.get("exposure"):
+        line += f", exposure {report.look['exposure']:+g} EV"
+    if report.look.get("white_balance", "auto") != "auto":
+        wb = report.look["white_balance"]
+        line += f", white balance {wb if isinstance(wb, str) else f'{wb:.0f} K'}"
     w = report.weights
     if w:
         kind = "bundled weights" if w.get("bundled") else "weights"

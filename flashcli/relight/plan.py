@@ -103,6 +103,8 @@ class Job:
     format: str
     meta: PhotoMeta | None = None
     result: FileResult | None = None
+    #: The look applied (camera and spatial parts, see flashcli.look), once relit.
+    look: dict | None = None
 
 
 def _inside_output(source: Source, out_dir: Path) -> bool:

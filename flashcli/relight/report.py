@@ -36,11 +36,17 @@ class FileResult:
     reason: str = ""
     flash: str = "unknown"
     megapixels: float = 0.0
+    #: What was applied: ``camera`` (exposure EV, colour temperature, gains) and ``spatial``
+    #: (the range of the rest, stops); see :func:`flashcli.look.apply_look`.
+    look: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": str(self.source), "output": str(self.output) if self.output else None,
-                "status": self.status, "reason": self.reason, "flash": self.flash,
-                "megapixels": round(self.megapixels, 3)}
+        out = {"source": str(self.source), "output": str(self.output) if self.output else None,
+               "status": self.status, "reason": self.reason, "flash": self.flash,
+               "megapixels": round(self.megapixels, 3)}
+        if self.look is not None:
+            out.update(self.look)
+        return out
 
 
 @dataclass
@@ -55,6 +61,8 @@ class RelightReport:
     timings: dict[str, float] = field(default_factory=dict)
     #: Share of the method's change applied (0: the photo as it is, 1: the full relight).
     strength: float = 1.0
+    #: The user's look settings (strength, exposure, white_balance; see flashcli.look).
+    look: dict[str, Any] = field(default_factory=dict)
     #: The weights used (file, sha256, what they were trained on, provenance), if any.
     weights: dict[str, Any] | None = None
 
@@ -102,7 +110,7 @@ class RelightReport:
         wall = self.timings.get("wall", 0.0)
         return {
             "method": self.method, "device": self.device, "working_size": self.working_size,
-            "strength": self.strength, "weights": self.weights,
+            "strength": self.strength, **self.look, "weights": self.weights,
             "dry_run": self.dry_run, "counts": self.counts(),
             "megapixels": round(self.megapixels, 3),
             "megapixels_per_second": round(self.megapixels / wall, 3) if wall > 0 else None,

@@ -24,6 +24,7 @@ from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
 from flashcli.lazy import lazy_module
+from flashcli.look import Look
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
@@ -82,14 +83,20 @@ class RelightConfig:
     tile: int | None = None
     overlap: int | None = None
     #: 0 leaves photos untouched, 1 applies the method's full change; the gain is
-    #: interpolated in log space (see :func:`flashcli.upsample.with_strength`).
+    #: interpolated in log space (see :mod:`flashcli.look`).
     strength: float = 1.0
+    #: EV added to the method's exposure.
+    exposure: float = 0.0
+    #: ``"auto"`` (the method's), ``"flash"`` (the photo's colour) or kelvin.
+    white_balance: str | float = "auto"
+
+    @property
+    def look(self) -> Look:
+        return Look(float(self.strength), float(self.exposure), self.white_balance)
 
     def validate(self) -> RelightConfig:
         check_device_spec(self.device)
-        if not 0.0 <= float(self.strength) <= 2.0:
-            raise UsageError(f"--strength {self.strength}: use a number from 0 (no change) to 1 "
-                             "(the full relight); up to 2 exaggerates")
+        self.white_balance = self.look.validate().white_balance
         if self.bit_depth not in (8, 16):
             raise UsageError(f"--bit-depth {self.bit_depth}: use 8 or 16")
         if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
@@ -170,7 +177,7 @@ class _Runner:
         self.encodes: deque[tuple[Job, float, Future]] = deque()
         self.workers = workers
         self.max_encodes = max(2, workers)
-        self.strength = float(config.strength)
+        self.look = config.look
         self.attached = False  # set by attach(): torch is loaded, workers convert to tensors
         self.pending: deque[tuple[Job, Future]] = deque()
         self.todo: deque[Job] = deque()
@@ -207,8 +214,13 @@ class _Runner:
     def _method(self, batch: torch.Tensor) -> torch.Tensor:
         x = batch.to(self.device, non_blocking=True)
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
-            out = self.enhancer(x)
-        return upsample.with_strength(x, out, self.strength)
+            return self.enhancer(x)
+
+    def _looked(self, flash: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, list[dict]]:
+        """The user's look over the method's result for whole photos (see flashcli.look)."""
+        from flashcli.look import apply_look
+
+        return apply_look(flash, out, self.look)
 
     # -- flow ----------------------------------------------------------------------------
 
@@ -298,29 +310,32 @@ class _Runner:
             for job, _, _ in batch:
                 self._finish(job, FAILED, _reason(exc))
             return
-        for (job, _, meta), result in zip(batch, results, strict=True):
+        for (job, _, meta), (result, look) in zip(batch, results, strict=True):
+            job.look = look
             self._queue_encode(job, result, meta)
 
-    def _compute(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
-        """The relit full-resolution images (3 x H x W, CPU)."""
+    def _compute(self, images: list[torch.Tensor]) -> list[tuple[torch.Tensor, dict]]:
+        """The relit full-resolution images (3 x H x W, CPU) and the look applied to each."""
         kind = self._batch_key(images[0])[0]
         if kind != "gain":
             images = [_as_float(x) for x in images]
         if kind == "direct":
             with self.timer.stage("method", sync=True):
-                out = self._method(torch.stack(images))
-            return [o.cpu() for o in out]
+                x = torch.stack(images).to(self.device)
+                out, looks = self._looked(x, self._method(x))
+            return [(o.cpu(), look) for o, look in zip(out, looks, strict=True)]
         if kind == "full":
             outs = []
             for x in images:
                 with self.timer.stage("method", sync=True):
                     y = tiling.run_tiled(self._method, x[None], self.tile, self.overlap,
                                   batch=self.batch_size, device=self.device)
-                outs.append(y[0].clamp_(0.0, 1.0))
+                    y, looks = self._looked(x[None].to(y.device), y.clamp_(0.0, 1.0))
+                outs.append((y[0].clamp_(0.0, 1.0), looks[0]))
             return outs
         return self._gain_path(images)
 
-    def _gain_path(self, images: list[torch.Tensor]) -> list[torch.Tensor]:
+    def _gain_path(self, images: list[torch.Tensor]) -> list[tuple[torch.Tensor, dict]]:
         """Downscale, run the method, carry its gain to full resolution, in place. 8-bit
         photos stay 8-bit on the CPU; on CUDA they travel as 8-bit and are relit in float."""
         h, w = images[0].shape[-2:]
@@ -332,7 +347,7 @@ class _Runner:
                 full = [x.float().div_(255) for x in full]
             small = upsample.downscale_u8 if full[0].dtype == torch.uint8 else upsample.downscale
             lo_in = torch.stack([small(x[None], size)[0] for x in full])
-            lo_out = self._method(lo_in)
+            lo_out, looks = self._looked(lo_in, self._method(lo_in))
         outs = []
         one_thread = torch_threads(1) if self.device.type == "cpu" else contextlib.nullcontext()
         with self.timer.stage("upsample", sync=True), one_thread:  # small band-sized ops
@@ -344,7 +359,7 @@ class _Runner:
                 y = apply(one, x[None], out=x[None])[0]  # in place: no second full image
                 if u8 and y.dtype != torch.uint8:
                     y = y.mul_(255).round_().to(torch.uint8)
-                outs.append(y.cpu())
+                outs.append((y.cpu(), looks[i]))
         return outs
 
     def _queue_encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
@@ -365,7 +380,8 @@ class _Runner:
     def _finish(self, job: Job, status: str, reason: str, mp: float = 0.0) -> None:
         flash = job.meta.flash.fired_text if job.meta else "unknown"
         job.result = FileResult(job.source.path, job.output if status == PROCESSED else None,
-                                status, reason, flash, mp)
+                                status, reason, flash, mp,
+                                job.look if status == PROCESSED else None)
         self.on_result(job.result)
 
 
@@ -402,7 +418,7 @@ def _started(cfg: RelightConfig, kind: Any, enhancer: Enhancer | None, size: int
     """The (empty) report once the device and the weights are known; shown to ``on_start``."""
     dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)  # imports torch
     report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
-                           strength=float(cfg.strength))
+                           strength=float(cfg.strength), look=cfg.look.describe())
     if todo:  # the weights matter (and must exist) only when there is work
         report.weights = _weights_of(cfg, enhancer)
     if on_start is not None:
