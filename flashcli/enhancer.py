@@ -168,6 +168,9 @@ class Enhancer:
     needs_weights: ClassVar[bool] = False
     #: True when ``flashcli train`` can train it.
     trainable: ClassVar[bool] = False
+    #: Prefixes of tensors that weights from older versions may lack (``load_state_dict``
+    #: fills them in).
+    optional_state: ClassVar[tuple[str, ...]] = ()
     #: Long side (pixels) the method is meant to run at; None means any size.
     working_size: ClassVar[int | None] = None
     #: Commands that use this method when none is named, e.g. ``("relight", "train")``.

@@ -63,7 +63,7 @@ def _check_shapes(cls: type[Enhancer], name: str, options: dict[str, Any],
         return
     if not expected:
         return
-    missing = sorted(set(expected) - set(state))
+    missing = sorted(k for k in set(expected) - set(state) if not k.startswith(cls.optional_state))
     wrong = sorted(k for k in set(expected) & set(state)
                    if tuple(expected[k].shape) != tuple(state[k].shape))
     if missing or wrong:

@@ -15,6 +15,7 @@ short), ``--opt vgg_weights=FILE`` (offline ImageNet start), ``--opt freeze_enco
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,8 +59,14 @@ class GuidedCGAN(Enhancer):
         Option("max_stops", 3.0, "gain output: largest gain or cut, in stops (log2)", positive=True),
         Option("refine_radius", 12, "gain output: radius (pixels) of the guided filter that refits the gain "
                "to the photo's local colours when relighting (0: off)", minimum=0),
-        Option("calibration", 1.0, "gain output: share of the predicted log-gain applied when relighting "
-               "(not in training); the bundled model's is chosen on held-out renders", minimum=0.0, maximum=2.0),
+        Option("spatial_colour", 0.0, "gain output: share of the spatial field's colour kept (0: the field "
+               "changes brightness only; the camera stage sets the colour)", minimum=0.0, maximum=1.0),
+        Option("camera", 1.0, "gain output: share of the camera stage (exposure, white balance) applied "
+               "when relighting (not in training)", minimum=0.0, maximum=2.0),
+        Option("spatial", 1.0, "gain output: share of the spatial field applied when relighting (not in "
+               "training); the bundled model's is chosen on held-out renders", minimum=0.0, maximum=2.0),
+        Option("camera_weight", 0.1, "gain output: weight of the camera stage's own loss (squared error of "
+               "its three log2 levels against the pair's) in training", minimum=0.0),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
@@ -75,6 +82,7 @@ class GuidedCGAN(Enhancer):
     )
     needs_weights = True
     trainable = True
+    optional_state = ("camera.",)  # weights from before the camera stage
     working_size = 320
 
     def __init__(self, **options: Any) -> None:
@@ -83,7 +91,7 @@ class GuidedCGAN(Enhancer):
 
         cfg = self.config
         self.network = Generator(cfg["width"], cfg["output"], cfg["gain_scale"], cfg["gain_cell"],
-                                 cfg["max_stops"])
+                                 cfg["max_stops"], cfg["spatial_colour"])
 
     @classmethod
     def default_weights(cls) -> Path | None:
@@ -96,10 +104,20 @@ class GuidedCGAN(Enhancer):
         cfg = self.config
         if cfg["output"] != "gain":
             return self.network(flash)
-        out = apply_log_gain(flash, cfg["calibration"] * self.network.log_gain(flash))
+        out = apply_log_gain(flash, self.network.log_gain(flash, cfg["camera"], cfg["spatial"]))
         if cfg["refine_radius"] > 0:  # the gain as a local affine function of colour
             out = apply_gain(fit_gain(flash, out, radius=cfg["refine_radius"]), flash)
         return out
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Weights from before the camera stage (no ``camera.*`` tensors) load with an
+        untrained head: the spatial field alone, the photo's own level."""
+        state = dict(state)
+        if self.config["output"] == "gain" and not any(k.startswith("camera.") for k in state):
+            log.warning("guided-cgan: these weights have no camera stage; the photos keep their own "
+                        "exposure and colour (retrain, or use the bundled weights)")
+            state.update({f"camera.{k}": v for k, v in self.network.camera.state_dict().items()})
+        super().load_state_dict(state)
 
     def training_task(self, config: Any) -> GuidedCGANTask:
         """Initialise the encoder (options ``pretrained`` / ``vgg_weights``; not when

@@ -3,10 +3,14 @@
 The generator has two outputs:
 
 - ``image`` (the paper): the decoder's sigmoid output *is* the ambient image;
-- ``gain``: the decoder predicts a per-channel log2 gain in linear light at reduced
-  resolution, averaged over cells of ``gain_cell`` pixels and upsampled bilinearly, so the
-  gain is smooth by construction. The output is the flash photo times that gain, which keeps
-  every detail of the photo: the network only estimates how the light changes.
+- ``gain``: the log2 gain in linear light applied to the flash photo, in two parts: the
+  camera stage (:mod:`flashcli_guided_cgan.camera`: one level per channel for the whole
+  photo, its exposure and white balance) plus the spatial field, which the decoder predicts
+  at reduced resolution, averaged over cells of ``gain_cell`` pixels and upsampled
+  bilinearly (smooth by construction), with zero mean per photo (it moves light around, the
+  camera stage sets the level) and, unless ``spatial_colour`` > 0, the same in every channel
+  (it cannot tint skin grey or cyan). The output keeps every detail of the photo: the
+  network only estimates how the light changes.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from flashcli.colour import LUMA
 from flashcli.nn import VGGEncoderDecoder, scaled
 from flashcli.upsample import linear_to_srgb, srgb_to_linear
 from flashcli_guided_cgan import OUTPUTS
+from flashcli_guided_cgan.camera import CameraHead
 
 #: The encoder pools four times: inputs are padded to a multiple of this.
 MULTIPLE = 16
@@ -47,27 +53,40 @@ class Generator(VGGEncoderDecoder):
 
     ``output="image"``: sigmoid out, the paper's generator. ``output="gain"``: see the module
     doc; ``gain_scale`` is the resolution the network runs at (relative to its input),
-    ``gain_cell`` the smoothing cell in input pixels, ``max_stops`` bounds the gain.
+    ``gain_cell`` the smoothing cell in input pixels, ``max_stops`` bounds each part,
+    ``spatial_colour`` is the share of the spatial field's colour kept (0: luminance only).
     """
 
     def __init__(self, width: float = 1.0, output: str = "image", gain_scale: float = 0.5,
-                 gain_cell: int = 16, max_stops: float = 3.0) -> None:
+                 gain_cell: int = 16, max_stops: float = 3.0, spatial_colour: float = 0.0) -> None:
         if output not in OUTPUTS:
             raise ValueError(f"output must be one of {OUTPUTS}, not {output!r}")
         super().__init__(width=width, out_channels=3, head="sigmoid" if output == "image" else "none",
                          normalize=True)
         self.output = output
         self.gain_scale, self.gain_cell, self.max_stops = gain_scale, gain_cell, max_stops
+        self.spatial_colour = spatial_colour
         if output == "gain":  # start from "change nothing"
             nn.init.zeros_(self.decoder.out.weight)
             nn.init.zeros_(self.decoder.out.bias)
+            self.camera = CameraHead(max_stops=max_stops)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         padded, (top, left, h, w) = pad_for_network(x)
         return self.head(self.decoder(self.encoder(padded)))[..., top:top + h, left:left + w]
 
-    def log_gain(self, flash: torch.Tensor) -> torch.Tensor:
-        """The smooth per-channel log2 gain (N x 3 x H x W) this generator applies."""
+    def log_gain(self, flash: torch.Tensor, camera: float = 1.0, spatial: float = 1.0) -> torch.Tensor:
+        """The smooth per-channel log2 gain (N x 3 x H x W) this generator applies: the
+        camera stage's levels times ``camera`` plus the spatial field times ``spatial``,
+        squashed to at most ``max_stops``."""
+        levels = self.camera(flash) if camera else flash.new_zeros(flash.shape[0], 3)
+        field = self.spatial_field(flash) if spatial else 0.0
+        total = camera * levels.float()[:, :, None, None] + spatial * field
+        return self.max_stops * torch.tanh(total / self.max_stops)
+
+    def spatial_field(self, flash: torch.Tensor) -> torch.Tensor:
+        """The spatial part of the log2 gain: N x 3 x H x W, zero mean per photo and channel,
+        equal in every channel but for ``spatial_colour`` of its colour."""
         h, w = flash.shape[-2:]
         size = (max(MULTIPLE, round(h * self.gain_scale)), max(MULTIPLE, round(w * self.gain_scale)))
         lo = F.interpolate(flash, size=size, mode="bilinear", antialias=True, align_corners=False)
@@ -75,6 +94,10 @@ class Generator(VGGEncoderDecoder):
         g = self.max_stops * torch.tanh(raw / self.max_stops)
         cell = max(1, round(self.gain_cell * size[0] / h))
         g = F.avg_pool2d(g, cell, cell, ceil_mode=True, count_include_pad=False)
+        g = g - g.mean((-2, -1), keepdim=True)
+        luma = torch.tensor(LUMA, device=g.device, dtype=g.dtype).view(1, 3, 1, 1)
+        lum = (g * luma).sum(1, keepdim=True)
+        g = lum + self.spatial_colour * (g - lum)
         return F.interpolate(g, size=(h, w), mode="bilinear", align_corners=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

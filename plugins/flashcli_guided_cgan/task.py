@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from flashcli.look import camera_levels
 from flashcli.training.task import StepContext, TrainingTask, make_adam
 from flashcli_guided_cgan.losses import adversarial_loss, attention_map, guided, reconstruction_loss
 from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
@@ -39,6 +40,10 @@ class GuidedCGANTask(TrainingTask):
         losses: dict[str, torch.Tensor] = {}
         loss_g = reconstruction_loss(fake, ambient, m if cfg["attention_r"] else None)
         losses["rec"] = loss_g.detach()
+        if gen.output == "gain" and cfg["camera_weight"] > 0:  # the camera stage's own loss
+            cam = (gen.camera(flash).float() - camera_levels(flash, ambient)).pow(2).mean()
+            loss_g = loss_g + cfg["camera_weight"] * cam
+            losses["camera"] = cam.detach()
         if disc is not None:
             disc.train()
             m_a = m if cfg["attention_a"] else None

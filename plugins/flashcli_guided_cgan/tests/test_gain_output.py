@@ -19,10 +19,14 @@ def _textured(n: int = 2, h: int = 48, w: int = 64, seed: int = 0) -> torch.Tens
 
 
 def _randomise_head(gen: Generator, scale: float = 0.5, seed: int = 1) -> None:
+    """Random last layers for the spatial field's decoder and the camera stage."""
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         gen.decoder.out.weight.copy_(torch.randn(gen.decoder.out.weight.shape, generator=g) * scale)
         gen.decoder.out.bias.copy_(torch.randn(3, generator=g) * 0.3)
+        last = gen.camera.mlp[-1]
+        last.weight.copy_(torch.randn(last.weight.shape, generator=g) * 0.3)
+        last.bias.copy_(torch.tensor([-0.4, -0.6, -0.9]))  # darker and warmer
 
 
 def test_untrained_gain_generator_changes_nothing():
@@ -74,20 +78,48 @@ def test_reflection_padding_box_and_odd_sizes():
         assert GuidedCGAN(width=W, output=output)(x).shape == x.shape
 
 
-def test_calibration_scales_the_log_gain_at_inference_only():
+def test_camera_and_spatial_shares_apply_at_inference_only():
     torch.manual_seed(0)
     full = GuidedCGAN(width=W, output="gain", refine_radius=0)
     _randomise_head(full.network)
-    calibrated = GuidedCGAN(width=W, output="gain", calibration=0.5, refine_radius=0)
-    calibrated.network.load_state_dict(full.network.state_dict())
+    shared = GuidedCGAN(width=W, output="gain", camera=0.5, spatial=0.25, refine_radius=0)
+    shared.network.load_state_dict(full.network.state_dict())
     flash = _textured(h=48, w=64)
+    full.network.eval()
     with torch.no_grad():
-        g = full.network.log_gain(flash)
-        expected = apply_log_gain(flash, 0.5 * g)
-    assert torch.allclose(calibrated(flash), expected.clamp(0, 1), atol=1e-5)
-    assert not torch.allclose(full(flash), calibrated(flash), atol=1e-3)
-    with torch.no_grad():  # training sees the network itself, uncalibrated
-        assert torch.allclose(calibrated.network(flash), full.network(flash))
+        levels = full.network.camera(flash)
+        field = full.network.spatial_field(flash)
+        expected = apply_log_gain(flash, 3.0 * torch.tanh((0.5 * levels[:, :, None, None] + 0.25 * field) / 3.0))
+    assert torch.allclose(shared(flash), expected.clamp(0, 1), atol=1e-5)
+    assert not torch.allclose(full(flash), shared(flash), atol=1e-3)
+    with torch.no_grad():  # training sees the network itself, whole
+        assert torch.allclose(shared.network(flash), full.network(flash))
+
+
+def test_spatial_field_moves_light_without_tinting_it():
+    """Zero mean per photo and channel (the camera stage sets the level) and the same in
+    every channel (no grey or cyan patches); spatial_colour=1 keeps the field's colour."""
+    gen = Generator(W, output="gain").eval()
+    _randomise_head(gen, scale=2.0)
+    ramp = torch.linspace(0.3, 1.0, 80).view(1, 1, 1, -1)  # light falling off across the photo
+    flash = _textured(h=64, w=80) * ramp
+    with torch.no_grad():
+        field = gen.spatial_field(flash)
+        out = gen(flash)
+    assert field.abs().mean() > 0.02  # there is a field
+    assert field.mean((-2, -1)).abs().max() < 0.02
+    assert (field - field[:, :1]).abs().max() < 1e-5
+    # the output's colour change is the camera stage's alone: one cast for the whole photo
+    ok = (out < 0.98).all(1) & (flash > 0.02).all(1)
+    ratio = torch.log2(srgb_to_linear(out) / srgb_to_linear(flash))
+    for i in range(len(flash)):
+        cast = (ratio[i, 0] - ratio[i, 2])[ok[i]]
+        assert cast.std() < 0.02 and cast.mean().abs() > 0.2
+    coloured = Generator(W, output="gain", spatial_colour=1.0).eval()
+    coloured.load_state_dict(gen.state_dict())
+    with torch.no_grad():
+        tinted = coloured.spatial_field(flash)
+    assert (tinted - tinted[:, :1]).abs().max() > 0.05
 
 
 def test_refinement_keeps_a_uniform_gain_and_is_applied():
