@@ -3,7 +3,10 @@
 Both are run in the same process on the same generated 8-bit pairs (smooth shading, hard
 edges, noise; 320x240 by default, as the paper's 116 test pairs). Reports seconds for the
 whole set (median of ``--repeats`` after one warm-up for flashcli), the speed-up, and the
-largest difference between the two (SSIM and PSNR). JSON to stdout or ``--out``.
+largest difference between the two (SSIM and PSNR). The colour metrics are timed apart
+(``flashcli_seconds_<name>``, the same median), CIEDE2000 against scikit-image's
+``deltaE_ciede2000(rgb2lab(.), rgb2lab(.))``; ``--no-colour`` skips them. JSON to stdout or
+``--out``.
 
     python benchmarks/metrics.py --device cpu --pairs 116
     python benchmarks/metrics.py --device cuda --pairs 116 --with-loe
@@ -51,6 +54,52 @@ def run_skimage(outs: np.ndarray, refs: np.ndarray) -> tuple[float, list[float],
     return time.perf_counter() - t0, p, s
 
 
+def run_skimage_de2000(outs: np.ndarray, refs: np.ndarray) -> tuple[float, list[float]]:
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    t0 = time.perf_counter()
+    d = [float(deltaE_ciede2000(rgb2lab(o), rgb2lab(r)).mean())
+         for o, r in zip(outs, refs, strict=True)]
+    return time.perf_counter() - t0, d
+
+
+def run_one(outs: np.ndarray, refs: np.ndarray, device: torch.device, batch: int,
+            name: str) -> list[float]:
+    """One pass over the set with the metric ``name`` of ``flashcli.metrics.METRICS``."""
+    from flashcli import metrics
+
+    fn = metrics.METRICS[name].function
+    values = []
+    for i in range(0, len(outs), batch):
+        o = torch.from_numpy(outs[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
+        r = torch.from_numpy(refs[i:i + batch]).to(device).permute(0, 3, 1, 2).float() / 255
+        values.append(fn(o, r))
+    sync(device)
+    return torch.cat(values).tolist()
+
+
+def time_colour(outs: np.ndarray, refs: np.ndarray, device: torch.device, batch: int,
+                repeats: int) -> dict:
+    """Seconds for the set (median of ``repeats`` after a warm-up) of each colour metric, and
+    CIEDE2000 against scikit-image."""
+    out: dict = {}
+    for name in ("de2000", "psnr_wb"):
+        run_one(outs[:batch], refs[:batch], device, batch, name)  # warm-up
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            values = run_one(outs, refs, device, batch, name)
+            times.append(time.perf_counter() - t0)
+        out[f"flashcli_seconds_{name}"] = statistics.median(times)
+        out[f"mean_{name}"] = float(np.mean(values))
+        if name == "de2000":
+            sk_seconds, sk_values = run_skimage_de2000(outs, refs)
+            out["skimage_seconds_de2000"] = sk_seconds
+            out["max_abs_diff_de2000"] = max(abs(a - b) for a, b in
+                                             zip(values, sk_values, strict=True))
+    return out
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -81,6 +130,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32, help="pairs per flashcli call")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--with-loe", action="store_true", help="also time LOE (flashcli only)")
+    ap.add_argument("--no-colour", action="store_true",
+                    help="do not time the colour metrics (de2000, psnr_wb)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--out", default=None, help="write JSON here instead of stdout")
     args = ap.parse_args()
@@ -119,6 +170,8 @@ def main() -> None:
         t0 = time.perf_counter()
         run_flashcli(outs, refs, device, args.batch, True)
         result["flashcli_seconds_with_loe"] = time.perf_counter() - t0
+    if not args.no_colour:
+        result.update(time_colour(outs, refs, device, args.batch, args.repeats))
     emit(result, args.out)
 
 

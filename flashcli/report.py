@@ -56,8 +56,10 @@ def _signed(x: float | None, digits: int) -> str:
 
 def rows(result: EvalResult) -> list[dict[str, str]]:
     """One formatted row per method, in table order: ``method``, ``images``, ``failures``,
-    ``seconds``, and per metric ``<name>`` (mean ± std), ``d<name>`` (difference to the
-    baseline, "" without one) and ``wins``."""
+    ``seconds``, per metric ``<name>`` (mean ± std), ``d<name>`` (difference to the
+    baseline, "" without one) and ``w<name>`` (wins over the baseline, "" without one),
+    ``paired`` (images scored by both, "" without a baseline) and ``wins`` (every metric's
+    wins, ``3 / 1 / 0 of 4``)."""
     comps = {c.method: c for c in result.comparisons}
     chosen = [METRICS[n] for n in result.metrics]
     out = []
@@ -70,6 +72,8 @@ def rows(result: EvalResult) -> list[dict[str, str]]:
             k, d = metric.name, metric.digits
             row[k] = f"{_num(s.mean[k], d)} ± {_num(s.std[k], d)}"
             row[f"d{k}"] = _signed(c.diff[k], d) if c else ""
+            row[f"w{k}"] = str(c.wins[k]) if c else ""
+        row["paired"] = str(c.images) if c else ""
         row["wins"] = (" / ".join(str(c.wins[m_.name]) for m_ in chosen) + f" of {c.images}"
                        if c else "")
         out.append(row)
@@ -99,9 +103,12 @@ def table_markdown(result: EvalResult) -> str:
                      + f" | {r['seconds']} | {r['images']} |")
     if result.comparisons:
         base = cfg.get("baseline")
-        wins = " / ".join(m.name.upper() for m in chosen)
-        lines += ["", f"Paired with `{base}` on the images both scored:", "",
-                  "| Method | " + " | ".join(f"Δ{m.heading}" for m in chosen) + f" | wins {wins} |",
+        wins = " / ".join(m.label for m in chosen)
+        lower = [m.label for m in chosen if not m.higher_is_better]
+        note = (f" ({' and '.join(lower)}: lower is better, so a negative Δ is a gain)"
+                if lower else "")
+        lines += ["", f"Paired with `{base}` on the images both scored{note}:", "",
+                  "| Method | " + " | ".join(m.diff_heading for m in chosen) + f" | wins {wins} |",
                   "|---|" + "---|" * (len(chosen) + 1)]
         for r in table:
             if r["wins"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +14,9 @@ from flashcli.cli import cli
 from flashcli.evaluate import parse_method_options, parse_weights
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, ["eval", *args], catch_exceptions=False)
+def run(*args: str, columns: int | None = None):
+    env = {"COLUMNS": str(columns)} if columns else None
+    return CliRunner().invoke(cli, ["eval", *args], catch_exceptions=False, env=env)
 
 
 def test_report_and_json(tmp_path):
@@ -134,3 +136,37 @@ def test_eval_runs_without_the_reference_plugin(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["methods"] == ["lime"] and data["comparisons"] == []
+
+
+def test_colour_metrics_by_name_in_every_output(tmp_path):
+    root = make_dataset(tmp_path / "ds", sizes=((16, 16), (16, 16)))
+    report = tmp_path / "report"
+    result = run(str(root), "--methods", "identity,lime", "--opt", "lime.max_iter=20",
+                 "--metrics", "psnr_wb,de2000", "--report", str(report), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["metrics"] == ["de2000", "psnr_wb"] == data["config"]["metrics"]
+    assert all(set(i) >= {"de2000", "psnr_wb"} and "psnr" not in i for i in data["images"])
+    (comp,) = data["comparisons"]
+    assert set(comp) >= {"de2000_diff", "de2000_wins", "psnr_wb_diff", "psnr_wb_wins"}
+    header = (report / "results.csv").read_text().splitlines()[0]
+    assert header == "stem,category,method,de2000,psnr_wb,seconds,error"
+    assert "| Method | ΔE00 | PSNR-WB (dB) | s/image | images |" in (report / "table.md").read_text()
+
+
+def test_default_tables_fit_80_columns_and_split_only_when_needed(tmp_path):
+    root = make_dataset(tmp_path / "ds", sizes=((16, 16), (16, 16)))
+    args = (str(root), "--methods", "identity,lime", "--opt", "lime.max_iter=20")
+    narrow = run(*args, columns=80)
+    assert narrow.exit_code == 0, narrow.output
+    lines = narrow.stdout.splitlines()
+    assert max(map(len, lines)) <= 80 and "…" not in narrow.stdout
+    # every mean ± std whole: two methods, the five default metrics
+    assert len(re.findall(r"\d+\.\d+ ± \d+\.\d+", narrow.stdout)) == 10
+    for heading in ("PSNR (dB)", "SSIM", "LOE", "ΔE00", "PSNR-WB (dB)", "Δ(ΔE00)", "wins"):
+        assert heading in narrow.stdout
+    assert "(continued)" in narrow.stdout  # five metrics do not fit 80 columns in one table
+    wide = run(*args, columns=200)
+    assert wide.exit_code == 0 and "(continued)" not in wide.stdout
+    assert "wins PSNR/SSIM/LOE/ΔE00/PSNR-WB" in wide.stdout
+    assert len(re.findall(r"\d+\.\d+ ± \d+\.\d+", wide.stdout)) == 10

@@ -86,6 +86,36 @@ def test_identity_scores_equal_the_metrics_computed_directly(tmp_path):
     assert result.comparisons == []  # identity is the baseline itself
 
 
+def test_eval_scores_worked_out_by_hand(tmp_path):
+    # Two pairs whose scores need no metric code to work out (identity scores the flash).
+    folder = tmp_path / "ds" / "test"
+    folder.mkdir(parents=True)
+    # 1. Ambient grey level 100; the flash is 51 levels (exactly 0.2) brighter on the top
+    #    4 of 16 rows: MSE = 0.2^2 / 4 = 0.01, PSNR = 10 log10(1 / 0.01) = 20 dB.
+    amb = np.full((16, 16, 3), 100, np.uint8)
+    flash = amb.copy()
+    flash[:4] = 151
+    Image.fromarray(amb).save(folder / "Toys_000_ambient.png")
+    Image.fromarray(flash).save(folder / "Toys_000_flash.png")
+    # 2. Ambient white; the flash is black on the top half. PSNR: an error of 1 on half the
+    #    values, 10 log10(2) = 3.0103 dB. The white half fits a gain of 1, so PSNR-WB is the
+    #    same. dE00: black (L* 0) against white (L* 100) is 100 at mean L* 50 (S_L = 1; a*,
+    #    b* of white are within 0.005 of 0), on half the pixels: 50.
+    amb = np.full((16, 16, 3), 255, np.uint8)
+    flash = amb.copy()
+    flash[:8] = 0
+    Image.fromarray(amb).save(folder / "Toys_001_ambient.png")
+    Image.fromarray(flash).save(folder / "Toys_001_flash.png")
+    result = ev.evaluate(tmp_path / "ds", ["identity"], progress=False)
+    first, second = (s.values for s in result.scores)
+    assert first["psnr"] == pytest.approx(20.0, abs=1e-5)  # eval's pixels are float32
+    assert second["psnr"] == pytest.approx(3.0103, abs=1e-4)
+    assert second["psnr_wb"] == pytest.approx(3.0103, abs=1e-4)
+    assert second["de2000"] == pytest.approx(50.0, abs=1e-3)
+    assert result.summaries["identity"].mean["psnr"] == pytest.approx((20.0 + 3.0103) / 2,
+                                                                      abs=1e-4)
+
+
 def test_limit_category_and_split(tmp_path):
     root = make_dataset(tmp_path / "ds")
     make_dataset(root, sizes=((20, 22),), category="Toys")
@@ -136,6 +166,20 @@ def test_trained_method_is_scored_and_paired_with_the_baseline(tmp_path):
     assert all(s.values.get("loe") is None for s in result.scores)
     assert result.metrics == ["psnr", "ssim"]
     assert result.config["options"]["unet"]["width"] == 0.125
+
+
+def test_lower_is_better_metrics_are_paired_the_right_way_round():
+    def score(stem, method, de, wb):
+        return ev.ImageScore(stem, method, {"de2000": de, "psnr_wb": wb}, 0.0)
+
+    scores = [score("a", "base", 4.0, 20.0), score("a", "m", 3.0, 21.0),
+              score("b", "base", 4.0, 20.0), score("b", "m", 5.0, 19.0),
+              score("c", "base", 4.0, 20.0), score("c", "m", 1.0, math.inf)]
+    comp = ev.compare(scores, "m", "base", metrics.select("de2000,psnr_wb"))
+    assert comp.images == 3
+    assert comp.wins == {"de2000": 2, "psnr_wb": 2}  # lower dE00 wins, higher PSNR-WB wins
+    assert comp.diff["de2000"] == pytest.approx(-1.0)  # (-1 + 1 - 3) / 3: a gain is negative
+    assert comp.diff["psnr_wb"] == pytest.approx(0.0)  # the infinite one is left out
 
 
 def test_outputs_are_quantised_unless_asked_not_to(tmp_path, monkeypatch):
@@ -218,19 +262,30 @@ def test_report_files(tmp_path):
     assert "torch" in data["versions"] and "plugin:unet" in data["versions"]
     by_key = {(i["stem"], i["method"]): i for i in data["images"]}
     assert len(by_key) == 8
+    assert data["metrics"] == list(metrics.DEFAULT_METRICS)
     for s in result.scores:
-        assert by_key[(s.stem, s.method)]["psnr"] == s.values["psnr"]
-        assert by_key[(s.stem, s.method)]["ssim"] == s.values["ssim"]
+        for name in metrics.DEFAULT_METRICS:
+            assert by_key[(s.stem, s.method)][name] == s.values[name]
+        assert s.values["de2000"] > 0 and s.values["psnr_wb"] > 0
+    summary = next(x for x in data["summaries"] if x["method"] == "unet")
+    assert summary["de2000_mean"] == result.summaries["unet"].mean["de2000"]
+    assert {"psnr_wb_mean", "psnr_wb_std"} <= set(summary)
+    assert {"de2000_diff", "de2000_wins", "psnr_wb_diff"} <= set(data["comparisons"][0])
 
     rows = list(csv.DictReader((tmp_path / "report" / "results.csv").open()))
     assert len(rows) == 8
     assert {float(r["psnr"]) for r in rows if r["method"] == "identity"} == {
         s.values["psnr"] for s in result.scores if s.method == "identity"}
+    assert {float(r["de2000"]) for r in rows if r["method"] == "unet"} == {
+        s.values["de2000"] for s in result.scores if s.method == "unet"}
+    assert "psnr_wb" in rows[0]
 
     table = (tmp_path / "report" / "table.md").read_text()
     assert table.index("| identity |") < table.index("| unet |")
     mean = result.summaries["unet"].mean["psnr"]
     assert f"| unet | {mean:.2f} ± " in table
+    assert "| ΔE00 | PSNR-WB (dB) |" in table and "| Δ(ΔE00) | ΔPSNR-WB (dB) |" in table
+    assert "LOE and ΔE00: lower is better" in table
 
     # Thumbnails keep their size (long side 20 -> 27x35 becomes 15x20), cells fit the largest.
     sheet = Image.open(tmp_path / "report" / "contact_sheet_001.png")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import click
+from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 
@@ -37,7 +38,12 @@ def _title(result: EvalResult) -> str:
     return title
 
 
-def _table(title: str, headings: list[str], body: list[list[str]]) -> Table:
+#: How wide the method column is counted when the metrics are split into tables that fit
+#: the terminal: a longer name folds inside it.
+METHOD_WIDTH = 12
+
+
+def _table(title: str | None, headings: list[str], body: list[list[str]]) -> Table:
     """Method names wrap; numbers are never cut: each number column is as wide as its
     widest cell (headings may wrap)."""
     table = Table(title=title, padding=(0, 1), collapse_padding=True)
@@ -50,25 +56,75 @@ def _table(title: str, headings: list[str], body: list[list[str]]) -> Table:
     return table
 
 
-def summary_table(result: EvalResult) -> Table:
-    """The table printed by ``flashcli eval`` (mean ± sample std over images)."""
-    chosen = [METRICS[n] for n in result.metrics]
-    headings = [*(m.heading for m in chosen), "s/image", "images", "failed"]
-    body = [[r["method"], *(r[m.name] for m in chosen), r["seconds"], r["images"], r["failures"]]
-            for r in rows(result)]
-    return _table(_title(result), headings, body)
+def _width(columns: list[list[str]]) -> int:
+    """Characters a ``_table`` of these columns (heading and cells each, the method column
+    first) takes: a border and a space of padding per column, two more at the left."""
+    method, *numbers = columns
+    return 2 + min(max(map(cell_len, method)), METHOD_WIDTH) + 2 + sum(
+        max(map(cell_len, column)) + 2 for column in numbers)
 
 
-def comparison_table(result: EvalResult) -> Table | None:
-    """Each method against the baseline on the images both scored (None without one)."""
+def _summary(table: list[dict[str, str]], chosen, first: bool) -> tuple[list[str], list[list[str]]]:
+    """Headings and body of a summary table of ``chosen`` metrics (the first one has the
+    seconds, images and failures too)."""
+    headings = [m.heading for m in chosen]
+    body = [[r["method"], *(r[m.name] for m in chosen)] for r in table]
+    if first:
+        headings += ["s/image", "images", "failed"]
+        body = [[*b, r["seconds"], r["images"], r["failures"]]
+                for b, r in zip(body, table, strict=True)]
+    return headings, body
+
+
+def _paired(table: list[dict[str, str]], chosen, first: bool) -> tuple[list[str], list[list[str]]]:
+    """Headings and body of a comparison table of ``chosen`` metrics; its wins column counts
+    the wins of those metrics."""
+    headings = [*(m.diff_heading for m in chosen), "wins " + "/".join(m.label for m in chosen)]
+    body = [[r["method"], *(r[f"d{m.name}"] for m in chosen),
+             " / ".join(r[f"w{m.name}"] for m in chosen) + f" of {r['paired']}"]
+            for r in table if r["paired"]]
+    return headings, body
+
+
+def _fits(headings: list[str], body: list[list[str]], width: int) -> bool:
+    columns = [["method", *(r[0] for r in body)],
+               *([h, *(r[i] for r in body)] for i, h in enumerate(headings, start=1))]
+    return _width(columns) <= width
+
+
+def metric_groups(result: EvalResult, width: int | None = None) -> list[list]:
+    """The metrics of ``result`` in table order, as many per group as let both the summary
+    and the comparison table of the group fit ``width`` characters (the terminal's)."""
+    width = width or console.out().width
+    table = rows(result)
+    groups: list[list] = []
+    for metric in (METRICS[n] for n in result.metrics):
+        if groups:
+            trial, first = [*groups[-1], metric], len(groups) == 1
+            if all(_fits(*build(table, trial, first), width) for build in (_summary, _paired)):
+                groups[-1].append(metric)
+                continue
+        groups.append([metric])
+    return groups
+
+
+def summary_tables(result: EvalResult, width: int | None = None) -> list[Table]:
+    """The tables printed by ``flashcli eval`` (mean ± sample std over images): one, or one
+    per group of :func:`metric_groups` when the metrics do not fit the terminal together."""
+    table = rows(result)
+    return [_table(_title(result) if i == 0 else "(continued)", *_summary(table, group, i == 0))
+            for i, group in enumerate(metric_groups(result, width))]
+
+
+def comparison_tables(result: EvalResult, width: int | None = None) -> list[Table]:
+    """Each method against the baseline on the images both scored (none without one), in
+    the groups of :func:`summary_tables`."""
     if not result.comparisons:
-        return None
-    chosen = [METRICS[n] for n in result.metrics]
-    wins = "/".join(m.label for m in chosen)
-    headings = [*(f"Δ{m.heading}" for m in chosen), f"wins {wins}"]
-    body = [[r["method"], *(r[f"d{m.name}"] for m in chosen), r["wins"]]
-            for r in rows(result) if r["wins"]]
-    return _table(f"paired with {result.config.get('baseline')}", headings, body)
+        return []
+    table = rows(result)
+    title = f"paired with {result.config.get('baseline')}"
+    return [_table(title if i == 0 else f"{title} (continued)", *_paired(table, group, i == 0))
+            for i, group in enumerate(metric_groups(result, width))]
 
 
 def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
@@ -79,10 +135,8 @@ def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
 
 
 def _print(result: EvalResult, written, save_images: str | None) -> None:
-    console.out().print(summary_table(result))
-    paired = comparison_table(result)
-    if paired is not None:
-        console.out().print(paired)
+    for table in [*summary_tables(result), *comparison_tables(result)]:
+        console.out().print(table)
     for path in written:
         console.info(f"wrote {path}")
     if save_images:
@@ -127,7 +181,8 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
 def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
             baseline, metrics, no_loe, report_dir, save_images, strength, batch_size, sheet_size,
             as_json) -> None:
-    """Score methods on flash/ambient pairs with PSNR, SSIM and LOE (the paper's Table 1).
+    """Score methods on flash/ambient pairs: PSNR, SSIM and LOE (the paper's Table 1), the
+    CIEDE2000 colour difference and PSNR after white balance.
 
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
     the test split is scored unless --split says otherwise.
