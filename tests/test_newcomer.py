@@ -451,8 +451,8 @@ def test_eval_tables_fit_80_columns_without_cutting_numbers(long_method, pairs):
     lines = result.stdout.splitlines()
     assert max(map(len, lines)) <= 80
     assert "…" not in result.stdout
-    # every mean ± std is whole: three methods, three metrics
-    assert len(re.findall(r"\d+\.\d+ ± \d+\.\d+", result.stdout)) == 9
+    # every mean ± std is whole: three methods, five metrics (psnr ssim loe de2000 psnr_wb)
+    assert len(re.findall(r"\d+\.\d+ ± \d+\.\d+", result.stdout)) == 15
     # the long name wraps inside its column instead of being cut
     assert long_method in "".join(line.split("│")[1].strip() for line in lines if line.count("│") > 3)
 
