@@ -240,39 +240,85 @@ def test_flash_shadow_falls_opposite_the_light_offset():
         assert counts[-1.0][1] > 10 and counts[-1.0][1] > 4 * counts[-1.0][0]
 
 
+def _q(values, p):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]
+
+
 @pytest.fixture(scope="module")
 def camera_rows():
-    """Camera statistics of 36 small pairs (the cost of these tests)."""
-    pairs = [render_pair(21, i, SMALL, aux=True) for i in range(36)]
-    return pairs, [pair_stats(p.flash, p.ambient) for p in pairs]
+    """Camera statistics of 48 small pairs of each kind (the cost of these tests). A sample this
+    small fluctuates: over seeds 3, 5, 7, 11 and 21 the photo kind's 10th percentile of the
+    brightness ratio ran 0.22-0.44; over 200 pairs see docs/method.md."""
+    out = {}
+    for kind in ("photo", "faid"):
+        pairs = [render_pair(7, i, SMALL, aux=True, kind=kind) for i in range(48)]
+        out[kind] = (pairs, [pair_stats(p.flash, p.ambient) for p in pairs])
+    return out
 
 
-def test_auto_exposure_makes_both_frames_about_as_bright(camera_rows):
-    _, rows = camera_rows
+def test_ambient_brightness_spreads_like_real_pairs(camera_rows):
+    # Real photographs with flash (ambient over flash, linear): 0.04x-1.9x, median about 0.7:
+    # in dim rooms the camera cannot expose the ambient frame fully.
+    pairs, rows = camera_rows["photo"]
     ratios = [r["brightness_ratio"] for r in rows]
-    mean = sum(ratios) / len(ratios)
-    assert 0.8 <= mean <= 1.4, ratios  # real pairs: about 1.1
-    assert sum(0.5 < r < 2.0 for r in ratios) >= 0.9 * len(ratios)  # metering errs by a fraction of a stop
-    assert max(ratios) / min(ratios) > 1.3  # but it does err
+    assert _q(ratios, 0.1) < 0.35 and 0.4 <= _q(ratios, 0.5) <= 0.9 and _q(ratios, 0.9) > 1.0, sorted(ratios)
+    limited = [p for p in pairs if p.aux["ambient_camera"]["limited"]]
+    assert len(limited) >= 4
+    for p in limited:  # out of reach: the longest shutter and the highest ISO, and a dark frame
+        cam, info = p.aux, p.aux["ambient_camera"]
+        assert info["shutter"] > 1 / 70 and info["iso"] >= 3200 * (cam["style"] == "camera")
+        assert info["under_stops"] > 0
+    dark = [r["brightness_ratio"] for p, r in zip(pairs, rows, strict=True) if p.aux["ambient_camera"]["limited"]]
+    assert _q(dark, 0.5) < _q(ratios, 0.5)
+    # FAID (flash-only images, both frames auto-exposed by a phone): 0.2x-1.9x, median about 1.
+    pairs, rows = camera_rows["faid"]
+    ratios = [r["brightness_ratio"] for r in rows]
+    assert 0.7 <= _q(ratios, 0.5) <= 1.3, sorted(ratios)
+    assert sum(r < 0.5 for r in ratios) >= 2 and sum(r > 1.3 for r in ratios) >= 2
+    assert all(p.aux["style"] == "phone" and p.kind == "faid" for p in pairs)
 
 
-def test_white_balance_removes_most_of_the_ambient_colour_cast(camera_rows):
-    pairs, rows = camera_rows
-    casts = sorted(r["cast_ratio"] for r in rows)
-    assert casts[len(casts) // 2] < 1.6, casts
-    assert sum(0.85 < c < 1.15 for c in casts) >= 6  # often no warmer than the flash frame
-    raw = [float(p.aux["ambient_linear"][0].mean() / p.aux["ambient_linear"][2].mean()) for p in pairs]
-    assert sorted(raw)[len(raw) // 2] > 2.0  # before white balance the indoor light is warm
-    tungsten = [r["cast_ratio"] for p, r in zip(pairs, rows, strict=True) if p.aux["ambient_kind"] == "tungsten"]
-    assert tungsten and sum(tungsten) / len(tungsten) > 1.0  # a mild residual warmth is left
+def test_dim_ambient_frames_are_warm(camera_rows):
+    pairs, rows = camera_rows["photo"]
+    dim = [r["cast_ratio"] for p, r in zip(pairs, rows, strict=True) if p.aux["ambient_camera"]["ev"] < 4]
+    assert len(dim) >= 10 and _q(dim, 0.5) > 1.3, sorted(dim)  # real photographs: about 1.8
+    everything = [r["cast_ratio"] for _, rows in camera_rows.values() for r in rows]
+    assert _q(everything, 0.5) > 1.1
+    assert sum(0.85 < c < 1.15 for c in everything) >= 10  # bright rooms: balanced away
+    raw = [float(p.aux["ambient_linear"][0].mean() / p.aux["ambient_linear"][2].mean())
+           for pairs, _ in camera_rows.values() for p in pairs]
+    assert _q(raw, 0.5) > 2.0  # before white balance the indoor light is warm
+    keep = [(p.aux["ambient_camera"]["ev"], p.aux["ambient_camera"]["keep_warmth"])
+            for pairs, _ in camera_rows.values() for p in pairs if p.aux["style"] == "phone"]
+    dim_keep = [k for ev, k in keep if ev < 3]
+    bright_keep = [k for ev, k in keep if ev > 6.5]
+    assert dim_keep and bright_keep and min(dim_keep) > max(bright_keep) - 0.1
+
+
+def test_flash_photo_holds_the_ambient_light_at_its_own_exposure(camera_rows):
+    pairs, _ = camera_rows["photo"]
+    share = [(p.aux["ambient_lux"], p.aux["flash_camera"]["ambient_share"]) for p in pairs]
+    dim = [s for lux, s in share if lux < 15]
+    bright = [s for lux, s in share if lux > 150]
+    assert dim and bright and _q(dim, 0.5) < 0.2 < _q(bright, 0.5)  # in a bright room the flash adds little
+    for p in pairs:
+        info = p.aux["flash_camera"]
+        assert info["shutter"] <= 1 / 29 and info["iso"] <= 1600
+        if p.aux["style"] == "camera":
+            assert 1 / 64 - 1e-6 <= info["flash_power"] <= 1.0  # TTL: 1/64 to full power
+    faid, _ = camera_rows["faid"]
+    assert all(p.aux["flash_camera"]["flash_power"] == 1.0 and "ambient_share" not in p.aux["flash_camera"]
+               for p in faid)
 
 
 def test_ambient_frame_is_noisier_than_flash(camera_rows):
-    pairs, rows = camera_rows
-    noise = sorted(r["noise_ratio"] for r in rows)
-    assert noise[len(noise) // 2] > 1.2, noise
-    higher_iso = sum(p.aux["ambient_camera"]["iso"] > p.aux["flash_camera"]["iso"] for p in pairs)
-    assert higher_iso >= 0.75 * len(pairs)
+    pairs, rows = camera_rows["photo"]
+    noise = [r["noise_ratio"] for r in rows]
+    assert _q(noise, 0.5) > 1.2, sorted(noise)
+    dim = [p for p in pairs if p.aux["ambient_camera"]["ev"] < 4]
+    higher_iso = sum(p.aux["ambient_camera"]["iso"] > p.aux["flash_camera"]["iso"] for p in dim)
+    assert higher_iso >= 0.75 * len(dim)  # a dim room: the ambient frame at a high ISO
 
 
 def test_auto_exposure_and_white_balance_on_a_grey_card():

@@ -48,7 +48,8 @@ def test_cli_writes_loadable_pairs_and_preview(tmp_path):
 
     manifest = json.loads((out / "synth.json").read_text())
     assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"] == RENDERER_VERSION
-    assert RENDERER_VERSION == "2" and manifest["textures"] is None
+    assert RENDERER_VERSION == "3" and manifest["textures"] is None
+    assert manifest["kind"] == "mixed" and sum(manifest["kinds"].values()) == 3
     sheet = _png(preview)
     assert sheet.shape[0] > 2 * 32 and sheet.shape[1] > 4 * 48  # 3 pairs, two per row
 
@@ -110,6 +111,25 @@ def test_python_api_validation_and_split_counts(tmp_path):
                              misalign=1.0, progress=False)
     assert summary["test"] == 0 and summary["train"] == 2 and summary["misalign"] == 1.0
     assert not (tmp_path / "y" / "test").exists()
+
+
+def test_kind_of_flash_frame(tmp_path):
+    summary = render_dataset(tmp_path / "faid", 2, (32, 24), seed=3, test_fraction=0, device="cpu",
+                             progress=False, kind="faid")
+    assert summary["kind"] == "faid" and summary["kinds"] == {"faid": 2}
+    on_disk = sorted((tmp_path / "faid" / "train").glob("*_001_flash.png"))
+    pair = render_pair(3, 1, (32, 24), kind="faid")
+    assert pair.kind == "faid" and np.array_equal(_png(on_disk[0]), pair.flash.permute(1, 2, 0).numpy())
+    photo = render_pair(3, 1, (32, 24), kind="photo", aux=True)
+    assert photo.kind == "photo" and photo.category == pair.category  # the same scene, another flash frame
+    assert not torch.equal(photo.flash, pair.flash)
+    mixed = {render_pair(3, i, (32, 24)).kind for i in range(8)}
+    assert mixed == {"photo", "faid"}
+    with pytest.raises(FlashcliError, match="--kind"):
+        render_dataset(tmp_path / "bad", 1, (32, 24), kind="studio")
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(ValueError):
+        render_pair(3, 1, (32, 24), kind="studio")
 
 
 @pytest.mark.slow

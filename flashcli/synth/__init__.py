@@ -7,6 +7,7 @@ layout of docs/method.md, "Data: FAID" (``flashcli synth``).
 from flashcli.synth.compose import CATEGORIES, sample_scene
 from flashcli.synth.dataset import parse_size, preview_sheet, render_dataset
 from flashcli.synth.render import (
+    KINDS,
     RENDERER_VERSION,
     RenderedPair,
     pair_generator,
@@ -16,6 +17,6 @@ from flashcli.synth.render import (
     render_scene,
 )
 
-__all__ = ["CATEGORIES", "RENDERER_VERSION", "RenderedPair", "pair_generator", "parse_size",
+__all__ = ["CATEGORIES", "KINDS", "RENDERER_VERSION", "RenderedPair", "pair_generator", "parse_size",
            "preview_sheet", "render_batch", "render_dataset", "render_images", "render_pair", "render_scene",
            "sample_scene"]

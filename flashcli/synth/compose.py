@@ -24,6 +24,10 @@ from flashcli.synth.scene import (
 
 CATEGORIES = ("People", "Objects", "Toys", "Shelves", "Plants", "Rooms")
 _WEIGHTS = (2.0, 2.0, 1.5, 1.5, 1.5, 1.5)
+#: Illuminance on the subject (lux, log-uniform) by ambient kind: dim rooms are lamp-lit
+#: (candle-dim to a bright lamp), LEDs light brighter rooms, daylight through windows more.
+_LUX = {"tungsten": (3.0, 150.0), "led": (8.0, 400.0), "window": (80.0, 2000.0), "window+lamp": (20.0, 600.0)}
+_PHOTO_DIM = 2.0  # skew of the ambient level towards dim for photographs with flash
 _SKIN = ((0.96, 0.80, 0.69), (0.87, 0.67, 0.53), (0.76, 0.57, 0.45), (0.55, 0.38, 0.28), (0.36, 0.24, 0.18))
 
 
@@ -278,10 +282,12 @@ def _main_light(g: torch.Generator, room: dict, sx: float, sz: float, window: bo
     return {"area_center": t(center), "area_u": t(u), "area_v": t(v), "area_normal": t(n)}
 
 
-def _lighting(g: torch.Generator, room: dict, subjects: list) -> Lighting:
+def _lighting(g: torch.Generator, room: dict, subjects: list, kind: str) -> Lighting:
+    """The flash's place and colour, the ambient light set-up and its level. Photographs with
+    flash are mostly taken where it is dim (their ambient level leans to the dim end)."""
     sx = sum(s[0] for s in subjects) / len(subjects)
     sz = sum(s[1] for s in subjects) / len(subjects)
-    amb = il.sample_ambient(g)
+    amb = il.sample_ambient(g, il.PHOTO_KIND_WEIGHTS if kind == "photo" else il.KIND_WEIGHTS)
     area = _main_light(g, room, sx, sz, window=amb["kind"] == "window")
     side = 1.0 if tx.randint(g, 0, 1) else -1.0
     second_dir = torch.tensor([-side, tx.uniform(g, -0.1, 0.4), tx.uniform(g, -0.6, 0.3)])
@@ -292,36 +298,58 @@ def _lighting(g: torch.Generator, room: dict, subjects: list) -> Lighting:
         flash_rgb=flash_rgb, flash_cct=flash_cct, ambient_kind=amb["kind"], ambient_cct=amb["cct"],
         **area, main_rgb=amb["main"], second_rgb=amb["second"],
         second_dir=second_dir / second_dir.norm(), second_level=level,
-        fill=tx.uniform(g, 0.08, 0.25), ambient_leak=tx.uniform(g, 0.02, 0.25),
+        fill=tx.uniform(g, 0.08, 0.25), ambient_lux=_log_uniform(g, *_LUX[amb["kind"]], _PHOTO_DIM if kind == "photo" else 1.0),
     )
 
 
-def _camera_model(g: torch.Generator) -> CameraModel:
-    """A phone (two in three) or a camera, and its choices for the two frames."""
-    phone = tx.randint(g, 0, 2) > 0
-    iso_f = 2 ** tx.uniform(g, math.log2(50), math.log2(400))
-    iso_a = min(max(iso_f * 2 ** tx.uniform(g, -0.5, 4.0), 50.0), 6400.0)
+def _log_uniform(g: torch.Generator, lo: float, hi: float, skew: float = 1.0) -> float:
+    """lo..hi, log-uniform; ``skew`` > 1 leans towards ``lo``."""
+    return lo * (hi / lo) ** (tx.uniform(g, 0.0, 1.0) ** skew)
+
+
+def _camera_model(g: torch.Generator, kind: str) -> CameraModel:
+    """The device for ``kind`` of flash frame (FAID was shot with phones; photographs with flash
+    half by phones, half by cameras), its limits and its choices for the two frames (the same
+    draws whatever the kind)."""
+    phone = kind == "faid" or tx.uniform(g, 0.0, 1.0) < 0.5
     ae_error = torch.randn(2, generator=g) * 0.25
     awb_error = torch.randn(2, 2, generator=g) * 0.04
-    return CameraModel(
-        style="phone" if phone else "camera",
-        key=tx.uniform(g, 0.15, 0.2), clip_share=tx.uniform(g, 0.01, 0.04),
-        ae_error=(float(ae_error[0]), float(ae_error[1])), iso=(iso_f, iso_a),
-        shot_noise=tx.uniform(g, 6e-5, 2e-4) if phone else tx.uniform(g, 2e-5, 6e-5),
-        read_noise=tx.uniform(g, 3e-4, 1e-3) ** 2 if phone else tx.uniform(g, 1e-4, 4e-4) ** 2,
-        keep_warmth=tx.uniform(g, 0.05, 0.25) if phone else tx.uniform(g, 0.0, 0.12),
-        awb_error=awb_error,
-        contrast=tx.uniform(g, 0.1, 0.35) if phone else tx.uniform(g, 0.0, 0.25),
-        shoulder=tx.uniform(g, 0.3, 1.5) if phone else tx.uniform(g, 0.0, 0.3),
-        local_contrast=tx.uniform(g, 0.0, 0.3) if phone else 0.0,
-        vignette=tx.uniform(g, 0.05, 0.3),
-    )
+    common = {
+        "kind": kind, "key": tx.uniform(g, 0.15, 0.2), "clip_share": tx.uniform(g, 0.01, 0.04),
+        "ae_error": (float(ae_error[0]), float(ae_error[1])), "awb_error": awb_error,
+        "vignette": tx.uniform(g, 0.05, 0.3),
+    }
+    phone_draws = {
+        "f_number": tx.uniform(g, 1.5, 2.2), "iso_base": tx.choice(g, (25.0, 32.0, 50.0)),
+        "iso_max": _log_uniform(g, 1600, 3200), "iso_flash_max": _log_uniform(g, 400, 1600),
+        "shutter_max": 1 / tx.uniform(g, 10, 15), "shutter_flash": 1 / tx.uniform(g, 30, 60),
+        "flash_gn": tx.uniform(g, 1.2, 2.2), "ttl": False, "flash_ambient": 0.0,
+        "dim_key": tx.uniform(g, 0.2, 0.4),
+        "shot_noise": tx.uniform(g, 6e-5, 2e-4), "read_noise": tx.uniform(g, 3e-4, 1e-3) ** 2,
+        "keep_warmth": tx.uniform(g, 0.05, 0.2), "keep_warmth_dim": tx.uniform(g, 0.35, 0.7),
+        "contrast": tx.uniform(g, 0.1, 0.35), "shoulder": tx.uniform(g, 0.3, 1.5),
+        "local_contrast": tx.uniform(g, 0.0, 0.3), "denoise": tx.uniform(g, 0.4, 0.8),
+    }
+    camera_draws = {
+        "f_number": _log_uniform(g, 2.8, 5.6), "iso_base": 100.0,
+        "iso_max": tx.choice(g, (3200.0, 6400.0)), "iso_flash_max": tx.choice(g, (400.0, 800.0, 1600.0)),
+        "shutter_max": 1 / tx.uniform(g, 30, 60), "shutter_flash": 1 / 60,
+        "flash_gn": tx.uniform(g, 10, 13), "ttl": True, "flash_ambient": tx.uniform(g, 0.5, 1.5),
+        "dim_key": tx.uniform(g, 0.0, 0.1),
+        "shot_noise": tx.uniform(g, 2e-5, 6e-5), "read_noise": tx.uniform(g, 1e-4, 4e-4) ** 2,
+        "keep_warmth": tx.uniform(g, 0.1, 0.25), "keep_warmth_dim": tx.uniform(g, 0.25, 0.45),
+        "contrast": tx.uniform(g, 0.0, 0.25), "shoulder": tx.uniform(g, 0.0, 0.3),
+        "local_contrast": 0.0, "denoise": 0.0,
+    }
+    return CameraModel(style="phone" if phone else "camera", **common,
+                       **(phone_draws if phone else camera_draws))
 
 
 def sample_scene(g: torch.Generator, category: str | None = None,
-                 photos: Sequence[torch.Tensor] | None = None) -> Scene:
+                 photos: Sequence[torch.Tensor] | None = None, kind: str | None = None) -> Scene:
     """A random scene drawn from ``g`` (category random unless given); ``photos`` (linear
-    3 x T x T textures, see ``textures.photo_textures``) cover some of its surfaces."""
+    3 x T x T textures, see ``textures.photo_textures``) cover some of its surfaces; ``kind``
+    ("photo" or "faid") fixes the kind of flash frame, else it is drawn."""
     category = category or tx.choice(g, CATEGORIES, _WEIGHTS)
     b = SceneBuilder(g, photos)
     if category == "Rooms":
@@ -340,4 +368,6 @@ def sample_scene(g: torch.Generator, category: str | None = None,
         else:
             raise ValueError(f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}")
     hair = tx.color(g, (0.3, 0.7), (0.04, 0.3), (0.03, 0.1))
-    return b.build(category, cam, _lighting(g, room, subjects), _camera_model(g), hair)
+    drawn = "photo" if tx.uniform(g, 0.0, 1.0) < 0.5 else "faid"  # drawn even when ``kind`` is given
+    kind = kind or drawn
+    return b.build(category, cam, _lighting(g, room, subjects, kind), _camera_model(g, kind), hair)

@@ -23,7 +23,7 @@ from flashcli.errors import FlashcliError, UsageError
 from flashcli.fsutil import atomic_path, atomic_write_text
 from flashcli.progress import ProgressFn, report
 from flashcli.synth.compose import CATEGORIES
-from flashcli.synth.render import RENDERER_VERSION, RenderedPair, render_pair
+from flashcli.synth.render import KINDS, RENDERER_VERSION, RenderedPair, check_kind, render_pair
 from flashcli.synth.textures import photo_textures
 
 MANIFEST = "synth.json"
@@ -152,13 +152,14 @@ def _photos_cached(folder: str, stamp: int) -> tuple[torch.Tensor, ...]:
 
 
 def _render_one(seed: int, index: int, pairs: int, split: str, size: tuple[int, int], device: str,
-                misalign: float, out: Path, keep: bool, textures: str | None = None) -> tuple[int, str, str, RenderedPair | None]:
+                misalign: float, out: Path, keep: bool, textures: str | None = None,
+                kind: str | None = None) -> tuple[int, str, str, RenderedPair | None, str]:
     """Render pair ``index`` and write its two PNGs (also run in worker processes)."""
-    pair = render_pair(seed, index, size, device, misalign, photos=_photos(textures))
+    pair = render_pair(seed, index, size, device, misalign, photos=_photos(textures), kind=kind)
     name = stem(pair.category, index, pairs)
     write_png(out / split / f"{name}_flash.png", pair.flash)
     write_png(out / split / f"{name}_ambient.png", pair.ambient)
-    return index, pair.category, name, (pair if keep else None)
+    return index, pair.category, name, (pair if keep else None), pair.kind
 
 
 def _worker_init() -> None:
@@ -166,8 +167,10 @@ def _worker_init() -> None:
 
 
 def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float,
-                   workers: int, preview: str | Path | None, overwrite: bool) -> None:
+                   workers: int, preview: str | Path | None, overwrite: bool, kind: str = "mixed") -> None:
     """Refuse bad arguments before anything is rendered or written."""
+    if kind not in (*KINDS, "mixed"):
+        raise UsageError(f"--kind {kind}: use photo, faid or mixed")
     if pairs < 1:
         raise UsageError(f"--pairs {pairs}: render at least one pair")
     if not 0 <= test_fraction < 1:
@@ -187,7 +190,8 @@ def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misal
 def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
                    test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
                    progress: ProgressFn | None = None, preview: str | Path | None = None, preview_pairs: int = 6,
-                   overwrite: bool = False, workers: int = 1, textures: str | Path | None = None) -> dict[str, Any]:
+                   overwrite: bool = False, workers: int = 1, textures: str | Path | None = None,
+                   kind: str = "mixed") -> dict[str, Any]:
     """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
 
     Pair ``i`` depends only on (``seed``, ``i``); the last ``test_count(pairs, test_fraction)``
@@ -195,11 +199,14 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
     earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
     processes (same files). ``textures``: a folder of photos to use as surface textures (the
-    same folder gives the same files). ``progress(stage, done, total)`` is called as pairs
-    finish. Returns a summary.
+    same folder gives the same files). ``kind``: the flash frames are photographs with flash
+    ("photo": flash plus the ambient light), FAID-style flash-only images ("faid"), or either,
+    drawn per pair ("mixed", about half each). ``progress(stage, done, total)`` is called as
+    pairs finish. Returns a summary.
     """
     out = Path(out)
-    _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite)
+    kind = kind or "mixed"
+    _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite, kind)
     folder = None if textures is None else str(Path(textures).resolve())
     n_photos = len(_photos(folder))  # a bad folder fails here, before anything is written
     old = _existing(out)
@@ -210,9 +217,10 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
         _clear_previous(out, old)
     n_test = test_count(pairs, test_fraction)
     counts: dict[str, Counter] = {"train": Counter(), "test": Counter()}
+    kinds: Counter = Counter()
     shown: dict[int, tuple[str, RenderedPair]] = {}
     jobs = [(seed, i, pairs, "test" if i >= pairs - n_test else "train", size, str(dev), misalign, out,
-             preview is not None and i < preview_pairs, folder) for i in range(pairs)]
+             preview is not None and i < preview_pairs, folder, check_kind(kind)) for i in range(pairs)]
     workers = min(workers, pairs) if dev.type == "cpu" else 1
     start = time.perf_counter()
     with _threads_for(dev), contextlib.ExitStack() as stack:
@@ -223,8 +231,9 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
             results = (f.result() for f in as_completed([pool.submit(_render_one, *job) for job in jobs]))
         else:
             results = (_render_one(*job) for job in jobs)
-        for done, (index, category, name, pair) in enumerate(results, start=1):
+        for done, (index, category, name, pair, pair_kind) in enumerate(results, start=1):
             counts[jobs[index][3]][category] += 1
+            kinds[pair_kind] += 1
             if pair is not None:
                 shown[index] = (name, pair)
             report(progress, "rendering pairs", done, pairs)
@@ -232,7 +241,7 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     manifest = {
         "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,
         "pairs": pairs, "size": f"{size[0]}x{size[1]}", "test_fraction": test_fraction,
-        "misalign": misalign, "textures": None if folder is None else {"folder": folder, "photos": n_photos},
+        "misalign": misalign, "kind": kind, "kinds": dict(sorted(kinds.items())), "textures": None if folder is None else {"folder": folder, "photos": n_photos},
         "train": sum(counts["train"].values()), "test": n_test,
         "categories": {s: dict(sorted(c.items())) for s, c in counts.items()},
     }

@@ -19,7 +19,9 @@ _XYZ_TO_RGB = torch.tensor([[3.2406, -1.5372, -0.4986],
                             [0.0557, -0.2040, 1.0570]], dtype=torch.float64)
 _LUMA = torch.tensor([0.2126, 0.7152, 0.0722], dtype=torch.float64)
 KINDS = ("tungsten", "led", "window", "window+lamp")
-_KIND_WEIGHTS = (3.5, 3.0, 1.5, 2.0)
+KIND_WEIGHTS = (3.5, 3.0, 1.5, 2.0)
+#: Photographs with flash are mostly taken by lamp light (evenings, dim rooms), seldom by a window.
+PHOTO_KIND_WEIGHTS = (4.5, 3.0, 0.7, 1.8)
 FLASH_CCT = (5200.0, 5900.0)
 
 
@@ -75,12 +77,13 @@ def locus_table() -> tuple[torch.Tensor, torch.Tensor]:
     return ccts, chroma
 
 
-def sample_ambient(g: torch.Generator) -> dict:
-    """One indoor light set-up: its kind, the main (area) light's CCT and colour, and a second,
-    shadowless light's colour (a window beside a lamp, or the lamp beside a window)."""
-    kind = tx.choice(g, KINDS, _KIND_WEIGHTS)
+def sample_ambient(g: torch.Generator, weights: tuple[float, ...] = KIND_WEIGHTS) -> dict:
+    """One indoor light set-up (its kind drawn with ``weights`` over ``KINDS``): its kind, the
+    main (area) light's CCT and colour, and a second, shadowless light's colour (a window beside
+    a lamp, or the lamp beside a window). Home LEDs are mostly warm white."""
+    kind = tx.choice(g, KINDS, weights)
     tungsten = tx.uniform(g, 2700, 3200)
-    led = tx.uniform(g, 3000, 4500)
+    led = tx.uniform(g, 2700, 4200)
     day = tx.uniform(g, 5000, 6500)
     led_tint = tx.uniform(g, -0.04, 0.06)
     lamp_cct, lamp_rgb = (led, white(led, green_shift=led_tint)) if tx.randint(g, 0, 2) == 0 else (

@@ -14,19 +14,22 @@ from flashcli.synth.scene import Scene
 from flashcli.synth.shading import Hits, ambient, flash, trace
 
 #: Bumped whenever a change alters the pixels rendered for a given seed.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 AMBIENT_SAMPLES = 8  # area-light samples per pixel (stratified, jittered)
 FLASH_BIAS = -0.3  # stops: flash metering protects the near subject from blowing out
+KINDS = ("photo", "faid")  # flash frame: flash + ambient in one photograph, or flash only
 
 
 @dataclass
 class RenderedPair:
-    """One rendered pair: uint8 3 x H x W images, the scene's category, optional ground truth."""
+    """One rendered pair: uint8 3 x H x W images, the scene's category, optional ground truth,
+    and the kind of flash frame ("photo": flash + ambient light; "faid": flash only)."""
 
     flash: torch.Tensor
     ambient: torch.Tensor
     category: str
     aux: dict = field(default_factory=dict)
+    kind: str = "photo"
 
 
 def pair_generator(seed: int, index: int) -> torch.Generator:
@@ -42,29 +45,42 @@ def _image(rows: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return rows.T.reshape(-1, height, width)
 
 
-def _flash_frame(sc: Scene, hf: Hits, amb_f: torch.Tensor, device: torch.device) -> tuple:
-    """Radiance of the flash frame (flash plus a little ambient light), irradiance, visibility
-    and the flash's position."""
+def _flash_light(sc: Scene, hf: Hits, device: torch.device) -> tuple:
+    """Luminous exposure of the flash per unit output (cd s/m² per cd s) at the flash camera's
+    hits, irradiance factor cos/r², visibility and the flash's position."""
     cam, lt = sc.camera, sc.lighting
     off = lt.flash_offset
     light = (cam.position + off[0] * cam.right + off[1] * cam.up).to(device)
     rad, irr, vis = flash(sc, hf, light)
-    rad = rad * lt.flash_rgb.to(device)
-    level = cm.luminance(rad)[hf.valid].mean() if bool(hf.valid.any()) else rad.new_ones(())
-    amb_level = cm.luminance(amb_f)[hf.valid].mean() if bool(hf.valid.any()) else rad.new_ones(())
-    rad = rad + lt.ambient_leak * level / amb_level.clamp_min(1e-12) * amb_f
-    return rad, irr, vis, light
+    return rad * lt.flash_rgb.to(device), irr, vis, light
+
+
+def _lux_scale(sc: Scene, hf: Hits, irr: torch.Tensor, width: int, height: int) -> torch.Tensor:
+    """Factor that turns the ambient render into cd/m²: the subject (the middle of the frame,
+    valid hits) receives ``ambient_lux`` lux."""
+    ys = torch.arange(height, device=irr.device).view(-1, 1)
+    xs = torch.arange(width, device=irr.device).view(1, -1)
+    mid = ((ys - height / 2).abs() < height / 4) & ((xs - width / 2).abs() < width / 4)
+    ok = hf.valid & mid.flatten()
+    ok = ok if bool(ok.any()) else hf.valid
+    level = irr[ok].mean() if bool(ok.any()) else irr.new_ones(())
+    return sc.lighting.ambient_lux / level.clamp_min(1e-12)
 
 
 def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320, 240),
                  device: torch.device | str = "cpu", misalign: float = 0.0, aux: bool = False) -> RenderedPair:
     """Render ``scene`` at ``size`` (width, height) as a flash and an ambient photograph.
 
-    Each frame goes through the scene's camera (``camera.develop``): auto-exposure, sensor
-    noise at its ISO, auto white balance, tone curve. ``misalign`` (pixels) turns the ambient
-    camera by up to that many pixels and a matching tiny roll. Random draws come from ``g`` on
-    the CPU. With ``aux`` the result carries ground truth (depth, surface ids, normals, albedo,
-    flash visibility, irradiances, linear frames, the camera's choices) for tests.
+    Light is absolute: the ambient light gives the subject ``lighting.ambient_lux`` lux, the
+    flash has the camera model's guide number. The ambient frame is auto-exposed within the
+    device's limits (``camera.expose_ambient``); the flash frame is, by ``camera_model.kind``,
+    the photograph with flash (flash plus the ambient light at the flash exposure,
+    ``camera.expose_flash_photo``) or FAID's flash-only image (``camera.expose_flash_only``).
+    Then sensor noise at each frame's ISO, white balance and tone curve (``camera.develop``).
+    ``misalign`` (pixels) turns the ambient camera by up to that many pixels and a matching tiny
+    roll. Random draws come from ``g`` on the CPU. With ``aux`` the result carries ground truth
+    (depth, surface ids, normals, albedo, flash visibility, irradiances, linear frames, the
+    camera's choices: shutter, ISO, whether a limit was hit) for tests.
     """
     width, height = size
     device = torch.device(device)
@@ -79,54 +95,85 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
     cam = scene.camera
     hf = trace(sc, *cm.primary_rays(cam, width, height, device))
     rad_a, irr_a = ambient(sc, hf, jitter, (width, height))
-    ha, amb_f = hf, rad_a
+    lux = _lux_scale(scene, hf, irr_a, width, height)
+    amb_f = rad_a * lux
+    rad_a, irr_a = amb_f, irr_a * lux
     if misalign > 0:
         f = cam.focal(width)
         shift = misalign * turn[:2] / max(1.0, float(turn[:2].norm()))
         cam_a = cam.turned(float(shift[0]) / f, float(shift[1]) / f, float(turn[2]) * misalign / f)
         ha = trace(sc, *cm.primary_rays(cam_a, width, height, device))
         rad_a, irr_a = ambient(sc, ha, jitter, (width, height))
-    rad_f, irr_f, vis_f, light = _flash_frame(sc, hf, amb_f, device)
+        rad_a, irr_a = rad_a * lux, irr_a * lux
+    rad_f, irr_f, vis_f, light = _flash_light(sc, hf, device)
 
     vig = cm.vignette(height, width, cmod.vignette, device)
-    lin_f, lin_a = _image(rad_f, height, width), _image(rad_a, height, width)
-    img_f, info_f = cm.develop(lin_f, noise_f.to(device), cmod.iso[0], cmod.ae_error[0] + FLASH_BIAS, cmod.awb_error[0], cmod, vig)
-    img_a, info_a = cm.develop(lin_a, noise_a.to(device), cmod.iso[1], cmod.ae_error[1], cmod.awb_error[1], cmod, vig)
+    lens = lambda rows: cm.soften(_image(rows, height, width) * vig)  # noqa: E731
+    amb_img, fl_img = lens(rad_a), lens(rad_f)
+    exposure_a, info_a = cm.expose_ambient(amb_img, cmod, cmod.ae_error[1])
+    if cmod.kind == "photo":
+        exposed_f, info_f = cm.expose_flash_photo(lens(amb_f), fl_img, cmod, cmod.ae_error[0] + FLASH_BIAS)
+        gain_f = 1.0
+    else:
+        exposed_f, gain_f, info_f = cm.expose_flash_only(fl_img, cmod, cmod.ae_error[0] + FLASH_BIAS)
+    # cameras know their flash fired and balance for it; phones balance the whole frame
+    wb_f = info_f.pop("flash_part", exposed_f) if cmod.ttl else exposed_f
+    img_f, dev_f = cm.develop(exposed_f, noise_f.to(device), info_f["iso"], cmod.keep_warmth, cmod.awb_error[0],
+                              cmod, gain_f, wb_f)
+    warmth = cm.ambient_warmth(cmod, info_a["ev"])
+    img_a, dev_a = cm.develop(amb_img * exposure_a, noise_a.to(device), info_a["iso"], warmth, cmod.awb_error[1], cmod)
     extra = {}
     if aux:
         n_planes = len(scene.planes)
+        info_f = {**info_f, **dev_f, "exposure": float(cm.meter(exposed_f))}
+        info_a = {**info_a, **dev_a, "exposure": exposure_a, "keep_warmth": warmth}
         extra = {
             "depth": hf.t.view(height, width), "surface": hf.sid.view(height, width),
             "num_planes": n_planes, "object": (hf.sid >= n_planes).view(height, width),
             "position": _image(hf.p, height, width), "normal": _image(hf.n, height, width),
             "albedo": _image(hf.albedo, height, width),
             "flash_visible": vis_f.view(height, width), "flash_irradiance": irr_f.view(height, width),
-            "ambient_irradiance": irr_a.view(height, width), "flash_linear": lin_f,
-            "ambient_linear": lin_a, "light": light, "flash_offset": scene.lighting.flash_offset,
+            "ambient_irradiance": irr_a.view(height, width), "flash_linear": _image(rad_f, height, width),
+            "flash_frame": exposed_f,
+            "ambient_linear": amb_img * exposure_a, "light": light, "flash_offset": scene.lighting.flash_offset,
             "flash_camera": info_f, "ambient_camera": info_a, "ambient_kind": scene.lighting.ambient_kind,
+            "kind": cmod.kind, "style": cmod.style, "ambient_lux": scene.lighting.ambient_lux,
         }
-    return RenderedPair(img_f, img_a, scene.category, extra)
+    return RenderedPair(img_f, img_a, scene.category, extra, cmod.kind)
+
+
+def check_kind(kind: str | None) -> str | None:
+    """``None`` or "mixed" (each pair draws its kind) -> None; "photo" / "faid" pass; else an error."""
+    if kind is None or kind == "mixed":
+        return None
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; use photo, faid or mixed")
+    return kind
 
 
 def render_pair(seed: int, index: int, size: tuple[int, int] = (320, 240), device: torch.device | str = "cpu",
                 misalign: float = 0.0, aux: bool = False, category: str | None = None,
-                photos: Sequence[torch.Tensor] | None = None) -> RenderedPair:
+                photos: Sequence[torch.Tensor] | None = None, kind: str | None = None) -> RenderedPair:
     """Pair ``index`` of the data set with seed ``seed`` (see ``render_scene``); ``photos``
-    (``textures.photo_textures``) cover some surfaces."""
+    (``textures.photo_textures``) cover some surfaces. ``kind``: "photo", "faid", or None /
+    "mixed" (about half each, drawn per pair); a given kind leaves the rest of the scene as the
+    mixed draw has it."""
     g = pair_generator(seed, index)
-    return render_scene(sample_scene(g, category, photos), g, size, device, misalign, aux)
+    return render_scene(sample_scene(g, category, photos, check_kind(kind)), g, size, device, misalign, aux)
 
 
 def render_images(seed: int, index: int, size: tuple[int, int] = (320, 240), device: torch.device | str = "cpu",
-                  misalign: float = 0.0, photos: Sequence[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                  misalign: float = 0.0, photos: Sequence[torch.Tensor] | None = None,
+                  kind: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Only the two images of pair ``index``: flash and ambient, uint8 3 x H x W."""
-    pair = render_pair(seed, index, size, device, misalign, photos=photos)
+    pair = render_pair(seed, index, size, device, misalign, photos=photos, kind=kind)
     return pair.flash, pair.ambient
 
 
 def render_batch(seed: int, indices: Sequence[int], size: tuple[int, int] = (320, 240),
-                 device: torch.device | str = "cpu", misalign: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+                 device: torch.device | str = "cpu", misalign: float = 0.0,
+                 kind: str | None = None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     """Pairs ``indices`` stacked: flash and ambient uint8 N x 3 x H x W, and their categories."""
-    pairs = [render_pair(seed, i, size, device, misalign) for i in indices]
+    pairs = [render_pair(seed, i, size, device, misalign, kind=kind) for i in indices]
     return (torch.stack([p.flash for p in pairs]), torch.stack([p.ambient for p in pairs]),
             [p.category for p in pairs])

@@ -69,25 +69,37 @@ class Lighting:
     second_dir: torch.Tensor  # 3: unit vector towards the second light
     second_level: float  # its irradiance relative to the main light's mean
     fill: float  # weak fill (interreflection) relative to the mean direct irradiance
-    ambient_leak: float  # ambient light in the flash frame, relative to the flash's mean
+    ambient_lux: float  # illuminance the ambient light gives the subject (lux)
 
 
 @dataclass
 class CameraModel:
-    """The camera or phone that takes both frames of a pair, and what it chose for each."""
+    """The camera or phone that takes both frames of a pair, its limits, and its choices."""
 
     style: str  # "phone" or "camera"
+    kind: str  # "photo" (flash + ambient in one frame) or "faid" (flash-only frame)
     key: float  # linear level auto-exposure brings the metered luminance to
     clip_share: float  # auto-exposure clips at most this share of the pixels
     ae_error: tuple[float, float]  # metering error (stops): flash, ambient frame
-    iso: tuple[float, float]  # flash, ambient frame
+    f_number: float  # aperture (fixed on phones, the lens's wide-open value on cameras)
+    iso_base: float  # lowest ISO
+    iso_max: float  # highest ISO auto-exposure uses for the ambient frame
+    iso_flash_max: float  # highest auto ISO with the flash on
+    shutter_max: float  # longest hand-held shutter (s)
+    shutter_flash: float  # shutter with the flash on (sync speed, s)
+    flash_gn: float  # the flash's full-power guide number (metres at ISO 100)
+    ttl: bool  # flash power metered (xenon, cameras); phones fire their LED at full power
+    flash_ambient: float  # stops the flash frame's ambient part is exposed under the key (cameras)
+    dim_key: float  # stops the key drops per stop of scene brightness below EV 6 (phones)
     shot_noise: float  # shot-noise variance per unit signal at ISO 100
     read_noise: float  # read-noise variance at ISO 100
-    keep_warmth: float  # share of a tungsten cast the white balance leaves
+    keep_warmth: float  # share of a tungsten cast the white balance leaves in bright light
+    keep_warmth_dim: float  # extra share kept in dim light (phones keep dim lamp light warm)
     awb_error: torch.Tensor  # 2 x 2: log red / blue gain errors, flash and ambient frame
     contrast: float  # S-curve strength of the tone curve
     shoulder: float  # highlight roll-off (phones), 0 for none
     local_contrast: float  # phone-style detail boost, 0 for none
+    denoise: float  # phone noise reduction strength at ISO 3200 (0: none)
     vignette: float  # corner fall-off
 
 
