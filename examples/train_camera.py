@@ -31,7 +31,7 @@ from flashcli.weights import load_weights, save_weights
 def features_and_levels(root: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Features of every flash photo of ``root/split`` and the true levels of its pair."""
     feats, levels = [], []
-    for pair in find_pairs(root, split):
+    for pair in find_pairs(root, split).pairs:
         flash, ambient = (x.float().div(255)[None] for x in load_pair_uint8(pair))
         feats.append(photo_features(flash))
         levels.append(camera_levels(flash, ambient))

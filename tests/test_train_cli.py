@@ -30,7 +30,7 @@ def test_train_json_then_resume_longer(dataset, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads(res.stdout)
     assert (summary["epochs"], summary["steps"]) == (1, 3)
-    assert set(summary["losses"]) == {"rec", "g"}
+    assert set(summary["losses"]) == {"rec", "camera", "g"}  # gain output: the camera stage's own loss
     assert summary["test_psnr"] > 0 and 0 < summary["test_ssim"] <= 1
     side = json.loads((run / "best.json").read_text())
     assert side["options"]["adversarial"] is False and side["options"]["lr_g"] == 1e-3
@@ -48,6 +48,31 @@ def test_train_json_then_resume_longer(dataset, tmp_path):
 
     res = invoke("train", dataset, "--out", run, *TINY, "--steps", "1")
     assert res.exit_code == 1 and f"--resume {run}" in res.output
+
+
+def test_init_fine_tunes_given_weights_with_their_options(dataset, tmp_path):
+    from flashcli.weights import load_weights
+
+    first = tmp_path / "first"
+    res = invoke("train", dataset, "--out", first, *TINY, "--steps", "2", "--opt", "lr_g=1e-3",
+                 "--opt", "adversarial=false")
+    assert res.exit_code == 0, res.output
+    second = tmp_path / "second"
+    res = invoke("train", dataset, "--out", second, "--init", first, "--crop-size", "32",
+                 "--batch-size", "2", "--device", "cpu", "--steps", "1", "--lr", "1e-12", "--json")
+    assert res.exit_code == 0, res.output
+    before, _ = load_weights(first / "last.safetensors")
+    after, side = load_weights(second / "last.safetensors")
+    assert side["options"]["width"] == 0.0625  # the init's stored options, not the default 1.0
+    assert side["options"]["adversarial"] is False
+    assert side["init"].startswith("weights ") and str(first) in side["init"]
+    trained = [k for k in before if not k.startswith("camera.") or k.startswith("camera.mlp")]
+    assert trained and all((before[k] - after[k]).abs().max() < 1e-6 for k in trained)
+
+    res = invoke("train", dataset, "--out", tmp_path / "third", "--init", tmp_path / "nowhere", *TINY,
+                 "--steps", "1")
+    assert res.exit_code != 0 and "nowhere" in res.output and "Traceback" not in res.output
+    assert len(res.output.strip().splitlines()) == 1
 
 
 def test_table_output(dataset, tmp_path):

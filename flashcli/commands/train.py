@@ -118,6 +118,9 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
               help="Method option, repeatable (e.g. --opt width=0.25 --opt adversarial=false).")
 @click.option("--out", "-o", type=click.Path(file_okay=False),
               help="Run folder (default runs/<method>-<date>-<time>).")
+@click.option("--init", default=None, metavar="WEIGHTS|bundled",
+              help="Start from these weights (a file, a run folder, or 'bundled' for the method's "
+                   "own) and fine-tune them; their stored options are the defaults.")
 @click.option("--resume", type=click.Path(file_okay=False), metavar="RUN",
               help="Continue the run in this folder (state, optimisers, RNG, epoch, step).")
 @click.option("--epochs", type=int, default=1000, show_default=True,

@@ -50,6 +50,7 @@ class TrainConfig:
     checkpoint_every: int = 10        # epochs between checkpoints (and at the end)
     eval_every: int = 10              # epochs between test metrics and image grids
     grid_pairs: int = 4
+    init: str | None = None           # start from these weights (a file, a run, or "bundled")
     resuming: bool = False            # set by the engine for training_task, never saved
 
     def resolve(self) -> TrainConfig:
@@ -88,6 +89,8 @@ class TrainConfig:
         for name in ("data", "out", "method", "device", "amp"):
             if not isinstance(getattr(self, name), str):
                 raise UsageError(f"{name} {getattr(self, name)!r}: must be text")
+        if self.init is not None and (not isinstance(self.init, str) or not self.init):
+            raise UsageError(f"--init {self.init!r}: give a weights file, a run folder or 'bundled'")
         if not isinstance(self.options, dict):
             raise UsageError(f"options {self.options!r}: must be a mapping")
         for name in ("pairs", "test_pairs"):

@@ -25,6 +25,7 @@ import torch
 
 from flashcli.datasets import PairSet, fingerprint, load_pairs_uint8
 from flashcli.errors import FlashcliError, UsageError
+from flashcli.methods import create_enhancer
 from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
@@ -160,12 +161,20 @@ class Trainer:
             raise FlashcliError(f"method {cfg.method} is not trainable; trainable methods: "
                                 f"{', '.join(trainable) or '(none installed)'}")
         torch.manual_seed(cfg.seed)
-        self.enhancer = info.cls(**cfg.options)
+        started = cfg.init is not None and not self.state
+        if started:  # fine-tuning: the weights' stored options are the defaults
+            self.enhancer = create_enhancer(cfg.method, cfg.options,
+                                            None if cfg.init == "bundled" else cfg.init, self.device)
+        else:
+            self.enhancer = info.cls(**cfg.options)
         self.config.options = dict(self.enhancer.config)  # resolved, with defaults
         self.enhancer.to(self.device)
-        task_cfg = dataclasses.replace(cfg, resuming=True) if self.state else cfg
+        task_cfg = dataclasses.replace(cfg, resuming=True) if self.state or started else cfg
         self.task: TrainingTask = self.enhancer.training_task(task_cfg)
         self.init = self.state.get("init") if self.state else self.task.init
+        if started:
+            info_w = self.enhancer.weights_info
+            self.init = f"weights {info_w['file']} (sha256 {info_w['sha256'][:12]})"
         if self.task.inference not in self.task.modules:
             raise FlashcliError(f"method {cfg.method}: its training task has no module {self.task.inference!r}")
         if cfg.channels_last is None:  # auto: a win with cuDNN, a loss for small CPU convs
