@@ -164,6 +164,43 @@ def test_people_have_a_head_with_darker_hair():
     assert albedo.min() < 0.5 * albedo.median()  # hair (and eyes) darker than the skin
 
 
+def test_shiny_objects_get_small_clipped_flash_hot_spots():
+    more = 0
+    for index in range(4):
+        clipped = {}
+        for name, ks, shininess in (("matte", 0.0, 8.0), ("shiny", 0.5, 1500.0)):
+            g = pair_generator(4, index)
+            scene = sample_scene(g, "Objects", kind="faid")
+            n = len(scene.planes)
+            k, s = scene.ks.clone(), scene.shininess.clone()
+            k[n:], s[n:] = ks, shininess
+            pair = render_scene(dataclasses.replace(scene, ks=k, shininess=s), g, MEDIUM, aux=True)
+            obj = pair.aux["object"]
+            clipped[name] = int(((pair.flash == 255).any(0) & obj).sum())
+            assert clipped[name] < 0.05 * int(obj.sum())  # hot spots, not blown objects
+        more += clipped["shiny"] > clipped["matte"]
+    assert more >= 2
+
+
+def test_faces_get_the_flash_hot_spot_and_fall_off():
+    hot = 0
+    for index in range(4):
+        g = pair_generator(2, index)
+        scene = sample_scene(g, "People", kind="photo")
+        pair = render_scene(scene, g, MEDIUM, aux=True)
+        a = pair.aux
+        sid = a["surface"]
+        head = scene.head[sid.clamp_min(0)] & (sid >= 0) & (a["albedo"].mean(0) > 0.1)  # skin, not hair or eyes
+        to_light = a["light"].view(3, 1, 1) - a["position"]
+        facing = (a["normal"] * to_light / to_light.norm(dim=0, keepdim=True)).sum(0)
+        lum = a["flash_frame"].mean(0)  # linear, exposed
+        centre, rim = head & (facing > 0.9), head & (facing > 0) & (facing < 0.5)
+        assert int(centre.sum()) > 5 and int(rim.sum()) > 5
+        assert lum[centre].mean() > 1.5 * lum[rim].mean()  # forehead and cheeks bright, the sides fall off
+        hot += float(pair.flash.float().mean(0)[head].max()) > 240
+    assert hot >= 3  # skin's sheen: a near-clipped hot spot
+
+
 def test_flash_brighter_near_than_far(rendered):
     ratios = []
     for pair in rendered:
@@ -174,8 +211,11 @@ def test_flash_brighter_near_than_far(rendered):
         far = valid & (depth >= depth[valid].quantile(0.8))
         irr = a["flash_irradiance"]
         assert irr[near].mean() > 2 * irr[far].mean()  # inverse-square fall-off
+        if a["flash_camera"].get("ambient_share", 0.0) > 0.3:
+            continue  # a photograph with flash in a bright room: mostly the room's light
         lum = pair.flash.float().mean(0)
         ratios.append(float(lum[near].mean() / lum[far].mean()))
+    assert len(ratios) >= len(rendered) // 2
     assert min(ratios) > 1.0 and sum(ratios) / len(ratios) > 1.4
 
 

@@ -27,7 +27,7 @@ _WEIGHTS = (2.0, 2.0, 1.5, 1.5, 1.5, 1.5)
 #: Illuminance on the subject (lux, log-uniform) by ambient kind: dim rooms are lamp-lit
 #: (candle-dim to a bright lamp), LEDs light brighter rooms, daylight through windows more.
 _LUX = {"tungsten": (3.0, 150.0), "led": (8.0, 400.0), "window": (80.0, 2000.0), "window+lamp": (20.0, 600.0)}
-_PHOTO_DIM = 2.0  # skew of the ambient level towards dim for photographs with flash
+_PHOTO_DIM = 3.0  # skew of the ambient level towards dim for photographs with flash
 _SKIN = ((0.96, 0.80, 0.69), (0.87, 0.67, 0.53), (0.76, 0.57, 0.45), (0.55, 0.38, 0.28), (0.36, 0.24, 0.18))
 
 
@@ -117,7 +117,7 @@ def _person(b: SceneBuilder, x: float, z: float, head_y: float) -> None:
     yaw = tx.uniform(g, -0.5, 0.5)
     hx, hy, hz = tx.uniform(g, 0.075, 0.085), tx.uniform(g, 0.105, 0.12), tx.uniform(g, 0.09, 0.1)
     b.shape(SPHERE, [x, head_y, z], [hx, hy, hz], rotation(yaw, tx.uniform(g, -0.15, 0.15)), face,
-            scale=1, ks=tx.uniform(g, 0.03, 0.12), shininess=tx.uniform(g, 20, 60), head=True)
+            scale=1, ks=tx.uniform(g, 0.08, 0.2), shininess=tx.uniform(g, 25, 80), head=True)  # skin's sheen
     neck_top = head_y - hy * 0.7
     shoulders = neck_top - 0.08
     b.shape(CYLINDER, [x, neck_top - 0.05, z + 0.01], [0.05, 0.06, 0.05], None, face, scale=1,
@@ -324,7 +324,7 @@ def _camera_model(g: torch.Generator, kind: str) -> CameraModel:
         "iso_max": _log_uniform(g, 1600, 3200), "iso_flash_max": _log_uniform(g, 400, 1600),
         "shutter_max": 1 / tx.uniform(g, 10, 15), "shutter_flash": 1 / tx.uniform(g, 30, 60),
         "flash_gn": tx.uniform(g, 1.2, 2.2), "ttl": False, "flash_ambient": 0.0,
-        "dim_key": tx.uniform(g, 0.2, 0.4),
+        "dim_key": tx.uniform(g, 0.25, 0.5),
         "shot_noise": tx.uniform(g, 6e-5, 2e-4), "read_noise": tx.uniform(g, 3e-4, 1e-3) ** 2,
         "keep_warmth": tx.uniform(g, 0.05, 0.2), "keep_warmth_dim": tx.uniform(g, 0.35, 0.7),
         "contrast": tx.uniform(g, 0.1, 0.35), "shoulder": tx.uniform(g, 0.3, 1.5),

@@ -11,7 +11,7 @@ import torch
 from flashcli.synth import camera as cm
 from flashcli.synth.compose import sample_scene
 from flashcli.synth.scene import Scene
-from flashcli.synth.shading import Hits, ambient, flash, trace
+from flashcli.synth.shading import Hits, ambient, flash, pixel_lobes, trace
 
 #: Bumped whenever a change alters the pixels rendered for a given seed.
 RENDERER_VERSION = "3"
@@ -45,13 +45,13 @@ def _image(rows: torch.Tensor, height: int, width: int) -> torch.Tensor:
     return rows.T.reshape(-1, height, width)
 
 
-def _flash_light(sc: Scene, hf: Hits, device: torch.device) -> tuple:
+def _flash_light(sc: Scene, hf: Hits, device: torch.device, width: int) -> tuple:
     """Luminous exposure of the flash per unit output (cd s/m² per cd s) at the flash camera's
     hits, irradiance factor cos/r², visibility and the flash's position."""
     cam, lt = sc.camera, sc.lighting
     off = lt.flash_offset
     light = (cam.position + off[0] * cam.right + off[1] * cam.up).to(device)
-    rad, irr, vis = flash(sc, hf, light)
+    rad, irr, vis = flash(sc, pixel_lobes(sc, hf, 1.0 / cam.focal(width)), light)
     return rad * lt.flash_rgb.to(device), irr, vis, light
 
 
@@ -105,7 +105,7 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
         ha = trace(sc, *cm.primary_rays(cam_a, width, height, device))
         rad_a, irr_a = ambient(sc, ha, jitter, (width, height))
         rad_a, irr_a = rad_a * lux, irr_a * lux
-    rad_f, irr_f, vis_f, light = _flash_light(sc, hf, device)
+    rad_f, irr_f, vis_f, light = _flash_light(sc, hf, device, width)
 
     vig = cm.vignette(height, width, cmod.vignette, device)
     lens = lambda rows: cm.soften(_image(rows, height, width) * vig)  # noqa: E731

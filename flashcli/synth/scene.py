@@ -174,13 +174,16 @@ class SceneBuilder:
         return tx.texture(self.g, kind, base)
 
     def material(self) -> tuple[float, float]:
-        """A random (ks, shininess): matte, satin or glossy."""
-        kind = tx.choice(self.g, ("matte", "satin", "gloss"), (3, 3, 2))
+        """A random (ks, shininess): matte, satin, glossy, or shiny (glazed ceramic, lacquer,
+        glass: a sharp lobe the close flash turns into a small clipped hot spot)."""
+        kind = tx.choice(self.g, ("matte", "satin", "gloss", "shiny"), (3, 3, 2, 1.5))
         if kind == "matte":
             return tx.uniform(self.g, 0.0, 0.03), 8.0
         if kind == "satin":
             return tx.uniform(self.g, 0.04, 0.15), tx.uniform(self.g, 10, 60)
-        return tx.uniform(self.g, 0.15, 0.5), tx.uniform(self.g, 60, 400)
+        if kind == "gloss":
+            return tx.uniform(self.g, 0.15, 0.5), tx.uniform(self.g, 60, 400)
+        return tx.uniform(self.g, 0.3, 0.7), tx.uniform(self.g, 600, 3000)
 
     def plane(self, normal: list[float], offset: float, axes: list[list[float]],
               texture: torch.Tensor, scale: float, ks: float = 0.0, shininess: float = 8.0) -> None:

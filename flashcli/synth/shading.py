@@ -6,7 +6,7 @@ All per-ray tensors are rows (R x 3 or R). Radiance is linear and unexposed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -109,6 +109,26 @@ def _blinn(h: Hits, wi: torch.Tensor, max_shininess: float | None = None) -> tor
     nh = (half * h.n).sum(-1).clamp(0, 1)
     s = h.shininess if max_shininess is None else h.shininess.clamp(max=max_shininess)
     return h.ks * (s + 8) / (8 * math.pi) * nh ** s
+
+
+def pixel_lobes(scene: Scene, h: Hits, pixel_angle: float) -> Hits:
+    """The hits with sharp specular lobes broadened by the spread of normals one pixel covers
+    on a curved surface (Toksvig): exponent s becomes s / (1 + s σ²), σ the normal's turn across
+    the pixel (distance x ``pixel_angle`` / radius of curvature; flat faces keep theirs). The
+    normalised lobe keeps its energy, so a hot spot smaller than a pixel lights that pixel instead
+    of falling between the samples."""
+    n_planes = len(scene.planes)
+    if not len(scene.half):
+        return h
+    k = (h.sid - n_planes).clamp(0, len(scene.half) - 1)
+    half = scene.half[k]
+    kind = scene.shapes.kind[k]
+    radius = torch.where(kind == SPHERE, half.amin(-1),
+                         torch.where(kind == CYLINDER, torch.minimum(half[:, 0], half[:, 2]),
+                                     torch.full_like(half[:, 0], math.inf)))
+    sigma = torch.where(h.sid >= n_planes, (h.t.clamp_max(1e3) * pixel_angle / radius).clamp_max(1.0),
+                        torch.zeros_like(h.t))
+    return replace(h, shininess=h.shininess / (1 + h.shininess * sigma * sigma))
 
 
 def flash(scene: Scene, h: Hits, light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
