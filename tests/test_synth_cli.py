@@ -128,8 +128,20 @@ def test_kind_of_flash_frame(tmp_path):
     with pytest.raises(FlashcliError, match="--kind"):
         render_dataset(tmp_path / "bad", 1, (32, 24), kind="studio")
     assert not (tmp_path / "bad").exists()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="studio"):
         render_pair(3, 1, (32, 24), kind="studio")
+
+
+def test_kind_option_on_the_command_line(tmp_path):
+    out = tmp_path / "photo"
+    res = CliRunner().invoke(cli, ["synth", str(out), "--pairs", "2", "--size", "32x24", "--kind", "photo",
+                                   "--test-fraction", "0"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads((out / "synth.json").read_text())
+    assert manifest["kind"] == "photo" and manifest["kinds"] == {"photo": 2}
+    assert "kinds photo 2" in res.output
+    bad = CliRunner().invoke(cli, ["synth", str(tmp_path / "x"), "--pairs", "1", "--kind", "studio"])
+    assert bad.exit_code == 2 and "studio" in bad.output and not (tmp_path / "x").exists()
 
 
 @pytest.mark.slow

@@ -26,19 +26,25 @@ from flashcli.commands._options import common_options
               help="Also write a PNG sheet of the first pairs side by side.")
 @click.option("--textures", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="Use the photos in DIR as surface textures (posters, objects, covers, walls).")
+@click.option("--kind", type=click.Choice(["photo", "faid", "mixed"]), default="mixed", show_default=True,
+              help="Flash frames: photographs with flash (flash + ambient light), FAID-style "
+                   "flash-only images, or either per pair (about half each).")
 @click.option("--overwrite", is_flag=True, help="Replace pairs already in OUT.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Render in this many processes (CPU only; same files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, misalign: float,
-            preview: Path | None, textures: Path | None, overwrite: bool, workers: int, as_json: bool) -> None:
+            preview: Path | None, textures: Path | None, kind: str, overwrite: bool, workers: int,
+            as_json: bool) -> None:
     """Render synthetic flash/ambient pairs of indoor scenes into OUT/train and OUT/test.
 
     The flash frame has a point light beside the lens near 5500 K (hard sideways shadows,
     inverse-square fall-off, hot spots); the ambient frame lamps or windows (tungsten, LED,
-    daylight, mixtures) with soft shadows. Each frame is auto-exposed, gets sensor noise at its
-    own ISO and is auto-white-balanced, then goes through a phone or camera tone curve to PNG.
+    daylight, mixtures) at an absolute light level, with soft shadows. Each frame is
+    auto-exposed within the phone's or camera's limits (a dim room's ambient frame comes out
+    dark), gets sensor noise at its own ISO and is auto-white-balanced, then goes through a
+    phone or camera tone curve to PNG.
     """
     from flashcli.synth.dataset import parse_size, render_dataset
 
@@ -46,7 +52,7 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
         summary = render_dataset(out, pairs, parse_size(size), seed, test_fraction,
                                  console.settings().device, misalign, progress=bar,
                                  preview=preview, overwrite=overwrite, workers=workers,
-                                 textures=textures)
+                                 textures=textures, kind=kind)
     if as_json:
         console.print_json(summary)
         return
@@ -61,6 +67,7 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
     o = console.out()
     o.print(table)
     o.print(f"{summary['size']}, seed {summary['seed']}, renderer v{summary['renderer_version']}, "
+            f"kinds {', '.join(f'{k} {n}' for k, n in summary['kinds'].items())}, "
             f"{summary['seconds_per_pair']:.3f} s per pair on {summary['device']}")
     if summary["preview"]:
         o.print(f"preview: {summary['preview']}")
