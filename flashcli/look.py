@@ -120,12 +120,12 @@ def _target_cast(white_balance: str | float, cast_now: torch.Tensor) -> torch.Te
     return cast(float(white_balance)).to(cast_now).expand_as(cast_now)
 
 
-def _spatial_range(lin_in: torch.Tensor, log_gain: torch.Tensor, ev: torch.Tensor) -> list[tuple[float, float]]:
-    """Per image, the 5th and 95th percentiles (stops) of the luminance gain less the exposure."""
+def _spatial_range(lin_in: torch.Tensor, lin: torch.Tensor, ev: torch.Tensor) -> list[tuple[float, float]]:
+    """Per image, the 5th and 95th percentiles (stops) of the luminance gain ``lin_in ->
+    lin`` less the exposure ``ev``."""
     luma = torch.tensor(LUMA, dtype=lin_in.dtype, device=lin_in.device).view(1, 3, 1, 1)
-    lum_in = (lin_in * luma).sum(1)
-    lum_out = (lin_in + upsample.FLOOR) * torch.exp2(log_gain) - upsample.FLOOR
-    lum_g = torch.log2(((lum_out * luma).sum(1) + upsample.FLOOR) / (lum_in + upsample.FLOOR)) - ev.view(-1, 1, 1)
+    floor = upsample.FLOOR
+    lum_g = torch.log2(((lin * luma).sum(1) + floor) / ((lin_in * luma).sum(1) + floor)) - ev.view(-1, 1, 1)
     flat = lum_g.flatten(1)
     step = max(1, flat.shape[1] // SAMPLE_PIXELS)
     q = torch.quantile(flat[:, ::step].float(), torch.tensor([0.05, 0.95], device=flat.device), dim=1)
@@ -140,19 +140,21 @@ def apply_look(flash: torch.Tensor, out: torch.Tensor, look: Look) -> tuple[torc
     lin_in = upsample.srgb_to_linear(flash.float())
     levels = camera_levels(flash, out)
     ev, cast_now = split_levels(levels)
-    s = look.strength
+    s, floor = look.strength, upsample.FLOOR
     delta = _target_cast(look.white_balance, cast_now) - cast_now
-    log_gain = torch.log2((upsample.srgb_to_linear(out.float()) + upsample.FLOOR) / (lin_in + upsample.FLOOR))
-    log_gain = (log_gain + delta[:, :, None, None]) * s + look.exposure
+    lin = upsample.srgb_to_linear(out.float()) * torch.exp2(delta)[:, :, None, None]  # white balance
+    if s != 1.0:  # strength: the gain over the photo, raised to s (floored to stay finite)
+        lin = (lin_in + floor) * ((lin + floor) / (lin_in + floor)).pow(s) - floor
+    lin = lin * 2.0 ** look.exposure
     if look.is_plain:
         result = out
     elif s == 0.0 and look.exposure == 0.0:
         result = flash.clone()
     else:
-        result = upsample.linear_to_srgb((lin_in + upsample.FLOOR) * torch.exp2(log_gain) - upsample.FLOOR).to(out.dtype)
+        result = upsample.linear_to_srgb(lin).to(out.dtype)
     applied_ev = ev * s + look.exposure
     applied_cast = (cast_now + delta) * s
-    spans = _spatial_range(lin_in, log_gain, applied_ev)
+    spans = _spatial_range(lin_in, lin, applied_ev)
     stats = []
     for i in range(flash.shape[0]):
         gains = torch.exp2(applied_cast[i] + applied_ev[i])
