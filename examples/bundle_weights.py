@@ -29,6 +29,8 @@ def main() -> None:
                     help="set a method option stored with the weights (e.g. calibration=0.75)")
     ap.add_argument("--calibration", type=Path, default=None,
                     help="a JSON file describing how the stored options were chosen")
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="the sidecar (.json) of the weights the run started from (train --init), kept as provenance")
     ap.add_argument("--out", type=Path, default=flashcli_guided_cgan.WEIGHTS)
     args = ap.parse_args()
 
@@ -40,6 +42,8 @@ def main() -> None:
         "commands": args.command,
         "note": args.note,
     }
+    if args.previous is not None:
+        meta["provenance"]["previous"] = json.loads(args.previous.read_text()).get("provenance", {})
     if args.calibration is not None:
         meta["provenance"]["calibration"] = json.loads(args.calibration.read_text())
     opts = meta.setdefault("options", {})

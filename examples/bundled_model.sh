@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# How the bundled guided-cgan weights were made (2-core CPU, no GPU; about 80 minutes of
+# How the bundled guided-cgan weights were made (2-core CPU, no GPU; about 100 minutes of
 # training in all). The result lives in plugins/flashcli_guided_cgan/weights/; its sidecar
 # repeats these commands. docs/results.md has the scores.
 set -euo pipefail
 DATA=${DATA:-data}
+REALVAL=${REALVAL:-../shared/realval}
 
 # 1. Camera-faithful renders (renderer v2): 1500 pairs for training (the last 120 are the run's
 #    own test split, used for checkpoint choice and calibration) and 116 held-out pairs of a
@@ -39,3 +40,31 @@ python examples/bundle_weights.py "$DATA/runs/gain-r" "$DATA/synth-train" \
 #    modes of the guided cGAN, strengths 0.5 and 1.
 flashcli eval "$DATA/synth-heldout" --split train --methods identity,lime,srie,guided-cgan --report "$DATA/eval-all"
 flashcli eval "$DATA/synth-heldout" --split train --methods identity,guided-cgan --strength 0.5 --report "$DATA/eval-half"
+
+# 6. The camera stage and renderer v3 (issue: real-photo quality). Renders with camera
+#    limits, both kinds of flash frame; the model above fine-tuned on them (its decoder as
+#    the zero-mean, luminance-only spatial field, its camera stage with its own loss).
+flashcli synth "$DATA/synth-v3" --pairs 1000 --size 320x240 --seed 21 --test-fraction 0.1 --workers 2
+flashcli synth "$DATA/heldout-v3" --pairs 116 --size 320x240 --seed 20261201 --test-fraction 0 --workers 2
+flashcli train "$DATA/synth-v3" --init bundled --out "$DATA/runs/ft3" --opt lr_g=1e-4 \
+    --opt adversarial=false --opt camera_weight=0.1 --epochs 5 --crop-size 224 --batch-size 8 \
+    --eval-every 1 --checkpoint-every 1 --log-every 20 --seed 0
+
+# 7. The spatial share: the largest whose mean PSNR and SSIM beat the flash photo on the run's
+#    test split and on real validation pairs kept outside the repository (REALVAL: folders
+#    of flash/ and ambient/ photos; they choose a setting, never weights).
+python examples/calibrate.py "$DATA/runs/ft3/best.safetensors" --data "$DATA/synth-v3:test" \
+    --pairs "$REALVAL/faid17/flash" "$REALVAL/faid17/ambient" \
+    --pairs "$REALVAL/photo10/flash" "$REALVAL/photo10/ambient" --out "$DATA/spatial.json"
+SPATIAL=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['chosen'])" "$DATA/spatial.json")
+
+# 8. Ship it.
+python examples/bundle_weights.py "$DATA/runs/ft3" "$DATA/synth-v3" \
+    --option "spatial=$SPATIAL" --calibration "$DATA/spatial.json" \
+    --previous plugins/flashcli_guided_cgan/weights/guided_cgan_synthetic.json \
+    --data "1380 renderer-v2 renders, then 900 renderer-v3 renders (flashcli synth; not FAID); gain output with camera stage, width 0.25, R_M + camera loss, CPU-trained" \
+    --command "flashcli synth $DATA/synth-v3 --pairs 1000 --size 320x240 --seed 21 --test-fraction 0.1 --workers 2" \
+    --command "flashcli train $DATA/synth-v3 --init bundled --out $DATA/runs/ft3 --opt lr_g=1e-4 --opt adversarial=false --opt camera_weight=0.1 --epochs 5 --crop-size 224 --batch-size 8 --eval-every 1 --checkpoint-every 1 --log-every 20 --seed 0" \
+    --command "python examples/calibrate.py $DATA/runs/ft3/best.safetensors --data $DATA/synth-v3:test --pairs REALVAL/faid17/flash REALVAL/faid17/ambient --pairs REALVAL/photo10/flash REALVAL/photo10/ambient"
+flashcli eval "$DATA/heldout-v3" --split train --methods identity,lime,srie,guided-cgan --report "$DATA/eval-v3"
+flashcli eval "$DATA/heldout-v3" --split train --methods identity,guided-cgan --strength 0.5 --report "$DATA/eval-v3-half"
