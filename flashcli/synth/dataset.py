@@ -187,6 +187,18 @@ def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misal
         check_preview(Path(preview), overwrite)
 
 
+def _manifest(seed: int, pairs: int, size: tuple[int, int], test_fraction: float, misalign: float,
+              kind: str, kinds: Counter, textures: dict | None, counts: dict[str, Counter]) -> dict[str, Any]:
+    """How a data set was made (``synth.json``)."""
+    return {
+        "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,
+        "pairs": pairs, "size": f"{size[0]}x{size[1]}", "test_fraction": test_fraction,
+        "misalign": misalign, "kind": kind, "kinds": dict(sorted(kinds.items())), "textures": textures,
+        "train": sum(counts["train"].values()), "test": sum(counts["test"].values()),
+        "categories": {s: dict(sorted(c.items())) for s, c in counts.items()},
+    }
+
+
 def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
                    test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
                    progress: ProgressFn | None = None, preview: str | Path | None = None, preview_pairs: int = 6,
@@ -238,13 +250,8 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
                 shown[index] = (name, pair)
             report(progress, "rendering pairs", done, pairs)
     seconds = time.perf_counter() - start
-    manifest = {
-        "renderer": "flashcli.synth", "renderer_version": RENDERER_VERSION, "seed": seed,
-        "pairs": pairs, "size": f"{size[0]}x{size[1]}", "test_fraction": test_fraction,
-        "misalign": misalign, "kind": kind, "kinds": dict(sorted(kinds.items())), "textures": None if folder is None else {"folder": folder, "photos": n_photos},
-        "train": sum(counts["train"].values()), "test": n_test,
-        "categories": {s: dict(sorted(c.items())) for s, c in counts.items()},
-    }
+    manifest = _manifest(seed, pairs, size, test_fraction, misalign, kind, kinds,
+                         None if folder is None else {"folder": folder, "photos": n_photos}, counts)
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     if preview is not None:
         write_preview(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))

@@ -67,6 +67,31 @@ def _lux_scale(sc: Scene, hf: Hits, irr: torch.Tensor, width: int, height: int) 
     return sc.lighting.ambient_lux / level.clamp_min(1e-12)
 
 
+def _turned_ambient(sc: Scene, cam, turn: torch.Tensor, misalign: float, jitter: torch.Tensor,
+                    size: tuple[int, int], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ambient light seen by a camera turned by up to ``misalign`` pixels (and a tiny roll)."""
+    width, height = size
+    f = cam.focal(width)
+    shift = misalign * turn[:2] / max(1.0, float(turn[:2].norm()))
+    cam_a = cam.turned(float(shift[0]) / f, float(shift[1]) / f, float(turn[2]) * misalign / f)
+    ha = trace(sc, *cm.primary_rays(cam_a, width, height, device))
+    return ambient(sc, ha, jitter, size)
+
+
+def _flash_frame(cmod, ambient_image, flash_image: torch.Tensor, noise: torch.Tensor) -> tuple:
+    """The flash frame by kind: exposed linear frame, developed image, and both info dicts.
+    ``ambient_image()`` gives the ambient light through the lens (photo kind only)."""
+    if cmod.kind == "photo":
+        exposed, info = cm.expose_flash_photo(ambient_image(), flash_image, cmod, cmod.ae_error[0] + FLASH_BIAS)
+        gain = 1.0
+    else:
+        exposed, gain, info = cm.expose_flash_only(flash_image, cmod, cmod.ae_error[0] + FLASH_BIAS)
+    # cameras know their flash fired and balance for it; phones balance the whole frame
+    wb = info.pop("flash_part", exposed) if cmod.ttl else exposed
+    img, dev = cm.develop(exposed, noise, info["iso"], cmod.keep_warmth, cmod.awb_error[0], cmod, gain, wb)
+    return exposed, img, info, dev
+
+
 def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320, 240),
                  device: torch.device | str = "cpu", misalign: float = 0.0, aux: bool = False) -> RenderedPair:
     """Render ``scene`` at ``size`` (width, height) as a flash and an ambient photograph.
@@ -77,10 +102,9 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
     the photograph with flash (flash plus the ambient light at the flash exposure,
     ``camera.expose_flash_photo``) or FAID's flash-only image (``camera.expose_flash_only``).
     Then sensor noise at each frame's ISO, white balance and tone curve (``camera.develop``).
-    ``misalign`` (pixels) turns the ambient camera by up to that many pixels and a matching tiny
-    roll. Random draws come from ``g`` on the CPU. With ``aux`` the result carries ground truth
-    (depth, surface ids, normals, albedo, flash visibility, irradiances, linear frames, the
-    camera's choices: shutter, ISO, whether a limit was hit) for tests.
+    ``misalign`` (pixels) turns the ambient camera. Random draws come from ``g`` on the CPU.
+    With ``aux`` the result carries ground truth (geometry, albedo, flash visibility,
+    irradiances, linear frames, the camera's choices: shutter, ISO, limits hit) for tests.
     """
     width, height = size
     device = torch.device(device)
@@ -99,11 +123,7 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
     amb_f = rad_a * lux
     rad_a, irr_a = amb_f, irr_a * lux
     if misalign > 0:
-        f = cam.focal(width)
-        shift = misalign * turn[:2] / max(1.0, float(turn[:2].norm()))
-        cam_a = cam.turned(float(shift[0]) / f, float(shift[1]) / f, float(turn[2]) * misalign / f)
-        ha = trace(sc, *cm.primary_rays(cam_a, width, height, device))
-        rad_a, irr_a = ambient(sc, ha, jitter, (width, height))
+        rad_a, irr_a = _turned_ambient(sc, cam, turn, misalign, jitter, (width, height), device)
         rad_a, irr_a = rad_a * lux, irr_a * lux
     rad_f, irr_f, vis_f, light = _flash_light(sc, hf, device, width)
 
@@ -111,15 +131,7 @@ def render_scene(scene: Scene, g: torch.Generator, size: tuple[int, int] = (320,
     lens = lambda rows: cm.soften(_image(rows, height, width) * vig)  # noqa: E731
     amb_img, fl_img = lens(rad_a), lens(rad_f)
     exposure_a, info_a = cm.expose_ambient(amb_img, cmod, cmod.ae_error[1])
-    if cmod.kind == "photo":
-        exposed_f, info_f = cm.expose_flash_photo(lens(amb_f), fl_img, cmod, cmod.ae_error[0] + FLASH_BIAS)
-        gain_f = 1.0
-    else:
-        exposed_f, gain_f, info_f = cm.expose_flash_only(fl_img, cmod, cmod.ae_error[0] + FLASH_BIAS)
-    # cameras know their flash fired and balance for it; phones balance the whole frame
-    wb_f = info_f.pop("flash_part", exposed_f) if cmod.ttl else exposed_f
-    img_f, dev_f = cm.develop(exposed_f, noise_f.to(device), info_f["iso"], cmod.keep_warmth, cmod.awb_error[0],
-                              cmod, gain_f, wb_f)
+    exposed_f, img_f, info_f, dev_f = _flash_frame(cmod, lambda: lens(amb_f), fl_img, noise_f.to(device))
     warmth = cm.ambient_warmth(cmod, info_a["ev"])
     img_a, dev_a = cm.develop(amb_img * exposure_a, noise_a.to(device), info_a["iso"], warmth, cmod.awb_error[1], cmod)
     extra = {}
