@@ -62,7 +62,7 @@ SPATIAL=$(python -c "import json,sys; print(json.load(open(sys.argv[1]))['chosen
 python examples/bundle_weights.py "$DATA/runs/ft3" "$DATA/synth-v3" \
     --option "spatial=$SPATIAL" --calibration "$DATA/spatial.json" \
     --previous plugins/flashcli_guided_cgan/weights/guided_cgan_synthetic.json \
-    --data "1380 renderer-v2 renders, then 900 renderer-v3 renders (flashcli synth; not FAID); gain output with camera stage, width 0.25, R_M + camera loss, CPU-trained" \
+    --data "synthetic renders from flashcli synth, not FAID: 1380 of renderer v2, then fine-tuned on 900 of renderer v3; gain output with camera stage, width 0.25, R_M + camera loss, CPU-trained" \
     --command "flashcli synth $DATA/synth-v3 --pairs 1000 --size 320x240 --seed 21 --test-fraction 0.1 --workers 2" \
     --command "flashcli train $DATA/synth-v3 --init bundled --out $DATA/runs/ft3 --opt lr_g=1e-4 --opt adversarial=false --opt camera_weight=0.1 --epochs 5 --crop-size 224 --batch-size 8 --eval-every 1 --checkpoint-every 1 --log-every 20 --seed 0" \
     --command "python examples/calibrate.py $DATA/runs/ft3/best.safetensors --data $DATA/synth-v3:test --pairs REALVAL/faid17/flash REALVAL/faid17/ambient --pairs REALVAL/photo10/flash REALVAL/photo10/ambient"

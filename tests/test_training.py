@@ -125,7 +125,7 @@ def test_tiny_run_learns_and_writes_everything(dataset, tmp_path):
     assert {"flashcli", "torch", "torchvision"} <= set(side["versions"])
     assert side["metrics"]["test_psnr"] == pytest.approx(summary["test_psnr"])
     rows = (run / "epochs.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,step,seconds,images_per_s,rec,adv,d,g") and len(rows) == 6
+    assert rows[0].startswith("epoch,step,seconds,images_per_s,rec,camera,adv,d,g") and len(rows) == 6
     grid = Image.open(run / "grids" / "epoch_0002.png")
     assert grid.size == (3 * 48 + 4, 2 * 48 + 2)  # 2 test pairs x (flash | generated | ambient)
     enhancer = create_enhancer("guided-cgan", weights=run, device="cpu")

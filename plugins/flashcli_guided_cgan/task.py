@@ -40,8 +40,9 @@ class GuidedCGANTask(TrainingTask):
         losses: dict[str, torch.Tensor] = {}
         loss_g = reconstruction_loss(fake, ambient, m if cfg["attention_r"] else None)
         losses["rec"] = loss_g.detach()
-        if gen.output == "gain" and cfg["camera_weight"] > 0:  # the camera stage's own loss
-            cam = (gen.camera(flash).float() - camera_levels(flash, ambient)).pow(2).mean()
+        net = getattr(gen, "module", gen)  # the generator itself under DistributedDataParallel
+        if net.output == "gain" and cfg["camera_weight"] > 0:  # the camera stage's own loss
+            cam = (net.camera(flash).float() - camera_levels(flash, ambient)).pow(2).mean()
             loss_g = loss_g + cfg["camera_weight"] * cam
             losses["camera"] = cam.detach()
         if disc is not None:
