@@ -61,7 +61,7 @@ def xy_to_rgb(x: float, y: float, green_shift: float = 0.0) -> torch.Tensor:
     (log units) tilts it towards green (> 0) or magenta (< 0), as cheap LEDs do."""
     xyz = torch.tensor([x / y, 1.0, (1 - x - y) / y], dtype=torch.float64)
     rgb = (torch.tensor(_XYZ_TO_RGB, dtype=torch.float64) @ xyz).clamp_min(1e-4)
-    rgb = rgb * torch.tensor([1.0, math.exp(green_shift), 1.0], dtype=torch.float64)
+    rgb = rgb * torch.tensor([1.0, float(torch.tensor(green_shift).exp()), 1.0], dtype=torch.float64)
     return (rgb / (rgb @ torch.tensor(LUMA, dtype=torch.float64))).float()
 
 
