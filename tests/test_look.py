@@ -140,6 +140,19 @@ def test_relight_options_change_the_photos(flash_jpeg, tmp_path):
     assert lin_w[0, 0].mean() / lin_w[0, 2].mean() > 1.5 * lin_p[0, 0].mean() / lin_p[0, 2].mean()
 
 
+@pytest.mark.parametrize("working_size", ["48", "full"])
+def test_exposure_on_the_gain_and_tiled_paths(flash_jpeg, tmp_path, working_size):
+    """The look is applied to whole photos on every path: a working-size copy whose gain is
+    carried to full resolution, and full-resolution tiles."""
+    _, plain = _relight(flash_jpeg, tmp_path / "a", "--working-size", working_size)
+    report, darker = _relight(flash_jpeg, tmp_path / "b", "--working-size", working_size, "--exposure", "-1",
+                              "--white-balance", "flash")
+    assert report["working_size"] == (48 if working_size == "48" else "full")
+    ratio = srgb_to_linear(darker).mean() / srgb_to_linear(plain).mean()
+    assert ratio == pytest.approx(0.5, abs=0.06)
+    assert report["files"][0]["camera"]["kelvin"] == pytest.approx(5500, rel=0.02)  # the flash's colour
+
+
 def test_relight_refuses_a_bad_white_balance_in_one_line(flash_jpeg, tmp_path):
     res = CliRunner().invoke(cli, ["relight", str(flash_jpeg), "-o", str(tmp_path / "o"), "--white-balance", "blue"])
     assert res.exit_code == 2
