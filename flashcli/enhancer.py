@@ -129,6 +129,26 @@ def check_finite(images: torch.Tensor, method: str) -> None:
                           "of its output values; check its options and weights")
 
 
+def check_output(out: Any, shape: tuple[int, ...], method: str) -> torch.Tensor:
+    """A method's output as float32, or a :class:`MethodError` naming the method: it must be
+    a floating-point tensor (an int, bool or complex one would be written as a black, white
+    or mangled photo) of the input's ``shape``, with finite values. The one check behind
+    every command that runs a method (``Enhancer.__call__``: relight, eval)."""
+    if not isinstance(out, torch.Tensor):
+        raise MethodError(f"method {method} returned a {type(out).__name__}, not a tensor; "
+                          f"it must return a float tensor of shape {shape}")
+    if tuple(out.shape) != shape:
+        raise MethodError(f"method {method} returned shape {tuple(out.shape)} for input {shape}; "
+                          "it must return the input's shape")
+    if not out.is_floating_point():
+        kind = str(out.dtype).removeprefix("torch.")
+        raise MethodError(f"method {method} returned {kind} values; it must return floating-point "
+                          "values in [0, 1] (e.g. return x.float() / 255 for 8-bit values)")
+    out = out.float()
+    check_finite(out, method)
+    return out
+
+
 def parse_opt_pairs(pairs: Iterable[str]) -> dict[str, str]:
     """Split ``["key=value", ...]`` (as given to ``--opt``) into a dict."""
     out: dict[str, str] = {}
@@ -210,12 +230,7 @@ class Enhancer:
             raise
         except BaseException as exc:  # noqa: BLE001 - plugin code: SystemExit is its failure
             raise MethodError(f"method {self.name} failed: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
-        if not isinstance(out, torch.Tensor) or out.shape != flash.shape:
-            got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-            raise MethodError(f"method {self.name} returned {got} for input {tuple(flash.shape)}")
-        out = out.float()
-        check_finite(out, self.name)
-        return out.clamp(0.0, 1.0)
+        return check_output(out, tuple(flash.shape), self.name).clamp(0.0, 1.0)
 
     def to(self, device: torch.device | str) -> Enhancer:
         self.device = torch.device(device)
