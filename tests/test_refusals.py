@@ -107,3 +107,48 @@ def test_eval_refuses_an_int_method_output(bad_output_plugin, tmp_path):
     assert "Traceback" not in result.output
     assert result.exit_code == 1, result.output
     assert "method badout returned int64 values" in result.output
+
+
+# --- 2. an empty method name ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["", " "])
+def test_relight_refuses_an_empty_method_name(tmp_path, name):
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "a.jpg", 16, 12)
+    out = tmp_path / "out"
+    result = _run("relight", str(shoot), "-o", str(out), "-m", name)
+    _refused(result, 2, r"--method '\s*': empty method name; name one")
+    assert not out.exists()
+
+
+def test_relight_library_refuses_an_empty_method_name(tmp_path):
+    from flashcli.errors import UsageError
+    from flashcli.relight.run import relight
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "a.jpg", 16, 12)
+    with pytest.raises(UsageError, match="empty method name"):
+        relight([shoot], tmp_path / "out", method="")
+
+
+def test_train_refuses_an_empty_method_name(tmp_path):
+    import bad_inputs as bi
+
+    data = tmp_path / "data"
+    bi.write_pairs(data / "train", 1)
+    bi.write_pairs(data / "test", 1)
+    result = _run("train", str(data), "-m", "", "-o", str(tmp_path / "run"), "--epochs", "1")
+    _refused(result, 2, r"--method '': empty method name")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("names", ["", " , "])
+def test_eval_refuses_an_empty_methods_list(tmp_path, names):
+    import bad_inputs as bi
+
+    data = tmp_path / "data"
+    bi.write_pairs(data / "test", 1)
+    result = _run("eval", str(data), "--methods", names)
+    _refused(result, 2, r"--methods '[ ,]*': no method named; list methods like --methods")

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
-from flashcli.errors import FlashcliError
+from flashcli.errors import FlashcliError, UsageError
 from flashcli.metrics import DEFAULT_METRICS, METRICS
 
 if TYPE_CHECKING:
@@ -192,7 +192,8 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
 
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if methods is not None and not names:
-        raise FlashcliError("--methods is empty; list methods like --methods NAME,NAME")
+        raise UsageError(f"--methods {methods!r}: no method named; list methods like --methods "
+                         "identity,lime (see `flashcli plugins`) or leave --methods out for the default set")
     base: str | bool | None = True
     if baseline is not None:
         base = None if baseline.strip().lower() in ("none", "") else baseline.strip()

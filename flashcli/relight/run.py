@@ -96,6 +96,9 @@ class RelightConfig:
 
     def validate(self) -> RelightConfig:
         check_device_spec(self.device)
+        if self.method is not None and not (isinstance(self.method, str) and self.method.strip()):
+            raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
+                             "`flashcli plugins`) or leave --method out for the default")
         self.white_balance = self.look.validate().white_balance
         if self.bit_depth not in (8, 16):
             raise UsageError(f"--bit-depth {self.bit_depth}: use 8 or 16")

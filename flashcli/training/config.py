@@ -56,6 +56,9 @@ class TrainConfig:
     def resolve(self) -> TrainConfig:
         """Fill in the defaults that depend on what is installed: the method (the one whose
         ``default_for`` names train) and the run folder."""
+        if self.method is not None and isinstance(self.method, str) and not self.method.strip():
+            raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
+                             "`flashcli plugins`) or leave --method out for the default")
         if not self.method:
             from flashcli.plugins import registry
 
