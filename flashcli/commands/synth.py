@@ -20,8 +20,8 @@ from flashcli.commands._options import common_options
               help="Pair i depends only on (seed, i).")
 @click.option("--test-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1,
               show_default=True, help="Share of the pairs written to OUT/test (the last ones).")
-@click.option("--misalign", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="PX",
-              help="Turn the ambient camera by up to PX pixels (and a matching tiny roll).")
+@click.option("--misalign", type=float, default=0.0, show_default=True, metavar="PX",
+              help="Turn the ambient camera by up to PX pixels, 0 to 64 (and a matching tiny roll).")
 @click.option("--preview", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a PNG sheet of the first pairs side by side.")
 @click.option("--textures", type=click.Path(path_type=Path), default=None, metavar="DIR",

@@ -166,6 +166,11 @@ def _worker_init() -> None:
     torch.set_num_threads(1)
 
 
+#: Largest --misalign (pixels): the ambient camera turns by up to this much; more would
+#: leave the pairs without a shared view (and non-finite values break the renderer).
+MAX_MISALIGN = 64
+
+
 def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misalign: float,
                    workers: int, preview: str | Path | None, overwrite: bool, kind: str = "mixed") -> None:
     """Refuse bad arguments before anything is rendered or written."""
@@ -177,14 +182,28 @@ def _check_request(out: Path, pairs: int, test_fraction: float, seed: int, misal
         raise UsageError(f"--test-fraction {test_fraction}: use a value in [0, 1)")
     if seed < 0:
         raise UsageError(f"--seed {seed}: use a non-negative integer")
-    if misalign < 0:
-        raise UsageError(f"--misalign {misalign}: use a non-negative number of pixels")
+    if (isinstance(misalign, bool) or not isinstance(misalign, (int, float))
+            or not 0 <= misalign <= MAX_MISALIGN):  # NaN fails the comparison too
+        raise UsageError(f"--misalign {misalign}: use a number of pixels from 0 to {MAX_MISALIGN}")
     if workers < 1:
         raise UsageError(f"--workers {workers}: use 1 or more")
     if out.exists() and not out.is_dir():
         raise FlashcliError(f"{out}: is a file; give a folder for the rendered pairs")
     if preview is not None:
         check_preview(Path(preview), overwrite)
+        _check_preview_outside_splits(Path(preview), out)
+
+
+def _check_preview_outside_splits(preview: Path, out: Path) -> None:
+    """Refuse a preview sheet inside OUT/train or OUT/test: the data set's readers would
+    take it for a photo of the split (eval and train then fail on an unpaired image)."""
+    where = preview.expanduser().resolve()
+    for split in ("train", "test"):
+        folder = (out.expanduser() / split).resolve()
+        if where == folder or folder in where.parents:
+            raise UsageError(f"--preview {preview}: lies inside the data set's {split}/ folder "
+                             f"({folder}), where it would be read as a photo; write it beside "
+                             f"the data set, e.g. --preview {out / 'preview.png'}")
 
 
 def _manifest(seed: int, pairs: int, size: tuple[int, int], test_fraction: float, misalign: float,
