@@ -187,3 +187,45 @@ def test_synth_accepts_a_preview_beside_the_splits(tmp_path):
                   "--preview", str(out / "preview.png"))
     assert result.exit_code == 0, result.output
     assert (out / "preview.png").is_file()
+
+
+# --- 4. train --seed out of torch's range, learning-rate options <= 0 -----------------------
+
+@pytest.fixture
+def dataset(tmp_path):
+    import bad_inputs as bi
+
+    data = tmp_path / "data"
+    bi.write_pairs(data / "train", 1)
+    bi.write_pairs(data / "test", 1)
+    return data
+
+
+@pytest.mark.parametrize("seed", [str(2**64), str(2**32), "-1", str(-2**63)])
+def test_train_refuses_a_seed_out_of_range(dataset, tmp_path, seed):
+    run = tmp_path / "run"
+    result = _run("train", str(dataset), "-o", str(run), "--seed", seed, "--epochs", "1")
+    _refused(result, 2, rf"--seed {re.escape(seed)}: must be 0 to 4294967295")
+    assert not run.exists()
+
+
+@pytest.mark.parametrize(("method", "opt"), [
+    ("guided-cgan", "lr_g=-1"), ("guided-cgan", "lr_g=0"), ("guided-cgan", "lr_d=-1e-5"),
+    ("unet", "lr=0"), ("deepflash", "lr=-0.001"),
+])
+def test_train_refuses_a_learning_rate_option_that_is_not_positive(dataset, tmp_path, method, opt):
+    run = tmp_path / "run"
+    result = _run("train", str(dataset), "-m", method, "-o", str(run), "--opt", opt, "--epochs", "1")
+    _refused(result, 2, rf"option {re.escape(opt.split('=')[0])}='{re.escape(opt.split('=')[1])}': "
+             r"must be > 0")
+    assert not run.exists()
+
+
+def test_learning_rate_options_are_typed_positive():
+    from flashcli.plugins import registry
+
+    reg = registry()
+    for method, names in {"guided-cgan": ("lr_g", "lr_d"), "unet": ("lr",), "deepflash": ("lr",)}.items():
+        options = {o.name: o for o in reg.get(method).cls.options}
+        for name in names:
+            assert options[name].positive, (method, name)

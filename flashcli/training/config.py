@@ -71,6 +71,9 @@ class TrainConfig:
     #: of 10^6 pixels a side would allocate terabytes.
     MAX_CROP: ClassVar[int] = 8192
     MAX_BATCH: ClassVar[int] = 4096
+    #: Seeds are 0..2^32-1: torch takes 64 bits, and the per-epoch and per-step generators
+    #: are seeded with seed * 1_000_003 (+ step) * 64, which must still fit.
+    MAX_SEED: ClassVar[int] = 2**32 - 1
 
     def _check_types(self) -> None:
         ints = ("epochs", "batch_size", "crop_size", "seed", "log_every", "checkpoint_every",
@@ -125,6 +128,7 @@ class TrainConfig:
              f"--crop-size {self.crop_size}: must be 8 to {self.MAX_CROP}"),
             (0 < self.crop_min <= 1, f"crop_min {self.crop_min}: must be in (0, 1]"),
             (self.lr is None or self.lr > 0, f"--lr {self.lr}: must be > 0"),
+            (0 <= self.seed <= self.MAX_SEED, f"--seed {self.seed}: must be 0 to {self.MAX_SEED} (2^32 - 1)"),
             (0 <= self.grid_pairs <= 64, f"grid_pairs {self.grid_pairs}: must be 0 to 64"),
             (self.amp in ("auto", "off", "bf16", "fp16"), f"--amp {self.amp}: use auto, off, bf16 or fp16"),
             (min(self.log_every, self.checkpoint_every, self.eval_every) >= 1,

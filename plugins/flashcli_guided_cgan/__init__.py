@@ -72,8 +72,8 @@ class GuidedCGAN(Enhancer):
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
         Option("freeze_encoder", True, "keep the VGG-16 encoder frozen while training"),
         Option("lambda", 1.0, "weight of the adversarial term: L = R + lambda * A"),
-        Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it"),
-        Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g"),
+        Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it", positive=True),
+        Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g", positive=True),
         Option("beta1", 0.5, "Adam beta1 of both optimisers"),
         Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
                "(default: when width is 1.0)", type=bool),

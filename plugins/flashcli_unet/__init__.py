@@ -26,7 +26,7 @@ class UNetEnhancer(Enhancer):
     table_rank = 4
     options = (
         Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)", positive=True),
-        Option("lr", 1e-4, "Adam learning rate for training (Chen et al.: 1e-4)"),
+        Option("lr", 1e-4, "Adam learning rate for training (Chen et al.: 1e-4)", positive=True),
     )
     needs_weights = True
     trainable = True
