@@ -164,8 +164,33 @@ def _tolerant_streams() -> None:
                 pass
 
 
+def _reopen_closed_streams() -> bool:
+    """Standard output or error closed (``flashcli info DIR >&-``): Python sets ``sys.stdout``
+    to None, and the next file flashcli opens would take descriptor 1, so anything printed
+    would land in an output photo. Put /dev/null on the closed descriptors and give Python a
+    stream for each. True when standard output was closed."""
+    stdout_closed = False
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        stdout_closed = stdout_closed or fd == 1
+        try:
+            try:
+                os.fstat(fd)
+            except OSError:  # closed: occupy it
+                null = os.open(os.devnull, os.O_WRONLY)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+            setattr(sys, name, open(fd, "w", closefd=False, errors="backslashreplace"))  # noqa: SIM115
+        except OSError:
+            pass
+    return stdout_closed
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: SIGTERM/SIGHUP end a command like Ctrl-C (exit 143/129)."""
+    stdout_closed = _reopen_closed_streams()
     _tolerant_streams()
     code: int | str | None = 0
     try:
@@ -181,4 +206,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"flashcli: cannot write the output ({exc.strerror}); "
                   "check where standard output goes", file=sys.stderr)
             code = code or 1
+    if stdout_closed:
+        print("flashcli: standard output is closed, so the output was discarded; "
+              "run without >&- or redirect it to a file", file=sys.stderr)
+        code = code or 1
     sys.exit(code)
