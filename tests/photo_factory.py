@@ -145,10 +145,12 @@ def write_tiff(path: str | Path, width: int = 32, height: int = 24, *,
 def write_dng(path: str | Path, width: int = 64, height: int = 48, *,
               flash: int | None = FLASH_FIRED, make: str = "Flashcli", model: str = "Test Cam",
               orientation: int = 1, rgb: tuple[float, float, float] = (0.5, 0.4, 0.3),
-              white_level: int = 4095) -> Path:
+              white_level: int = 4095, black_level: int = 0) -> Path:
     """A minimal uncompressed RGGB CFA DNG that LibRaw opens, with Flash in IFD0 (TIFF/EP).
 
     The scene is a left-to-right ramp tinted by ``rgb`` (linear fractions of white).
+    ``black_level`` and ``white_level`` are written as the DNG tags as given (degenerate
+    levels included: white 0, black at or above white).
     """
     import tifffile
 
@@ -172,7 +174,7 @@ def write_dng(path: str | Path, width: int = 64, height: int = 48, *,
         (50706, "B", 4, (1, 4, 0, 0), True),                     # DNGVersion
         (50707, "B", 4, (1, 1, 0, 0), True),                     # DNGBackwardVersion
         (50708, "s", 0, f"{make} {model}", True),                # UniqueCameraModel
-        (50714, "H", 1, 0, True),                                # BlackLevel
+        (50714, "H", 1, black_level, True),                      # BlackLevel
         (50717, "H", 1, white_level, True),                      # WhiteLevel
         (50721, 10, 9, color_matrix, True),                      # ColorMatrix1 (identity)
         (50728, 5, 3, (1, 1, 1, 1, 1, 1), True),                 # AsShotNeutral
