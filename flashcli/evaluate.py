@@ -38,10 +38,10 @@ from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, parse_opt_pairs
 from flashcli.errors import FlashcliError, UsageError, WeightsError
 from flashcli.fsutil import safe_name
+from flashcli.look import Look, apply_look
 from flashcli.methods import create_enhancer
 from flashcli.plugins import registry
 from flashcli.progress import ProgressFn, report
-from flashcli.upsample import with_strength
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,14 @@ class EvalConfig:
     workers: int = 4
     #: Share of every method's change that is scored (0: the flash photo, 1: the full output).
     strength: float = 1.0
+    #: EV added to every method's exposure, and its white balance (see flashcli.look); the
+    #: reference method (the flash photo) is scored as it is.
+    exposure: float = 0.0
+    white_balance: str | float = "auto"
+
+    @property
+    def look(self) -> Look:
+        return Look(float(self.strength), float(self.exposure), self.white_balance)
     #: Leave out (with a warning) methods that fail to start instead of stopping: for the
     #: default set of methods, where one broken plugin must not stop the others.
     skip_broken: bool = False
@@ -478,7 +486,9 @@ class _Scoring:
         """The (quantised) output, each metric per image, and the method's seconds."""
         _sync(self.device)
         t0 = time.perf_counter()
-        out = with_strength(flash, enhancer(flash), self.cfg.strength)
+        out = enhancer(flash)
+        if not getattr(enhancer, "reference", False):
+            out, _ = apply_look(flash, out, self.cfg.look)
         _sync(self.device)
         elapsed = time.perf_counter() - t0
         out = out.to(self.device)
@@ -510,6 +520,7 @@ def evaluate(
     started = time.perf_counter()
     cfg = dataclasses.replace(config or EvalConfig(), **settings)
     chosen = metrics.select(cfg.metrics)
+    cfg.white_balance = cfg.look.validate().white_balance
     methods, baseline = _method_list(methods, cfg.baseline)
     if cfg.batch_size < 1:
         raise UsageError(f"batch size {cfg.batch_size}: give a positive number")
@@ -537,7 +548,7 @@ def evaluate(
         "weights": {k: str(v) for k, v in (weights or {}).items()},
         "weights_used": {m: getattr(e, "weights_info", None) for m, e in enhancers.items()
                          if getattr(e, "weights_info", None)},
-        "strength": cfg.strength,
+        "strength": cfg.strength, "exposure": cfg.exposure, "white_balance": cfg.white_balance,
         "options": {m: e.config for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
         "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],

@@ -100,20 +100,6 @@ def linear_gain(lo_in: torch.Tensor, lo_out: torch.Tensor, floor: float = FLOOR)
     return (srgb_to_linear(lo_out) + floor) / (srgb_to_linear(lo_in) + floor)
 
 
-def with_strength(flash: torch.Tensor, out: torch.Tensor, strength: float,
-                  floor: float = FLOOR) -> torch.Tensor:
-    """``out`` at a fraction of its effect: the method's gain over ``flash`` in linear light,
-    raised to ``strength`` (interpolation in log space). 0 gives ``flash``, 1 gives ``out``;
-    values above 1 exaggerate the change."""
-    if strength == 1.0:
-        return out
-    if strength == 0.0:
-        return flash.clone()
-    gain = linear_gain(flash.float(), out.float(), floor).pow(strength)
-    lin = (srgb_to_linear(flash.float()) + floor) * gain - floor
-    return linear_to_srgb(lin).to(out.dtype)
-
-
 def fit_gain(
     lo_in: torch.Tensor,
     lo_out: torch.Tensor,

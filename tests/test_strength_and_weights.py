@@ -91,3 +91,26 @@ def test_eval_records_strength_and_weights(tmp_path):
     config = json.loads(res.stdout)["config"]
     assert config["strength"] == 0.5
     assert config["weights_used"]["guided-cgan"]["sha256"] == sha256_of(weights)
+
+
+def test_eval_exposure_and_white_balance_move_the_scores_not_the_flash_row(tmp_path):
+    data = tmp_path / "data" / "test"
+    data.mkdir(parents=True)
+    for i in range(2):
+        pf.write_png(data / f"Objects_{i:03d}_flash.png", 40, 32, data=pf.pixels(40, 32, kind="noise", seed=i))
+        pf.write_png(data / f"Objects_{i:03d}_ambient.png", 40, 32, data=pf.pixels(40, 32, kind="noise", seed=i))
+
+    def scores(*args):
+        res = CliRunner().invoke(cli, ["eval", str(tmp_path / "data"), "--methods", "identity,lime",
+                                       "--metrics", "psnr", "--json", *args])
+        assert res.exit_code == 0, res.output
+        out = json.loads(res.stdout)
+        return {s["method"]: s["psnr_mean"] for s in out["summaries"]}, out["config"]
+
+    plain, _ = scores()
+    darker, config = scores("--exposure", "-1", "--white-balance", "3200")
+    assert config["exposure"] == -1.0 and config["white_balance"] == 3200.0
+    assert darker["identity"] == plain["identity"]  # the flash photo is the bar, untouched
+    assert darker["lime"] < plain["lime"] - 1.0
+    bad = CliRunner().invoke(cli, ["eval", str(tmp_path / "data"), "--methods", "lime", "--white-balance", "x"])
+    assert bad.exit_code == 2 and "--white-balance x" in bad.output

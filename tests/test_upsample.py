@@ -130,8 +130,12 @@ def test_cuda_matches_cpu():
     assert torch.allclose(gpu.cpu(), cpu, atol=1e-4)
 
 
-def test_with_strength_interpolates_the_gain_in_log_space():
-    from flashcli.upsample import linear_gain, with_strength
+def test_strength_interpolates_the_gain_in_log_space():
+    from flashcli.look import Look, apply_look
+    from flashcli.upsample import linear_gain
+
+    def with_strength(flash, out, s):
+        return apply_look(flash, out, Look(strength=s))[0]
 
     g = torch.Generator().manual_seed(5)
     flash = torch.rand(2, 3, 12, 16, generator=g) * 0.8 + 0.1
