@@ -198,7 +198,7 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
     if methods is not None and not names:
         raise UsageError(f"--methods {methods!r}: no method named; list methods like --methods "
-                         "identity,lime (see `flashcli plugins`) or leave --methods out for the default set")
+                         "A,B with names from `flashcli plugins`, or leave --methods out for the default set")
     base: str | bool | None = True
     if baseline is not None:
         base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
