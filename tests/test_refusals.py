@@ -311,3 +311,35 @@ def test_levels_libraw_reports_are_checked_too(tmp_path):
         _check_levels(SimpleNamespace(black_level_per_channel=[600] * 4, white_level=512),
                       tmp_path / "x.nef")
     _check_levels(SimpleNamespace(black_level_per_channel=[64] * 4, white_level=4095), tmp_path / "x.nef")
+
+
+# -- a run folder asking for an absurd network, a VGG file that is not there --------------
+
+def test_resume_refuses_a_run_whose_saved_width_is_absurd(tmp_path):
+    import torch
+    from test_training import make_dataset
+
+    data = make_dataset(tmp_path / "faid")
+    run = tmp_path / "run"
+    res = _run("train", str(data), "--out", str(run), "--opt", "width=0.0625", "--crop-size", "32",
+               "--batch-size", "2", "--steps", "1", "--device", "cpu")
+    assert res.exit_code == 0, res.output
+    state = torch.load(run / "state.pt", weights_only=True)
+    state["config"]["options"]["width"] = 5000.0  # ~1e6 channels: gigabytes before any check
+    torch.save(state, run / "state.pt")
+    res = _run("train", "--resume", str(run), "--epochs", "2")
+    _refused(res, 1, rf"{re.escape(str(run))}: the run's saved options are invalid .*width.*at most 4")
+
+
+def test_width_is_bounded_on_the_command_line(tmp_path):
+    pf.write_jpeg(tmp_path / "IMG_1.jpg")
+    res = _run("relight", str(tmp_path), "-o", str(tmp_path / "o"), "--opt", "width=1e6")
+    _refused(res, 2, r"width.*at most 4")
+
+
+def test_missing_vgg_file_names_the_option_that_exists(tmp_path):
+    from flashcli.errors import FlashcliError
+    from flashcli.nn.vgg import read_vgg16_file
+
+    with pytest.raises(FlashcliError, match=r"not found; pass an existing file to --opt vgg_weights=FILE"):
+        read_vgg16_file(tmp_path / "nope.pth")

@@ -111,7 +111,7 @@ def read_vgg16_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not is_regular(p):  # a FIFO would block the reader
         why = not_regular_reason(p) or "not a regular file"
         if why.startswith("no such file"):
-            raise FlashcliError(f"{p}: VGG-16 weights file not found; check --vgg-weights")
+            raise FlashcliError(f"{p}: VGG-16 weights file not found; pass an existing file to --opt vgg_weights=FILE, or leave it out")
         raise FlashcliError(f"{p}: {why}")
     hint = "save one with torch.save(torchvision.models.vgg16(...).state_dict(), FILE)"
     if p.suffix == ".safetensors" or is_safetensors(p):  # by content, whatever the name

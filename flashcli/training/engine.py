@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from flashcli.datasets import PairSet, fingerprint, load_pairs_uint8
+from flashcli.enhancer import resolve_options
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.methods import create_enhancer
 from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
@@ -165,6 +166,13 @@ class Trainer:
         if started:  # fine-tuning: the weights' stored options are the defaults
             self.enhancer = create_enhancer(cfg.method, cfg.options,
                                             None if cfg.init == "bundled" else cfg.init, self.device)
+        elif self.state:  # a run folder is data: its stored options are checked before anything is built
+            try:
+                resolve_options(info.cls, cfg.options)
+            except UsageError as exc:
+                raise FlashcliError(f"{cfg.out}: the run's saved options are invalid ({exc.message}); "
+                                    "start a new run") from None
+            self.enhancer = info.cls(**cfg.options)
         else:
             self.enhancer = info.cls(**cfg.options)
         self.config.options = dict(self.enhancer.config)  # resolved, with defaults

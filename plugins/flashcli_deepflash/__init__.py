@@ -27,7 +27,7 @@ class DeepFlash(Enhancer):
     description = "DeepFlash (Capece et al. 2019): bilateral pre-filter + VGG-16 encoder-decoder."
     table_rank = 3
     options = (
-        Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)", positive=True),
+        Option("width", 1.0, "channel multiplier of the VGG-16 encoder-decoder (1.0 = VGG-16)", positive=True, maximum=4.0),
         Option("lr", 1e-4, "Adam learning rate for training", positive=True),
         Option("freeze_encoder", False, "keep the (pretrained) VGG-16 encoder fixed in training"),
         Option("bf_window", 7, "bilateral filter window (pixels, odd)"),

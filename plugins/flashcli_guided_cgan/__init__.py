@@ -50,7 +50,7 @@ class GuidedCGAN(Enhancer):
     default_for = ("relight", "train")  # the paper's method
     table_rank = 5
     options = (
-        Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)", positive=True),
+        Option("width", 1.0, "channel multiplier of generator and discriminator (1.0 = the paper)", positive=True, maximum=4.0),
         Option("output", "gain", "gain: a smooth log-gain applied to the flash photo (keeps its detail); "
                "image: the paper's generator output", choices=OUTPUTS),
         Option("gain_scale", 0.5, "gain output: resolution the network runs at, relative to its input",

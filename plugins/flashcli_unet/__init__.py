@@ -25,7 +25,7 @@ class UNetEnhancer(Enhancer):
     description = "U-Net of Chen et al. (CVPR 2018) trained from scratch with L1 (ablation baseline)."
     table_rank = 4
     options = (
-        Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)", positive=True),
+        Option("width", 1.0, "channel multiplier (1.0 = 32 base channels doubling to 512)", positive=True, maximum=4.0),
         Option("lr", 1e-4, "Adam learning rate for training (Chen et al.: 1e-4)", positive=True),
     )
     needs_weights = True
