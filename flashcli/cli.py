@@ -84,6 +84,18 @@ class FlashcliGroup(click.Group):
             click.echo(f"\nflashcli: {what}; finished files are complete and nothing was left "
                        "half-written; run the same command again to continue", err=True)
             raise click.exceptions.Exit(exit_status(exc)) from None
+        except UnicodeDecodeError:
+            # Someone else's package metadata that is not UTF-8 breaks torch's import.
+            from flashcli.plugins import unreadable_metadata
+
+            bad = unreadable_metadata()
+            if not bad:
+                raise
+            if state.verbose:
+                traceback.print_exc(file=sys.stderr)
+            raise _CommandError(f"the installed package {bad[0]} has an entry_points.txt that is not UTF-8, "
+                                "and torch cannot load while it is there; reinstall or uninstall that "
+                                "package", 1) from None
         except OSError as exc:
             # A file system problem no lower layer turned into a message (a folder in the
             # way, a full disk under stdout): one line, not a traceback.

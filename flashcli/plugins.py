@@ -112,6 +112,22 @@ def _dist_entry_points(dist: md.Distribution) -> list[tuple[md.EntryPoint, str, 
         return []
 
 
+def unreadable_metadata() -> list[str]:
+    """The installed distributions whose ``entry_points.txt`` is not valid UTF-8 (torch's
+    own entry-point scan fails on them), as "NAME (PATH)"."""
+    bad = []
+    for dist in md.distributions():
+        try:
+            dist.read_text("entry_points.txt")
+        except UnicodeDecodeError:
+            where = getattr(dist, "_path", None)
+            name = dist.metadata["Name"] if dist.metadata is not None else None
+            bad.append(f"{name or '?'} ({where})" if where else str(name or "?"))
+        except Exception:  # noqa: BLE001 - other damage is not this problem
+            continue
+    return bad
+
+
 def _entry_points() -> list[tuple[md.EntryPoint, str, str]]:
     seen: set[tuple[str, str]] = set()
     found = []

@@ -343,3 +343,26 @@ def test_missing_vgg_file_names_the_option_that_exists(tmp_path):
 
     with pytest.raises(FlashcliError, match=r"not found; pass an existing file to --opt vgg_weights=FILE"):
         read_vgg16_file(tmp_path / "nope.pth")
+
+
+def test_a_package_with_non_utf8_entry_points_is_named_not_a_traceback(tmp_path):
+    """torch's own entry-point scan fails on such a package; flashcli names it."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    info = tmp_path / "site" / "bad_pkg-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-pkg\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_bytes(b"[console_scripts]\nx = caf\xe9:main\n")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_jpeg(shoot / "IMG_1.jpg")
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(root), str(root / "plugins")])}
+    done = subprocess.run([sys.executable, "-m", "flashcli", "relight", str(shoot), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert re.search(r"bad-pkg .*entry_points\.txt that is not UTF-8.*uninstall", done.stderr)
+    assert len(done.stderr.strip().splitlines()) == 1
