@@ -132,29 +132,43 @@ def _spatial_range(lin_in: torch.Tensor, lin: torch.Tensor, ev: torch.Tensor) ->
     return [(float(q[0, i]), float(q[1, i])) for i in range(flat.shape[0])]
 
 
+def _relit_linear(lin_in: torch.Tensor, out: torch.Tensor, delta: torch.Tensor, look: Look) -> torch.Tensor:
+    """``out`` in linear light with the cast moved by ``delta`` (N x 3 log2), the strength
+    and the exposure of ``look`` applied."""
+    floor = upsample.FLOOR
+    lin = upsample.srgb_to_linear(out.float()) * torch.exp2(delta)[:, :, None, None]  # white balance
+    if look.strength != 1.0:  # the gain over the photo, raised to the strength (floored to stay finite)
+        lin = (lin_in + floor) * ((lin + floor) / (lin_in + floor)).pow(look.strength) - floor
+    return lin * 2.0 ** look.exposure
+
+
+def _sample(x: torch.Tensor) -> torch.Tensor:
+    """Every k-th row and column, so that about ``SAMPLE_PIXELS`` are left (measuring only)."""
+    step = max(1, int((x.shape[-2] * x.shape[-1] / SAMPLE_PIXELS) ** 0.5))
+    return x[..., ::step, ::step]
+
+
 def apply_look(flash: torch.Tensor, out: torch.Tensor, look: Look) -> tuple[torch.Tensor, list[dict]]:
     """``out`` (a method's result for ``flash``, both N x 3 x H x W sRGB) with ``look``
     applied, and per image what was applied: ``camera`` (exposure EV, colour temperature,
     per-channel gains, and the method's own values) and ``spatial`` (the 5th-95th percentile
-    range of the rest, in stops)."""
-    lin_in = upsample.srgb_to_linear(flash.float())
-    levels = camera_levels(flash, out)
-    ev, cast_now = split_levels(levels)
-    s, floor = look.strength, upsample.FLOOR
+    range of the rest, in stops). Both are measured on at most about ``SAMPLE_PIXELS`` pixels
+    per photo; the full-size result is computed only when the look changes something."""
+    small_in, small_out = _sample(flash), _sample(out)
+    ev, cast_now = split_levels(camera_levels(small_in, small_out))
+    s = look.strength
     delta = _target_cast(look.white_balance, cast_now) - cast_now
-    lin = upsample.srgb_to_linear(out.float()) * torch.exp2(delta)[:, :, None, None]  # white balance
-    if s != 1.0:  # strength: the gain over the photo, raised to s (floored to stay finite)
-        lin = (lin_in + floor) * ((lin + floor) / (lin_in + floor)).pow(s) - floor
-    lin = lin * 2.0 ** look.exposure
+    lin_small = upsample.srgb_to_linear(small_in.float())
     if look.is_plain:
         result = out
     elif s == 0.0 and look.exposure == 0.0:
         result = flash.clone()
     else:
+        lin = _relit_linear(upsample.srgb_to_linear(flash.float()), out, delta, look)
         result = upsample.linear_to_srgb(lin).to(out.dtype)
     applied_ev = ev * s + look.exposure
     applied_cast = (cast_now + delta) * s
-    spans = _spatial_range(lin_in, lin, applied_ev)
+    spans = _spatial_range(lin_small, _relit_linear(lin_small, small_out, delta, look), applied_ev)
     stats = []
     for i in range(flash.shape[0]):
         gains = torch.exp2(applied_cast[i] + applied_ev[i])
