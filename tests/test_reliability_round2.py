@@ -237,7 +237,8 @@ def photo(tmp_path):
 
 
 @pytest.mark.parametrize("options, expected", [
-    ({"width": 12.0}, "weights do not fit method unet"),
+    ({"width": 2.0}, "weights do not fit method unet"),
+    ({"width": 12.0}, "option width=12.0: must be at most 4"),
     ({"width": None}, "expected float (a finite number)"),
     ({"width": [1]}, "expected float (a finite number)"),
     ({"width": "1e400"}, "expected float (a finite number)"),
