@@ -70,7 +70,7 @@ def fit(head: CameraHead, x: torch.Tensor, y: torch.Tensor, xv: torch.Tensor, yv
             head.eval()
             with torch.no_grad():
                 val = float((head.from_features(xv) - yv).pow(2).mean())
-            curve.append({"epoch": epoch, "train": float(loss), "test": val})
+            curve.append({"epoch": epoch, "train": float(loss.detach()), "test": val})
             if val < best:
                 best, best_state = val, {k: v.clone() for k, v in head.state_dict().items()}
     assert best_state is not None

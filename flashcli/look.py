@@ -126,9 +126,8 @@ def _spatial_range(lin_in: torch.Tensor, lin: torch.Tensor, ev: torch.Tensor) ->
     luma = torch.tensor(LUMA, dtype=lin_in.dtype, device=lin_in.device).view(1, 3, 1, 1)
     floor = upsample.FLOOR
     lum_g = torch.log2(((lin * luma).sum(1) + floor) / ((lin_in * luma).sum(1) + floor)) - ev.view(-1, 1, 1)
-    flat = lum_g.flatten(1)
-    step = max(1, flat.shape[1] // SAMPLE_PIXELS)
-    q = torch.quantile(flat[:, ::step].float(), torch.tensor([0.05, 0.95], device=flat.device), dim=1)
+    flat = lum_g.flatten(1).float()  # already a sample (see _sample)
+    q = torch.quantile(flat, torch.tensor([0.05, 0.95], device=flat.device), dim=1)
     return [(float(q[0, i]), float(q[1, i])) for i in range(flat.shape[0])]
 
 

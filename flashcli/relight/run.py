@@ -24,7 +24,7 @@ from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
 from flashcli.lazy import lazy_module
-from flashcli.look import Look
+from flashcli.look import Look, apply_look
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
@@ -221,8 +221,6 @@ class _Runner:
 
     def _looked(self, flash: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, list[dict]]:
         """The user's look over the method's result for whole photos (see flashcli.look)."""
-        from flashcli.look import apply_look
-
         return apply_look(flash, out, self.look)
 
     # -- flow ----------------------------------------------------------------------------
