@@ -95,7 +95,7 @@ def test_help_lists_commands_and_version():
 def test_builtins_come_through_entry_points():
     reg = plugins.build_registry()
     info = reg.methods["identity"]
-    assert info.plugin.dist == "flashcli"
+    assert info.plugin.dist == "flashcli-relight"
     assert info.plugin.module == "flashcli_identity"
     out = create_enhancer("identity", device="cpu")(torch.rand(2, 3, 5, 7))
     assert out.shape == (2, 3, 5, 7)
@@ -106,7 +106,7 @@ def test_plugins_command_json_lists_identity():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     names = {m["name"]: m for m in data["methods"]}
-    assert names["identity"]["distribution"] == "flashcli"
+    assert names["identity"]["distribution"] == "flashcli-relight"
     assert names["identity"]["trainable"] is False
 
 
@@ -150,7 +150,7 @@ def test_disable_plugins_env(site, monkeypatch):
     make_dist(site, "fx-dup", "3.1", {"dup": "fx_dup"}, {"fx_dup": DUPLICATE})
     monkeypatch.setenv("FLASHCLI_DISABLE_PLUGINS", "dup")
     reg = plugins.build_registry()
-    assert reg.methods["identity"].plugin.dist == "flashcli"
+    assert reg.methods["identity"].plugin.dist == "flashcli-relight"
     assert "dup" not in {p.name for p in reg.plugins}
 
 
