@@ -105,6 +105,9 @@ class Job:
     result: FileResult | None = None
     #: The look applied (camera and spatial parts, see flashcli.look), once relit.
     look: dict | None = None
+    #: Why an existing output is made again (its recorded settings differ; see
+    #: flashcli.relight.manifest), or None.
+    redo: str | None = None
 
 
 def _inside_output(source: Source, out_dir: Path) -> bool:

@@ -13,8 +13,13 @@ SKIP_NO_FLASH = "skipped-no-flash"
 SKIP_UNKNOWN = "skipped-unknown"
 SKIP_EXISTS = "skipped-exists"
 SKIP_OURS = "skipped-flashcli-output"
+#: Relit again: the existing output was made with other settings (see relight.manifest).
+REDONE = "redone-settings-changed"
 FAILED = "failed"
-STATUSES = (PROCESSED, WOULD_PROCESS, SKIP_NO_FLASH, SKIP_UNKNOWN, SKIP_OURS, SKIP_EXISTS, FAILED)
+STATUSES = (PROCESSED, REDONE, WOULD_PROCESS, SKIP_NO_FLASH, SKIP_UNKNOWN, SKIP_OURS, SKIP_EXISTS,
+            FAILED)
+#: The reason of a SKIP_EXISTS output with no record of the settings that made it.
+UNKNOWN_SETTINGS = "made with unknown settings; --overwrite to redo"
 
 #: Why each kind of photo was skipped, and the flag that includes it.
 SKIP_HINTS = {
@@ -94,9 +99,28 @@ class RelightReport:
         out = []
         for status, (why, flag) in SKIP_HINTS.items():
             n = len(self.with_status(status))
+            if status == SKIP_EXISTS:  # those made with unknown settings get a line of their own
+                n -= len(self.unknown_settings)
             if n:
                 out.append(f"{n} photo{'s' if n > 1 else ''} skipped, {why}; {flag}")
+        if self.unknown_settings:
+            n = len(self.unknown_settings)
+            out.append(f"{n} photo{'s' if n > 1 else ''} skipped, the output exists but was made "
+                       "with unknown settings (not recorded); --overwrite redoes them")
+        if self.redone:
+            n = len(self.redone)
+            out.append(f"{n} photo{'s' if n > 1 else ''} redone, the output was made with other "
+                       "settings")
         return out
+
+    @property
+    def unknown_settings(self) -> list[FileResult]:
+        """Existing outputs kept because nothing records the settings that made them."""
+        return [f for f in self.with_status(SKIP_EXISTS) if f.reason == UNKNOWN_SETTINGS]
+
+    @property
+    def redone(self) -> list[FileResult]:
+        return self.with_status(REDONE)
 
     def counts(self) -> dict[str, int]:
         return {s: len(self.with_status(s)) for s in STATUSES}
@@ -104,7 +128,7 @@ class RelightReport:
     @property
     def megapixels(self) -> float:
         """Megapixels processed (or, in a dry run, to be processed)."""
-        return sum(f.megapixels for f in self.files if f.status in (PROCESSED, WOULD_PROCESS))
+        return sum(f.megapixels for f in self.files if f.status in (PROCESSED, REDONE, WOULD_PROCESS))
 
     def to_dict(self) -> dict[str, Any]:
         wall = self.timings.get("wall", 0.0)
