@@ -207,7 +207,7 @@ def test_readme_main_command_relights_the_example_shoot(tmp_path):
     assert report["counts"]["processed"] == 4 and report["counts"]["failed"] == 0
     assert report["counts"]["skipped-no-flash"] == 1 and report["counts"]["skipped-unknown"] == 1
     assert sorted(p.name for p in out.iterdir()) == [
-        "IMG_0101_ambient.jpg", "IMG_0102_ambient.jpg", "IMG_0103_ambient.jpg",
+        ".flashcli-relight.json", "IMG_0101_ambient.jpg", "IMG_0102_ambient.jpg", "IMG_0103_ambient.jpg",
         "IMG_0104_ambient.jpg"]
     for k in (1, 2, 3):
         with Image.open(shoot / f"IMG_010{k}.jpg") as img:

@@ -46,7 +46,8 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 def _no_temp_files(folder: Path) -> None:
     if folder.exists():
-        hidden = [p for p in folder.rglob("*") if p.name.startswith(".") or ".part" in p.name]
+        hidden = [p for p in folder.rglob("*") if (p.name.startswith(".") or ".part" in p.name)
+                  and p.name != ".flashcli-relight.json"]  # the record of settings is no temp file
         assert hidden == [], hidden
 
 
@@ -181,7 +182,7 @@ def test_inputs_are_never_changed(corpus, tmp_path):
     bi.assert_clean_failure(same, "would overwrite an input photo")
     assert {f["status"] for f in _report(same)["files"]} == {"failed"}
     assert {"corpus": _hashes(folder), "shoot": {k: v for k, v in _hashes(shoot).items()
-                                                 if "_ambient" not in k}} == before
+                                                 if "_ambient" not in k and not k.startswith(".")}} == before
     for path in out.rglob("*_ambient.*"):
         assert read_image(path)[0].numel() > 0  # every output is complete
     _no_temp_files(out)
@@ -232,7 +233,8 @@ def test_a_write_failing_midway_leaves_nothing_half_written(tmp_path, monkeypatc
         assert files["a.jpg"]["status"] == files["c.jpg"]["status"] == "processed"
         _no_temp_files(folder)
     assert _hashes(out)["b_ambient.jpg"] == old["b_ambient.jpg"]  # the old output survives
-    assert sorted(_hashes(tmp_path / "fresh")) == ["a_ambient.jpg", "c_ambient.jpg"]
+    assert sorted(_hashes(tmp_path / "fresh")) == [".flashcli-relight.json", "a_ambient.jpg",
+                                                   "c_ambient.jpg"]
 
 
 def test_read_only_output_folder(tmp_path, monkeypatch):
@@ -302,7 +304,7 @@ def test_sigint_leaves_complete_outputs_and_a_rerun_finishes(methods, tmp_path):
             proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err
-    done = sorted(p.name for p in out.iterdir())
+    done = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert 0 < len(done) < FRAMES, done
     _no_temp_files(out)
     for name in done:

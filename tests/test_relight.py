@@ -186,7 +186,7 @@ def test_relight_shoot_end_to_end(shoot, tmp_path):
     assert set(report.timings) >= {"decode", "method", "upsample", "encode", "wall"}
     json.dumps(report.to_dict())
     # a second run resumes: everything is already there
-    again = relight([shoot], out, recursive=True, method="identity")
+    again = relight([shoot], out, recursive=True, method="identity", working_size=32)
     assert len(again.skipped_exists) == 3 and not again.processed
 
 

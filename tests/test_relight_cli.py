@@ -46,7 +46,7 @@ def test_relight_writes_outputs_and_summary(shoot, tmp_path):
     assert res.exit_code == 0, res.output
     assert "processed" in res.output and "skipped: no flash" in res.output
     assert "skipped: unknown flash" in res.output
-    assert sorted(p.name for p in out.iterdir()) == ["fired_ambient.jpg"]
+    assert sorted(p.name for p in out.iterdir()) == [".flashcli-relight.json", "fired_ambient.jpg"]
     assert read_metadata(out / "fired_ambient.jpg").flash.fired is True
 
 
@@ -56,8 +56,8 @@ def test_json_report_all_frames_and_png(shoot, tmp_path):
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["counts"]["processed"] == 3 and report["counts"]["failed"] == 0
-    assert sorted(p.name for p in out.iterdir()) == ["bare_ambient.png", "fired_ambient.png",
-                                                     "off_ambient.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".flashcli-relight.json", "bare_ambient.png",
+                                                     "fired_ambient.png", "off_ambient.png"]
     again = json.loads(run(shoot, "-o", out, "-m", "identity", "--all", "--format", "png",
                            "--json").stdout)
     assert again["counts"]["skipped-exists"] == 3
@@ -109,7 +109,8 @@ def test_default_method_without_weights_is_a_clear_error(shoot, tmp_path, monkey
     assert res.exit_code == 1
     lines = [line for line in res.output.splitlines() if line.strip()]
     assert len(lines) == 1 and "needs weights" in lines[0] and "--weights" in lines[0]
-    # nothing to do (all outputs exist) needs no weights at all
+    # nothing to do (all outputs exist, made with unrecorded settings) needs no weights at all
     run(shoot, "-o", tmp_path / "out", "-m", "identity")
+    (tmp_path / "out" / ".flashcli-relight.json").unlink()
     again = run(shoot, "-o", tmp_path / "out")
     assert again.exit_code == 0 and "skipped: exists" in again.output

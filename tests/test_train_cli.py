@@ -122,4 +122,5 @@ def test_trained_run_scores_the_same_in_eval_and_relights(dataset, tmp_path):
     res = invoke("relight", photos, "-o", tmp_path / "relit", "--all", "--weights", run,
                  "--device", "cpu", "-q")
     assert res.exit_code == 0, res.output
-    assert [p.name for p in (tmp_path / "relit").iterdir()] == ["shot_flash_ambient.png"]
+    assert sorted(p.name for p in (tmp_path / "relit").iterdir()) == [".flashcli-relight.json",
+                                                                    "shot_flash_ambient.png"]

@@ -29,11 +29,13 @@ from flashcli.relight import (
     Job,
     RelightReport,
 )
+from flashcli.relight.report import REDONE
 
-_LABELS = {PROCESSED: "processed", WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
+_LABELS = {PROCESSED: "processed", REDONE: "redone: settings changed",
+           WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
            SKIP_UNKNOWN: "skipped: unknown flash", SKIP_OURS: "skipped: flashcli output",
            SKIP_EXISTS: "skipped: exists", FAILED: "failed"}
-_STYLES = {PROCESSED: "green", WOULD_PROCESS: "cyan", FAILED: "bold red"}
+_STYLES = {PROCESSED: "green", REDONE: "green", WOULD_PROCESS: "cyan", FAILED: "bold red"}
 
 
 class _Throughput(ProgressColumn):
@@ -54,7 +56,7 @@ def _summary(report: RelightReport) -> Table:
         if n or status in ((WOULD_PROCESS,) if report.dry_run else (PROCESSED,)):
             table.add_row(Text(_LABELS[status], style=_STYLES.get(status, "")), str(n))
     wall = report.timings.get("wall", 0.0)
-    if not report.dry_run and report.processed:
+    if not report.dry_run and (report.processed or report.redone):
         table.add_section()
         table.add_row("megapixels", f"{report.megapixels:.1f}")
         table.add_row("wall time", f"{wall:.1f} s ({report.megapixels / max(wall, 1e-9):.1f} MP/s)")
@@ -71,7 +73,8 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
     for col in ("file", "flash", "outcome", "output / reason"):
         table.add_column(col, overflow="fold")
     for f in shown:
-        note = f.reason if f.status != PROCESSED else str(f.output)
+        note = str(f.output) if f.status == PROCESSED else (
+            f"{f.output}  ({f.reason})" if f.status == REDONE else f.reason)
         if f.look:
             cam = f.look["camera"]
             note += f"  ({cam['exposure_ev']:+.2f} EV, {cam['kelvin']:.0f} K)"
@@ -112,7 +115,7 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
 @click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
               help="Bits per channel (16: TIFF).")
-@click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip them, so runs resume).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip those made with the same settings, so runs resume; redo those made with other settings).")
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be done and why, write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Decode/encode threads (default: up to 4).")
@@ -179,6 +182,10 @@ def _print(report: RelightReport, as_json: bool) -> None:
     state = console.settings()
     if as_json:
         console.print_json(report.to_dict())
+    elif state.quiet and report.unknown_settings and not report.failed:
+        n = len(report.unknown_settings)  # -q: one line, only for outputs that may be stale
+        console.warn(f"{n} existing output{'s' if n > 1 else ''} kept, made with unknown "
+                     "settings; --overwrite redoes them")
     elif not state.quiet or report.failed:
         out = console.out()
         out.print(_summary(report))
