@@ -328,8 +328,8 @@ def main(argv: list[str] | None = None) -> int:
 
     caught = sum(r["status"] == "caught" for r in results)
     print()
-    print(f"| mutation | file | result | caught by |")
-    print(f"|---|---|---|---|")
+    print("| mutation | file | result | caught by |")
+    print("|---|---|---|---|")
     for r in results:
         print(f"| {r['name']} | {r['file']} | {r['detail']} | {r['caught_by'] or '-'} |")
     print(f"\n{caught} of {len(results)} caught ({100 * caught / max(1, len(results)):.0f} %)")

@@ -66,7 +66,7 @@ def test_problems_are_named(tmp_path):
     assert "y_ambient.png: no flash partner" in text
     assert "z_flash.png: size 8x6 differs" in text
     assert "bad_flash.png" in text
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match=r"4 dataset problem\(s\)") as err:
         require_clean(ps)
     assert "4 dataset problem(s)" in err.value.message
 

@@ -115,13 +115,13 @@ def test_half_input_keeps_dtype():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window must be a positive odd number, got 4"):
         bilateral_filter(torch.rand(1, 3, 4, 4), window=4)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sigmas must be positive"):
         bilateral_filter(torch.rand(1, 3, 4, 4), sigma_range=0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="distance must be one of .*got 'linf'"):
         bilateral_filter(torch.rand(1, 3, 4, 4), distance="linf")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"N x C x H x W tensor, got shape \(4, 4\)"):
         bilateral_filter(torch.rand(4, 4))
 
 

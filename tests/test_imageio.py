@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import photo_factory as pf
 import pytest
@@ -106,7 +108,7 @@ def test_half_size_for_pillow_formats(tmp_path):
 ])
 def test_bad_files_give_one_line_errors(tmp_path, maker, words):
     path = maker(tmp_path / "bad.jpg")
-    with pytest.raises(ImageReadError) as e:
+    with pytest.raises(ImageReadError, match=re.escape(words)) as e:
         read_image(path)
     msg = e.value.format_message()
     assert msg.startswith(str(path)) and words in msg and "\n" not in msg

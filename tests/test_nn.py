@@ -42,7 +42,7 @@ def test_heads_and_channels_last():
     assert raw(x).shape == (1, 2, 19, 26)
     raw.to(memory_format=torch.channels_last)
     assert raw(x.contiguous(memory_format=torch.channels_last)).shape == (1, 2, 19, 26)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="head must be one of"):
         VGGEncoderDecoder(W, head="relu")
 
 
@@ -115,7 +115,7 @@ def test_vgg_weights_errors(tmp_path, vgg16_state):
 
 def test_pretrained_offline_fails_at_once(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match="vgg_weights=FILE") as err:
         init_vgg16_encoder(VGG16Encoder(1.0), pretrained=True)
     message = err.value.message
     assert "vgg_weights=FILE" in message and "--no-pretrained" in message

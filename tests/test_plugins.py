@@ -137,7 +137,7 @@ def test_broken_plugins_are_listed_and_do_not_break_commands(site):
 
 def test_duplicate_method_names_name_both_distributions(site):
     make_dist(site, "fx-dup", "3.1", {"dup": "fx_dup"}, {"fx_dup": DUPLICATE})
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match="fx-dup 3.1") as err:
         plugins.build_registry()
     msg = err.value.message
     assert "'identity'" in msg and "flashcli" in msg and "fx-dup 3.1" in msg
@@ -164,13 +164,13 @@ def test_plugin_can_add_a_command(site):
 
 
 def test_unknown_option_lists_valid_keys(gamma_installed):
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match="unknown option gama") as err:
         create_enhancer("gamma", {"gama": "2"}, device="cpu")
     assert "gama" in err.value.message and "gain, gamma" in err.value.message
 
 
 def test_unknown_method_lists_available():
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match="nope") as err:
         create_enhancer("nope", device="cpu")
     assert "identity" in err.value.message
 
@@ -179,12 +179,12 @@ def test_option_parsing():
     assert Option("on", True).parse("off") is False
     assert Option("n", 3).parse("7") == 7
     assert Option("x", 0.5).parse("2") == 2.0
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="option n='seven': expected int"):
         Option("n", 3).parse("seven")
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="option mode='c': choose one of a, b"):
         Option("mode", "a", choices=("a", "b")).parse("c")
     assert parse_opt_pairs(["a=1", "b = x=y"]) == {"a": "1", "b": " x=y"}
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--opt 'novalue': expected key=value"):
         parse_opt_pairs(["novalue"])
 
 
@@ -192,7 +192,7 @@ def test_device_option_rejects_unknown():
     from flashcli.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--device tpu: unknown device"):
         resolve_device("tpu")
     if not torch.cuda.is_available():
         with pytest.raises(FlashcliError, match="CUDA is not available"):

@@ -102,7 +102,7 @@ def _writers(folder: Path) -> dict:
 
 @pytest.mark.parametrize("kind", ["jpeg", "png", "tiff", "safetensors", "json", "csv", "grid png"])
 def test_a_short_write_is_caught_before_the_rename(tmp_path, lying_disk, kind):
-    with pytest.raises(FlashcliError) as info:
+    with pytest.raises(FlashcliError, match="cannot write") as info:
         _writers(tmp_path)[kind]()
     assert "cannot write" in info.value.message and "free some disk space" in info.value.message
     assert "incomplete" in info.value.message
@@ -142,7 +142,7 @@ def test_a_full_disk_inside_safetensors_is_one_line(tmp_path, monkeypatch):
                               'message: "No space left on device" })')
 
     monkeypatch.setattr(safetensors.torch, "save_file", full)
-    with pytest.raises(FlashcliError) as info:
+    with pytest.raises(FlashcliError, match="No space left on device") as info:
         save_weights(tmp_path / "w.safetensors", {"x": torch.ones(2)}, {})
     assert info.value.message == (f"{tmp_path / 'w.safetensors'}: cannot write (No space left on "
                                   "device); free some disk space and run again")

@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import pickle
+import re
 import tempfile
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def test_the_payload_is_live(tmp_path):
 def test_load_weights_refuses_code_and_does_not_run_it(tmp_path):
     marker = tmp_path / "PWNED"
     for kind, path in _evil_files(tmp_path, marker).items():
-        with pytest.raises(WeightsError) as err:
+        with pytest.raises(WeightsError, match="could run code") as err:
             load_weights(path)
         msg = err.value.format_message()
         assert msg.startswith(f"{path}: refused") and "could run code" in msg, kind
@@ -107,7 +108,7 @@ def test_damaged_weights_give_one_line(tmp_path, name, content):
         torch.save({"w": 1, "b": [2.0]}, path)
     else:
         path.write_bytes(content)
-    with pytest.raises(WeightsError) as err:
+    with pytest.raises(WeightsError, match=re.escape(str(path))) as err:
         load_weights(path)
     msg = err.value.format_message()
     assert msg.startswith(f"{path}: ") and "\n" not in msg and ";" in msg  # what; how to fix
@@ -151,7 +152,7 @@ def test_save_weights_failing_midway_keeps_the_old_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(st_torch, "save_file", full_disk)
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match="No space left on device") as err:
         save_weights(path, {"w": torch.zeros(3)}, {"method": "identity"})
     assert err.value.format_message() == (f"{path}: cannot write (No space left on device); "
                                           "free some disk space and run again")
@@ -192,7 +193,8 @@ def test_atomic_path_never_leaves_a_temp_file(tmp_path, monkeypatch, exc, data, 
             m.setattr(fsutil.os, "replace", fail)
         elif where == "fsync":
             m.setattr(fsutil.os, "fsync", fail)
-        with pytest.raises(BaseException) as caught:
+        # the original error, or a FlashcliError naming the target
+        with pytest.raises(BaseException, match=f"{re.escape(str(target))}|^{re.escape(str(exc))}$") as caught:
             with fsutil.atomic_path(target) as tmp:
                 tmp.write_bytes(data)
                 if where == "body":
@@ -234,7 +236,7 @@ def test_read_only_output_folder(tmp_path, monkeypatch):
     else:
         bi.make_readonly(folder)
     try:
-        with pytest.raises(FlashcliError) as err:
+        with pytest.raises(FlashcliError, match="Permission denied") as err:
             fsutil.atomic_write_text(folder / "out.txt", "x")
         assert err.value.format_message() == (f"{folder / 'out.txt'}: cannot write (Permission "
                                               "denied); choose a writable output folder")

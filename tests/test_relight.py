@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import photo_factory as pf
@@ -117,11 +118,12 @@ def test_output_format_and_template_rules():
     assert output_format(Path("x.tif"), None) == "tiff"
     assert output_format(Path("x.jpg"), None, bit_depth=16) == "tiff"
     assert output_format(Path("x.jpg"), "TIF") == "tiff"
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--format gif: unknown format"):
         output_format(Path("x.jpg"), "gif")
     check_template("{stem}-{method}.{ext}")
-    for bad in ("{stem}_{nope}.{ext}", "sub/{stem}.{ext}", "{stem"):
-        with pytest.raises(FlashcliError):
+    for bad, why in (("{stem}_{nope}.{ext}", "unknown field nope"),
+                     ("sub/{stem}.{ext}", "must be a file name"), ("{stem", "expected '}'")):
+        with pytest.raises(FlashcliError, match=re.escape(f"--template {bad!r}: ") + ".*" + re.escape(why)):
             check_template(bad)
 
 

@@ -142,7 +142,7 @@ def test_generator_depends_on_seed_and_index_only():
     x = torch.rand(4, generator=pair_generator(5, 9))
     assert torch.equal(x, torch.rand(4, generator=pair_generator(5, 9)))
     assert not torch.equal(x, torch.rand(4, generator=pair_generator(9, 5)))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be non-negative"):
         pair_generator(-1, 0)
 
 

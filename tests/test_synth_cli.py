@@ -99,13 +99,13 @@ def test_table_output_and_bad_arguments(tmp_path):
 
 def test_python_api_validation_and_split_counts(tmp_path):
     assert parse_size("320x240") == (320, 240) and parse_size(" 64 X 48 ") == (64, 48)
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--size 8x8: each side must be 16..4096"):
         parse_size("8x8")
     assert [split_count(n, 0.1) for n in (1, 2, 10, 25, 100)] == [0, 1, 1, 2, 10]
     assert split_count(10, 0.0) == 0 and split_count(3, 0.99) == 2
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--pairs 0: render at least one pair"):
         render_dataset(tmp_path / "x", 0, (32, 24))
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match=r"--test-fraction 1.0: use a value in \[0, 1\)"):
         render_dataset(tmp_path / "x", 2, (32, 24), test_fraction=1.0)
     summary = render_dataset(tmp_path / "y", 2, (32, 24), seed=1, test_fraction=0, device="cpu",
                              misalign=1.0, progress=False)
@@ -207,5 +207,5 @@ def test_textures_folder_errors_are_one_clear_line(tmp_path, case):
     lines = [line for line in lines if line not in skipped]
     assert len(lines) == 1 and "--textures" in lines[0] and str(folder) in lines[0], result.output
     assert "Traceback" not in result.output and not out.exists()
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="--textures"):
         photo_textures(folder)

@@ -74,9 +74,9 @@ def test_channels_may_change_and_small_images_take_one_call():
 
 def test_bad_settings_and_bad_function_are_refused():
     x = torch.rand(1, 3, 64, 64)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="margin < overlap / 2"):
         run_tiled(blur, x, 32, 16, margin=8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="overlap 16 must be smaller than the tile size 16"):
         run_tiled(blur, x, 16, 16)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match=r"tiled function returned \(.*, 31\)"):
         run_tiled(lambda t: t[..., :-1], x, 32, 8)

@@ -174,7 +174,7 @@ def test_dataset_problems_are_listed_before_training(tmp_path):
     data = make_dataset(tmp_path / "data", train=3, test=0)
     (data / "train" / "Toys_001_ambient.png").unlink()
     Image.new("RGB", (10, 10)).save(data / "train" / "Toys_002_flash.png")
-    with pytest.raises(FlashcliError) as err:
+    with pytest.raises(FlashcliError, match=r"2 dataset problem\(s\)") as err:
         train(_config(data, tmp_path / "run", steps=1))
     message = err.value.message
     assert "2 dataset problem(s)" in message

@@ -114,7 +114,7 @@ def test_gain_is_clamped_to_fitted_range():
 
 
 def test_shape_checks_and_working_shape():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"lo_in \(1, 3, 4, 4\) and lo_out \(1, 3, 5, 4\) differ"):
         gain_upsample(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 5, 4), torch.rand(1, 3, 8, 8))
     assert working_shape(3000, 4000, 320) == (240, 320)
     assert working_shape(100, 50, 320) == (100, 50)

@@ -51,7 +51,7 @@ def test_enhancer_registered_and_options():
     assert UNetEnhancer.working_size == 320
     enh = UNetEnhancer(width="0.25")
     assert enh.config == {"width": 0.25, "lr": 1e-4}
-    with pytest.raises(FlashcliError):
+    with pytest.raises(FlashcliError, match="option width=0: must be > 0"):
         UNetEnhancer(width=0)
 
 
