@@ -84,6 +84,13 @@ class FlashcliGroup(click.Group):
             click.echo(f"\nflashcli: {what}; finished files are complete and nothing was left "
                        "half-written; run the same command again to continue", err=True)
             raise click.exceptions.Exit(exit_status(exc)) from None
+        except (MemoryError, ImportError, RuntimeError) as exc:
+            line = _memory_line(exc, ctx.invoked_subcommand)  # no file at hand (loading torch)
+            if line is None:
+                raise
+            if state.verbose:
+                traceback.print_exc(file=sys.stderr)
+            raise _CommandError(line, 1) from None
         except UnicodeDecodeError:
             # Someone else's package metadata that is not UTF-8 breaks torch's import.
             from flashcli.plugins import unreadable_metadata
@@ -130,6 +137,25 @@ def cli() -> None:
     """
     state = settings()
     click.get_current_context().call_on_close(lambda: _report_plugin_failures(state))
+
+
+def _memory_line(exc: BaseException, command: str | None) -> str | None:
+    """One line for running out of memory outside any one photo's handling (torch failing to
+    load under a low ``ulimit -v``, say), or None for other errors."""
+    from flashcli.decodefail import is_out_of_memory
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, ImportError):
+        if "failed to map segment" not in text and not is_out_of_memory(exc):
+            return None
+        return (f"not enough memory to load torch ({text}); run with more memory (close other "
+                "programs, or raise the limit: ulimit -v)")
+    if not is_out_of_memory(exc):
+        return None
+    what = type(exc).__name__ if text == type(exc).__name__ else f"{type(exc).__name__}: {text[:120]}"
+    fix = ", or leave the largest photos out with --max-pixels N" if command in ("relight", "info") else ""
+    return (f"ran out of memory ({what}); run with more memory (close other programs, or "
+            f"raise the limit: ulimit -v){fix}")
 
 
 for _name in CORE_COMMANDS:

@@ -17,6 +17,15 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from flashcli import exif as _exif
+from flashcli.decodefail import (
+    MEMORY_FIX,
+    compression_name,
+    is_out_of_memory,
+    out_of_memory,
+    tiff_compression,
+    tiff_undecodable,
+    tiff_unsupported,
+)
 from flashcli.errors import FlashcliError
 from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
 from flashcli.fsutil import atomic_path, not_regular_reason
@@ -26,7 +35,7 @@ np = lazy_module("numpy")
 torch = lazy_module("torch")
 
 __all__ = [
-    "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageReadError",
+    "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",
     "PhotoMeta", "apply_orientation", "decode_flash", "decode_pixels", "is_image_path",
     "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
 ]
@@ -49,6 +58,15 @@ _bomb_lock = threading.Lock()
 
 class ImageReadError(FlashcliError):
     """A photo that cannot be read (missing, not an image, truncated, too large)."""
+
+
+class ImageMemoryError(ImageReadError):
+    """A photo too large for the memory there is (a MemoryError or an allocator's failure
+    while decoding it); ``width`` x ``height`` its size, so a command can name its own fix."""
+
+    def __init__(self, path: Path, width: int, height: int) -> None:
+        super().__init__(out_of_memory(path, width, height, MEMORY_FIX))
+        self.path, self.width, self.height = path, width, height
 
 
 def is_image_path(path: str | Path) -> bool:
@@ -201,7 +219,8 @@ def _tifffile_meta(path: Path, tags: dict) -> PhotoMeta:
 
 
 def read_metadata(path: str | Path) -> PhotoMeta:
-    """Size, format, bit depth, EXIF, ICC, camera, capture time and flash, without decoding pixels."""
+    """Size, format, bit depth, EXIF, ICC, camera, capture time and flash, without decoding
+    pixels. A TIFF whose compression no decoder here reads is refused from its header."""
     path = Path(path)
     _check_file(path)
     tags = _exif.read_exif_tags(path)
@@ -209,11 +228,36 @@ def read_metadata(path: str | Path) -> PhotoMeta:
         return _raw_meta(path, tags)
     try:
         with _open_pillow(path) as img:
-            return _pillow_meta(path, img, tags)
+            meta = _pillow_meta(path, img, tags)
     except ImageReadError:
         if not _is_tiff_file(path):
             raise
-    return _tifffile_meta(path, tags)  # float or 32-bit TIFFs Pillow cannot open
+        meta = _tifffile_meta(path, tags)  # float or 32-bit TIFFs Pillow cannot open
+    if meta.format == "TIFF":
+        _check_tiff_codec(path, meta.bit_depth)
+    return meta
+
+
+def _check_tiff_codec(path: Path, bit_depth: int) -> None:
+    """Refuse a TIFF compression neither Pillow's libtiff (8-bit) nor tifffile (deeper:
+    itself, or with imagecodecs, which decoding names) can decode."""
+    from PIL import TiffImagePlugin
+
+    code = tiff_compression(path)
+    if code is None or (code in TiffImagePlugin.COMPRESSION_INFO and code != 50001):
+        return  # 50001 (WebP): in Pillow's table, but its libtiff is built without it
+    if bit_depth > 8:
+        import tifffile
+
+        try:
+            tifffile.TIFF.DECOMPRESSORS[code]
+            return
+        except KeyError as e:
+            if "imagecodecs" in str(e):
+                return  # decodable with imagecodecs; decoding says so
+        except Exception:  # noqa: BLE001 - an odd code tifffile chokes on: refused below
+            pass
+    raise ImageReadError(tiff_unsupported(path, code))
 
 
 # --- decoding ------------------------------------------------------------------------------
@@ -277,16 +321,17 @@ def _tiff_pixels(path: Path) -> np.ndarray:
 
     try:
         arr = tifffile.imread(path, key=0)
-    except ValueError as e:
-        if "imagecodecs" not in str(e):
+    except (ValueError, KeyError, ImportError) as e:
+        if not isinstance(e, ImportError) and "imagecodecs" not in str(e):
             raise
         arr = _pillow_deep(path)  # Pillow decodes LZW/PackBits for 16-bit grey itself
         if arr is not None:
             return arr
-        codec = str(e).split(">")[0].split(".")[-1].split(":")[0] or "its compression"
+        code = tiff_compression(path)
         raise ImageReadError(
-            f"{path}: compressed with {codec}, which needs the imagecodecs package; install "
-            "it (pip install imagecodecs) or save the TIFF uncompressed or with zip/deflate") from None
+            f"{path}: TIFF compression {compression_name(code or 0)} needs the imagecodecs "
+            "package for this image; install it (pip install imagecodecs), or save the TIFF "
+            "uncompressed or with zip/deflate") from None
     if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):
         arr = np.moveaxis(arr, 0, -1)  # planar storage
     if arr.dtype.kind == "f":
@@ -361,10 +406,26 @@ def decode_pixels(path: str | Path, *, half_size: bool = False, max_pixels: int 
         raise
     except PermissionError as e:
         raise _open_error(path, e) from e
-    except (OSError, SyntaxError, ValueError, RuntimeError, KeyError, IndexError) as e:
-        raise ImageReadError(
-            f"{path}: cannot decode the pixels ({e}); the file is truncated or "
-            "damaged, re-copy it from the camera or card") from e
+    except Exception as e:
+        error = _decode_error(path, meta, e)
+        if error is None:
+            raise  # a bug in a decoder: reported with its type by the batch
+        raise error from e
+
+
+def _decode_error(path: Path, meta: PhotoMeta, e: Exception) -> ImageReadError | None:
+    """The one line for a failed decode: out of memory, a TIFF whose data does not decode
+    (whatever its decoder raised: zlib, a missing module...), damaged data; None for other
+    exceptions."""
+    if is_out_of_memory(e):
+        return ImageMemoryError(path, meta.width, meta.height)
+    code = tiff_compression(path) if meta.format == "TIFF" else None
+    if code not in (None, 1) and "truncated" not in str(e):
+        return ImageReadError(tiff_undecodable(path, code))  # not the decoder's own words
+    if isinstance(e, (OSError, SyntaxError, ValueError, RuntimeError, KeyError, IndexError)):
+        return ImageReadError(f"{path}: cannot decode the pixels ({e}); the file is truncated or "
+                              "damaged, re-copy it from the camera or card")
+    return None
 
 
 def pixels_to_tensor(arr: np.ndarray, meta: PhotoMeta, *, half_size: bool = False,
@@ -373,10 +434,15 @@ def pixels_to_tensor(arr: np.ndarray, meta: PhotoMeta, *, half_size: bool = Fals
     3 x H x W tensor (float32 in [0, 1], or its own uint8 pixels with ``keep_8bit``)."""
     if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit and not meta.is_raw:
         return apply_orientation(torch.from_numpy(arr), meta.orientation)
-    x = _to_float(arr)
-    if half_size and not meta.is_raw and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
-        x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
-    return x if meta.is_raw else apply_orientation(x, meta.orientation)
+    try:
+        x = _to_float(arr)
+        if half_size and not meta.is_raw and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
+            x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
+        return x if meta.is_raw else apply_orientation(x, meta.orientation)
+    except (MemoryError, RuntimeError) as e:
+        if not is_out_of_memory(e):
+            raise
+        raise ImageMemoryError(Path(meta.path), meta.width, meta.height) from e
 
 
 def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | None = None,

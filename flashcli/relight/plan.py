@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from flashcli.decodefail import is_out_of_memory, max_pixels_fix, out_of_memory
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.exif import written_by_flashcli
 from flashcli.fsutil import safe_name
-from flashcli.imageio import PhotoMeta, read_metadata
+from flashcli.imageio import ImageMemoryError, PhotoMeta, read_metadata
 from flashcli.relight.discover import Source
 from flashcli.relight.report import (
     FAILED,
@@ -128,7 +129,14 @@ def _read_meta(path: Path) -> PhotoMeta | Exception:
         return exc
 
 
-def _reason(exc: BaseException) -> str:
+def _reason(exc: BaseException, job: Job | None = None) -> str:
+    """One line for a photo that failed: the error's message, or its type and first line
+    (a bug); running out of memory names the photo, its size and ``--max-pixels``."""
+    if isinstance(exc, ImageMemoryError):
+        return out_of_memory(exc.path, exc.width, exc.height, max_pixels_fix(exc.width, exc.height))
+    if job is not None and job.meta is not None and is_out_of_memory(exc):
+        w, h = job.meta.width, job.meta.height
+        return out_of_memory(job.source.path, w, h, max_pixels_fix(w, h))
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if isinstance(exc, FlashcliError):
         return text or type(exc).__name__
