@@ -25,6 +25,7 @@ from flashcli.errors import FlashcliError, UsageError
 from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
 from flashcli.lazy import lazy_module
 from flashcli.look import Look, apply_look
+from flashcli.relight import manifest
 from flashcli.relight.discover import discover
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
@@ -35,7 +36,16 @@ from flashcli.relight.plan import (
     output_format,
     plan,
 )
-from flashcli.relight.report import FAILED, PROCESSED, WOULD_PROCESS, FileResult, RelightReport
+from flashcli.relight.report import (
+    FAILED,
+    PROCESSED,
+    REDONE,
+    SKIP_EXISTS,
+    UNKNOWN_SETTINGS,
+    WOULD_PROCESS,
+    FileResult,
+    RelightReport,
+)
 
 # torch and the modules that import it load on first use: relight() starts decoding the first
 # photos (Pillow and NumPy only) before it imports torch, so the two overlap.
@@ -168,7 +178,9 @@ class _Runner:
     """
 
     def __init__(self, working_size: int | str, config: RelightConfig, pool: ThreadPoolExecutor,
-                 workers: int, timer: _Timer, on_result: Callable[[FileResult], None]) -> None:
+                 workers: int, timer: _Timer, on_result: Callable[[FileResult], None],
+                 record: Callable[[Job], None] | None = None) -> None:
+        self.record = record  # called in the worker as soon as an output is in place
         self.size = working_size
         self.config = config
         self.quality, self.bit_depth = config.quality, config.bit_depth
@@ -213,6 +225,8 @@ class _Runner:
             sub = "4:4:4" if job.format == "jpeg" and self.quality >= 90 else None
             write_image(job.output, image, meta, format=job.format, quality=self.quality,
                         bit_depth=self.bit_depth, protect=(job.source.path,), subsampling=sub)
+        if self.record is not None:
+            self.record(job)
 
     def _method(self, batch: torch.Tensor) -> torch.Tensor:
         x = batch.to(self.device, non_blocking=True)
@@ -380,9 +394,11 @@ class _Runner:
 
     def _finish(self, job: Job, status: str, reason: str, mp: float = 0.0) -> None:
         flash = job.meta.flash.fired_text if job.meta else "unknown"
-        job.result = FileResult(job.source.path, job.output if status == PROCESSED else None,
-                                status, reason, flash, mp,
-                                job.look if status == PROCESSED else None)
+        done = status == PROCESSED
+        if done and job.redo:
+            status, reason = REDONE, job.redo
+        job.result = FileResult(job.source.path, job.output if done else None,
+                                status, reason, flash, mp, job.look if done else None)
         self.on_result(job.result)
 
 
@@ -439,12 +455,81 @@ def _relight_jobs(runner: _Runner, cfg: RelightConfig, enhancer: Enhancer | None
         runner.run()
 
 
+class _Fingerprints:
+    """The settings fingerprint of each job's output (:mod:`flashcli.relight.manifest`);
+    the weights are described (hashed) once, when first needed."""
+
+    def __init__(self, cfg: RelightConfig, kind: Any, enhancer: Enhancer | None,
+                 size: int | str) -> None:
+        self.cfg, self.kind, self.enhancer, self.size = cfg, kind, enhancer, size
+        self.base: dict[str, Any] | None = None
+
+    def __call__(self, job: Job) -> dict[str, Any]:
+        cfg = self.cfg
+        if self.base is None:
+            if self.enhancer is not None:
+                options = dict(getattr(self.enhancer, "config", {}) or {})
+            else:
+                from flashcli.enhancer import resolve_options
+
+                options = resolve_options(self.kind, cfg.options or {})
+            self.base = {"method": self.kind.name, "options": options, "working_size": self.size,
+                         "weights": _weights_of(cfg, self.enhancer)}
+        return manifest.fingerprint(
+            **self.base, strength=cfg.strength, exposure=cfg.exposure,
+            white_balance=cfg.white_balance, format=job.format, quality=cfg.quality,
+            bit_depth=cfg.bit_depth)
+
+
+def check_settings(jobs: list[Job], output_dir: Path, fingerprints: Callable[[Job], dict]) -> None:
+    """Existing outputs against the settings recorded for them: the same ones stay skipped,
+    other ones are redone (``job.redo`` says what changed), unrecorded ones stay skipped as
+    made with unknown settings."""
+    existing = [j for j in jobs if j.result is not None and j.result.status == SKIP_EXISTS]
+    recorded = manifest.load(output_dir) if existing else {}
+    for job in existing:
+        assert job.result is not None
+        entry = recorded.get(manifest.key_of(job.output, output_dir))
+        if entry is None:
+            job.result.reason = UNKNOWN_SETTINGS
+            continue
+        now = fingerprints(job)
+        if entry == now:
+            job.result.reason = "output exists, made with the same settings; --overwrite replaces it"
+        else:
+            job.redo = f"settings changed: {manifest.differences(entry, now)}"
+            job.result = None
+
+
 def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
     for j in jobs:
         assert j.meta is not None
         _, why = flash_fate(j.meta, config.select, config.include_unknown)
+        if j.redo:
+            why = f"{why}; {j.redo}"
         j.result = FileResult(j.source.path, j.output, WOULD_PROCESS, why,
                               j.meta.flash.fired_text, _megapixels(j))
+
+
+def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer | None,
+              size: int | str, jobs: list[Job], todo: list[Job], workers: int,
+              on_start: Callable[[RelightReport], None] | None,
+              on_plan: Callable[[list[Job]], None] | None) -> RelightReport:
+    if todo and not cfg.dry_run:
+        runner.start(todo)  # the first decodes overlap torch's import and the weights' load
+    try:
+        report = _started(cfg, kind, enhancer, size, todo, on_start)
+        runner.timer.device = torch.device(report.device)
+        if on_plan is not None:
+            on_plan(jobs)
+        if cfg.dry_run:
+            _dry_run(todo, cfg)
+        elif todo:
+            _relight_jobs(runner, cfg, enhancer, workers)
+    except BaseException:
+        runner.cancel()
+        raise
+    return report
 
 
 def relight(
@@ -477,27 +562,23 @@ def relight(
     size = resolve_working_size(cfg.working_size, kind)
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
     timer = _Timer()
-    with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
-        jobs = plan(sources, output_dir, template=cfg.template, format=cfg.format,
-                    bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
-                    include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool,
-                    include_relit=cfg.include_relit)
-        todo = [j for j in jobs if j.result is None]
-        runner = _Runner(size, cfg, pool, workers, timer, on_result or (lambda r: None))
-        if todo and not cfg.dry_run:
-            runner.start(todo)  # the first decodes overlap torch's import and the weights' load
-        try:
-            report = _started(cfg, kind, enhancer, size, todo, on_start)
-            timer.device = torch.device(report.device)
-            if on_plan is not None:
-                on_plan(jobs)
-            if cfg.dry_run:
-                _dry_run(todo, cfg)
-            elif todo:
-                _relight_jobs(runner, cfg, enhancer, workers)
-        except BaseException:
-            runner.cancel()
-            raise
+    out_dir = Path(output_dir).expanduser()
+    fingerprints = _Fingerprints(cfg, kind, enhancer, size)
+    recorder = manifest.Recorder(out_dir)
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="flashcli-io") as pool:
+            jobs = plan(sources, out_dir, template=cfg.template, format=cfg.format,
+                        bit_depth=cfg.bit_depth, method=kind.name, select=cfg.select,
+                        include_unknown=cfg.include_unknown, overwrite=cfg.overwrite, pool=pool,
+                        include_relit=cfg.include_relit)
+            check_settings(jobs, out_dir, fingerprints)
+            todo = [j for j in jobs if j.result is None]
+            runner = _Runner(size, cfg, pool, workers, timer, on_result or (lambda r: None),
+                             record=lambda job: recorder.add(job.output, fingerprints(job)))
+            report = _run_jobs(runner, cfg, kind, enhancer, size, jobs, todo, workers,
+                               on_start, on_plan)
+    finally:
+        recorder.flush()  # after the pool: the encodes in flight are in place and recorded
     report.files = [j.result for j in jobs if j.result is not None]
     report.timings = {**timer.totals, "wall": time.perf_counter() - start}
     return report
