@@ -25,7 +25,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from flashcli import __version__, metrics
+from flashcli import __version__, metrics, selection
 from flashcli.datasets import (
     Pair,
     PairSet,
@@ -36,7 +36,7 @@ from flashcli.datasets import (
 )
 from flashcli.decodefail import is_out_of_memory, out_of_memory
 from flashcli.device import resolve_device
-from flashcli.enhancer import Enhancer, parse_opt_pairs
+from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, UsageError, WeightsError
 from flashcli.fsutil import safe_name
 from flashcli.look import Look, apply_look
@@ -191,26 +191,17 @@ class EvalResult:
 
 # --- command-line values ------------------------------------------------------------------
 
-def parse_weights(items: Sequence[str]) -> dict[str, str]:
-    """``["NAME=PATH", ...]`` (as given to ``--weights``) -> ``{NAME: PATH}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, path = item.partition("=")
-        if not sep or not name.strip() or not path.strip():
-            raise UsageError(f"--weights {item!r}: expected NAME=PATH, e.g. --weights NAME=runs/x")
-        out[name.strip()] = path.strip()
-    return out
+def parse_weights(items: Sequence[str], methods: Sequence[str] | None = None) -> dict[str, str]:
+    """``["NAME=PATH", ...]`` (as given to ``--weights``) -> ``{NAME: PATH}``; a plain PATH
+    when ``methods`` holds one method (see :mod:`flashcli.selection`)."""
+    return selection.parse_weights(items, methods)
 
 
-def parse_method_options(items: Sequence[str]) -> dict[str, dict[str, str]]:
-    """``["NAME.key=value", ...]`` (as given to ``--opt``) -> ``{NAME: {key: value}}``."""
-    out: dict[str, dict[str, str]] = {}
-    for key, value in parse_opt_pairs(items).items():
-        method, dot, option = key.partition(".")
-        if not dot or not method or not option:
-            raise UsageError(f"--opt {key}={value}: expected NAME.key=value, e.g. --opt NAME.gamma=0.7")
-        out.setdefault(method, {})[option] = value
-    return out
+def parse_method_options(items: Sequence[str], methods: Sequence[str] | None = None
+                         ) -> dict[str, dict[str, str]]:
+    """``["NAME.key=value", ...]`` (as given to ``--opt``) -> ``{NAME: {key: value}}``; a
+    plain ``key=value`` when ``methods`` holds one method (see :mod:`flashcli.selection`)."""
+    return selection.parse_options(items, methods)
 
 
 # --- pairs and methods --------------------------------------------------------------------
@@ -289,12 +280,13 @@ def build_enhancers(
 ) -> dict[str, Enhancer]:
     """Create every method once; unknown names, stray weights/options or missing weights
     raise here, before any image is read. With ``skip_broken`` a method that fails to start
-    is left out with a warning instead."""
+    is left out with a warning instead. A name may carry a label (``NAME@LABEL``, see
+    :mod:`flashcli.selection`): the results, weights and options go by the whole name."""
     weights = dict(weights or {})
     options = dict(options or {})
     reg = registry()
     for name in methods:
-        reg.get(name)  # unknown method -> one line listing the available ones
+        reg.get(selection.method_of(selection.check_label(name)))  # unknown -> the list
     for what, given in (("--weights", weights), ("--opt", options)):
         stray = sorted(set(given) - set(methods))
         if stray:
@@ -304,15 +296,16 @@ def build_enhancers(
             )
     enhancers = {}
     for name in methods:
+        method = selection.method_of(name)
         try:
-            enhancers[name] = create_enhancer(name, dict(options.get(name) or {}),
+            enhancers[name] = create_enhancer(method, dict(options.get(name) or {}),
                                               weights.get(name), device)
         except WeightsError as exc:
             if name in weights or "needs weights" not in exc.message:
                 raise
             raise WeightsError(
-                f"method {name} needs weights: pass --weights {name}=PATH (a .safetensors file "
-                f"or a `flashcli train --method {name}` run folder)"
+                f"method {method} needs weights: pass --weights {name}=PATH (a .safetensors file "
+                f"or a `flashcli train --method {method}` run folder)"
             ) from None
         except FlashcliError as exc:
             if not skip_broken:
@@ -406,7 +399,7 @@ def _method_list(methods: Sequence[str], baseline: str | bool | None) -> tuple[l
     """The methods to run (the baseline first when it was not asked for) and the baseline."""
     methods = list(dict.fromkeys(methods))
     if not methods:
-        raise UsageError("no methods to evaluate; pass --methods NAME,NAME (see `flashcli plugins`)")
+        raise UsageError("no methods to evaluate; pass -m NAME -m NAME (see `flashcli plugins`)")
     if baseline is True:
         baseline = registry().reference_method()
     baseline = baseline or None
@@ -560,7 +553,7 @@ def evaluate(
     reg = registry()
     versions = {"flashcli": __version__, "torch": torch.__version__,
                 "python": platform.python_version(),
-                **{f"plugin:{m}": reg.get(m).provided_by for m in methods}}
+                **{f"plugin:{m}": reg.get(selection.method_of(m)).provided_by for m in methods}}
     config_out = {
         "dataset": str(root) if root else None,
         "split": cfg.split if isinstance(data, str | Path) else None,

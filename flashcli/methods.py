@@ -11,7 +11,7 @@ from flashcli.enhancer import Enhancer, resolve_options
 from flashcli.errors import FlashcliError, WeightsError
 from flashcli.lazy import lazy_module
 from flashcli.plugins import Registry, registry
-from flashcli.weights import describe_weights, load_weights, read_meta
+from flashcli.weights import describe_weights, load_weights, read_meta, stored_method
 
 torch = lazy_module("torch")
 
@@ -131,7 +131,12 @@ def weights_info(name: str, weights: str | Path | None = None) -> dict[str, Any]
         return None
     if path is None and cls.needs_weights:
         raise missing_weights(name, cls)
-    return None if path is None else describe_weights(path, bundled=weights is None)
+    if path is None:
+        return None
+    meant = stored_method(path)  # checked before the weights are announced, not after
+    if meant not in (None, name):
+        raise WeightsError(f"{path}: these weights are for method {meant!r}, not {name!r}")
+    return describe_weights(path, bundled=weights is None)
 
 
 def default_weights_info(cls: Any) -> dict[str, Any] | None:

@@ -87,7 +87,7 @@ class Registry:
         """``names`` (each once) by the methods' ``table_rank``; unranked or unknown names
         follow alphabetically."""
         def key(name: str) -> tuple[int, float, str]:
-            info = self.methods.get(name)
+            info = self.methods.get(name) or self.methods.get(name.partition("@")[0])  # NAME@LABEL
             rank = getattr(info.cls, "table_rank", None) if info is not None else None
             return (0, rank, name) if rank is not None else (1, 0.0, name)
 

@@ -212,6 +212,25 @@ def _read_safetensors(p: Path, device: str | torch.device) -> tuple[dict[str, to
     return state, meta
 
 
+def stored_method(path: str | Path) -> str | None:
+    """The method a weights file (or run folder) says it is for, from the safetensors header's
+    embedded metadata or else the sidecar, without reading any tensor; None when it does not
+    say (or the file cannot be read: loading it reports that)."""
+    meta: Any = {}
+    try:
+        file = resolve_weights_path(path)
+        with open_regular(file) as fh:
+            n = struct.unpack("<Q", fh.read(8))[0]
+            if n <= 100_000_000:
+                header = loads_untrusted(fh.read(n), max_bytes=100_000_000, max_depth=8)
+                raw = (header.get("__metadata__") or {}).get(META_KEY)
+                meta = loads_untrusted(raw) if raw else {}
+    except (WeightsError, OSError, ValueError, UnicodeDecodeError, struct.error, AttributeError):
+        meta = {}
+    method = _clean_meta(meta or read_meta(path)).get("method")
+    return method if isinstance(method, str) else None
+
+
 def load_weights(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Load ``(state_dict, meta)`` from a safetensors file (recognised by its content, whatever
     its name), a run folder or a plain ``torch.save``d state dict (``weights_only=True``).

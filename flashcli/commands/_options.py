@@ -26,7 +26,7 @@ def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None
 def common_options(f):
     """``--device``, ``-v`` and ``-q``, accepted by the group and by every command."""
     f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
-                     is_eager=True, help="Only errors and results.")(f)
+                     is_eager=True, help="Only errors and warnings (and --json output).")(f)
     f = click.option("-v", "--verbose", count=True, expose_value=False, callback=_set_verbose,
                      is_eager=True, help="More detail; tracebacks for errors.")(f)
     f = click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N", expose_value=False,

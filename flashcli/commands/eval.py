@@ -12,7 +12,7 @@ from rich.table import Table
 
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
-from flashcli.errors import FlashcliError, UsageError
+from flashcli.errors import FlashcliError
 from flashcli.metrics import DEFAULT_METRICS, METRICS
 
 if TYPE_CHECKING:
@@ -135,8 +135,9 @@ def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
 
 
 def _print(result: EvalResult, written, save_images: str | None) -> None:
-    for table in [*summary_tables(result), *comparison_tables(result)]:
-        console.out().print(table)
+    if not console.settings().quiet:  # -q: errors and warnings only
+        for table in [*summary_tables(result), *comparison_tables(result)]:
+            console.out().print(table)
     for path in written:
         console.info(f"wrote {path}")
     if save_images:
@@ -148,12 +149,16 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
 
 @click.command("eval")
 @click.argument("dataset", required=False, type=click.Path(file_okay=False))
-@click.option("--methods", "methods", default=None, metavar="A,B,C",
-              help="Methods to score (default: every installed method that needs no weights).")
-@click.option("--weights", "weights", multiple=True, metavar="NAME=PATH",
-              help="Weights file or training run folder of a method (repeatable).")
-@click.option("--opt", "opts", multiple=True, metavar="NAME.KEY=VALUE",
-              help="A method option, e.g. NAME.gamma=0.7 (repeatable).")
+@click.option("-m", "--method", "method", multiple=True, metavar="NAME[@LABEL]",
+              help="A method to score (repeatable, or A,B,C; default: every installed method that "
+                   "needs no weights). NAME@LABEL scores NAME once more as LABEL, e.g. with other "
+                   "--weights: -m NAME -m NAME@mine --weights NAME@mine=runs/x.")
+@click.option("--methods", "methods", default=None, metavar="A,B,C", help="Same as -m A -m B -m C.")
+@click.option("--weights", "weights", multiple=True, metavar="[NAME=]PATH",
+              help="Weights file or training run folder of a method (repeatable; a plain PATH "
+                   "with one method).")
+@click.option("--opt", "opts", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="A method option, e.g. NAME.gamma=0.7 (repeatable; a plain KEY=VALUE with one method).")
 @click.option("--split", default="test", show_default=True, help="Dataset split folder.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Use the first N pairs.")
 @click.option("--category", default=None, help="Only pairs of this category (e.g. People).")
@@ -182,7 +187,7 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
               help="Long side of each contact-sheet picture, in pixels.")
 @click.option("--json", "as_json", is_flag=True, help="Print every number as JSON.")
 @common_options
-def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
+def command(dataset, method, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
             baseline, metrics, no_loe, report_dir, save_images, strength, exposure, white_balance, batch_size,
             sheet_size,
             as_json) -> None:
@@ -194,11 +199,11 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
     """
     from flashcli.evaluate import EvalConfig, parse_method_options, parse_weights
     from flashcli.report import run_eval
+    from flashcli.selection import parse_methods
 
-    names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
-    if methods is not None and not names:
-        raise UsageError(f"--methods {methods!r}: no method named; list methods like --methods "
-                         "A,B with names from `flashcli plugins`, or leave --methods out for the default set")
+    listed = [*(parse_methods(method) or []),
+              *(parse_methods(methods, "--methods") if methods is not None else [])]
+    names = list(dict.fromkeys(listed)) or None
     base: str | bool | None = True
     if baseline is not None:
         base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
@@ -209,7 +214,7 @@ def command(dataset, methods, weights, opts, split, limit, category, pairs_dirs,
         exposure=exposure, white_balance=white_balance)
     with console.ProgressBar(enabled=not as_json) as bar:
         result, written = run_eval(
-            dataset, names, parse_weights(weights), parse_method_options(opts), config,
+            dataset, names, parse_weights(weights, names), parse_method_options(opts, names), config,
             pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, report_dir=report_dir,
             sheet_size=sheet_size, progress=bar)
     if as_json:

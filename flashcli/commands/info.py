@@ -53,7 +53,7 @@ def command(paths: tuple[Path, ...], recursive: bool, check: bool, max_pixels: i
                             "or folders holding them (add --recursive for sub-folders)")
     if as_json:
         console.print_json(rows)
-    else:
+    elif not console.settings().quiet:  # -q: errors and warnings only
         console.out().print(_table(rows))
         ok = [r for r in rows if not r["error"]]
         counts = {k: sum(r["flash_fired"] == k for r in ok) for k in ("yes", "no", "unknown")}

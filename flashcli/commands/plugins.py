@@ -19,6 +19,11 @@ def command(as_json: bool) -> None:
     if as_json:
         console.print_json(report)
         return
+    if console.settings().quiet:  # -q: only the plugins that failed, one warning each
+        for f in report["failed"]:
+            console.warn(f"plugin {f['plugin']} ({f['distribution']} {f['version']}) failed: "
+                         f"{f['error']}")
+        return
     table = Table(title="flashcli methods")
     table.add_column("method", no_wrap=True)
     table.add_column("provided by")

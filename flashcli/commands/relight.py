@@ -14,7 +14,6 @@ from rich.text import Text
 
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
-from flashcli.enhancer import parse_opt_pairs
 from flashcli.errors import FlashcliError
 from flashcli.relight import (
     DEFAULT_TEMPLATE,
@@ -95,10 +94,12 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
               help="Also relight frames without EXIF flash information (scans, PNG exports).")
 @click.option("--include-relit", is_flag=True,
               help="Also relight files flashcli wrote itself (skipped by default, by their EXIF Software).")
-@click.option("-m", "--method", default=None,
+@click.option("-m", "--method", default=None, metavar="NAME",
               help="Enhancement method (see `flashcli plugins`; default: the one made for relight).")
-@click.option("-w", "--weights", type=click.Path(), default=None, help="Weights file or training run folder.")
-@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE", help="A method option (repeatable).")
+@click.option("-w", "--weights", default=None, metavar="[NAME=]PATH",
+              help="Weights file or training run folder.")
+@click.option("--opt", "opts", multiple=True, metavar="[NAME.]KEY=VALUE",
+              help="A method option (repeatable).")
 @click.option("--working-size", default=None, metavar="N|full",
               help="Long side the method runs at (default: the method's own); 'full' = tiles at full resolution.")
 @click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
@@ -129,10 +130,13 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
     Example: flashcli relight examples/shoot -o relit/
     """
     from flashcli.relight.run import RelightConfig, relight
+    from flashcli.selection import one_method
+
+    method, options, weights = one_method(method, opts, weights, "relight")
     config = RelightConfig(
         recursive=recursive, select="all" if all_frames else "fired",
         include_unknown=include_unknown, include_relit=include_relit, method=method, weights=weights,
-        options=parse_opt_pairs(opts), device=console.settings().device,
+        options=options, device=console.settings().device,
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
         max_pixels=max_pixels, strength=strength, exposure=exposure, white_balance=white_balance)

@@ -56,6 +56,8 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
     if as_json:
         console.print_json(summary)
         return
+    if console.settings().quiet:  # -q: errors and warnings only
+        return
     table = Table(title=f"rendered {summary['pairs']} pairs into {summary['out']}")
     for col in ("category", "train", "test"):
         table.add_column(col, justify="left" if col == "category" else "right")

@@ -12,7 +12,6 @@ from rich.text import Text
 
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
-from flashcli.enhancer import parse_opt_pairs
 from flashcli.errors import UsageError
 from flashcli.training.config import TrainConfig
 
@@ -29,7 +28,10 @@ def _given(ctx: click.Context) -> set[str]:
 
 
 def _options(params: dict[str, Any]) -> dict[str, Any]:
-    options = parse_opt_pairs(params.pop("opts"))
+    from flashcli.selection import one_method
+
+    method, options, _ = one_method(params.get("method"), params.pop("opts"), None, "train")
+    params["method"] = method
     pretrained = params.pop("pretrained")
     if pretrained is not None:  # shorthand for --opt pretrained=true|false
         if pretrained or _has_option(params.get("method"), "pretrained"):
@@ -72,7 +74,8 @@ def _show(summary: dict[str, Any]) -> None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
     for name, value in summary.get("losses", {}).items():
         table.add_row(f"loss {name}", f"{value:.5f}")
-    console.out().print(table)
+    if not console.settings().quiet:  # -q: errors and warnings only
+        console.out().print(table)
 
 
 def _dirs(value: tuple[str, str] | None) -> list[str] | None:
@@ -112,9 +115,9 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
 @click.option("--test-pairs", nargs=2, type=click.Path(file_okay=False, exists=True), default=None,
               metavar="FLASH_DIR AMBIENT_DIR",
               help="With --pairs: the test pairs (test PSNR/SSIM, grids and best weights).")
-@click.option("--method", "-m", default=None,
+@click.option("--method", "-m", default=None, metavar="NAME",
               help="Trainable method (default: the one installed as the default for training).")
-@click.option("--opt", "opts", multiple=True, metavar="KEY=VALUE",
+@click.option("--opt", "opts", multiple=True, metavar="[NAME.]KEY=VALUE",
               help="Method option, repeatable (e.g. --opt width=0.25 --opt adversarial=false).")
 @click.option("--out", "-o", type=click.Path(file_okay=False),
               help="Run folder (default runs/<method>-<date>-<time>).")

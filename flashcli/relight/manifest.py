@@ -66,7 +66,7 @@ def _show(key: str, value: Any) -> str:
 
 
 def differences(old: dict, new: dict) -> str:
-    """The settings that differ, e.g. ``strength 1 -> 0, method lime -> identity``."""
+    """The settings that differ, e.g. ``strength 1 -> 0, method A -> B``."""
     parts = []
     for key in KEYS:
         a, b = old.get(key), new.get(key)
