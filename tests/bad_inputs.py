@@ -300,10 +300,14 @@ def write_pairs(folder: str | Path, n: int = 2, size: tuple[int, int] = (24, 16)
 
 # --- test methods (a real plugin, installed as a fake distribution) -------------------------
 
-#: ``slow``: halves the image after 0.1 s per photo (time to send a signal); ``flaky``:
-#: raises on photos of odd width, like a method with a bug.
+#: ``slow``: halves the image after 0.1 s per photo; with ``$FLASHCLI_TEST_HOLD`` set (a
+#: path), every call after the first four photos (relight's first batch) waits until that
+#: file exists (at most 5 minutes), so a test can signal a run that has written some outputs
+#: and not all, however loaded the machine. ``flaky``: raises on photos of odd width, like a method with a bug.
+HOLD_ENV = "FLASHCLI_TEST_HOLD"
 TEST_METHODS = {
     "fx_slow": """
+        import os
         import time
         import flashcli
         from flashcli.enhancer import Enhancer
@@ -311,9 +315,17 @@ TEST_METHODS = {
         class Slow(Enhancer):
             name = "slow"
             description = "Halve the flash image, slowly (0.1 s per photo)."
+            photos = 0
 
             def enhance(self, flash):
                 time.sleep(0.1 * flash.shape[0])
+                seen, Slow.photos = Slow.photos, Slow.photos + flash.shape[0]
+                hold = os.environ.get("FLASHCLI_TEST_HOLD")
+                deadline = time.monotonic() + 300
+                while hold and seen >= 4 and not os.path.exists(hold):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("slow: held for 5 minutes, nobody stopped the run")
+                    time.sleep(0.05)
                 return flash * 0.5
 
         @flashcli.hookimpl
