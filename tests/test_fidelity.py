@@ -193,6 +193,21 @@ def test_raw_is_decoded_in_16_bits(tmp_path):
     assert len(np.unique(got)) > 256
 
 
+def test_raw_keeps_the_exposure_as_shot(tmp_path):
+    """A DNG of a grey ramp at 5 % to 20 % of white decodes to that light (linear luminance),
+    not brightened: flash and ambient frames stay comparable."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    pf.write_dng(shoot / "raw.dng", 128, 32, rgb=(0.2, 0.2, 0.2))
+    out = tmp_path / "out"
+    relight(shoot, "-o", out, "-m", "identity", "--bit-depth", "16")
+    lin = srgb_to_linear(pixels_of(out / "raw_ambient.tif") / 65535.0)
+    luminance = lin @ np.array([0.2126, 0.7152, 0.0722])
+    scene = 0.2 * np.linspace(0.25, 1.0, 128)  # photo_factory.write_dng's ramp
+    ratio = luminance[8:24, 4:-4].mean(0) / scene[4:-4]
+    assert np.allclose(ratio, 1.0, atol=0.03)
+
+
 # --- the README's main command ----------------------------------------------------------------
 
 def test_readme_main_command_relights_the_example_shoot(tmp_path):
