@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import types
 
+import numpy as np
 import photo_factory as pf
 import pytest
+import torch
 from click.testing import CliRunner
-from test_relight import Exposure
+from PIL import Image
+from test_relight import Exposure, exposure
 
 import flashcli
 from flashcli import methods, plugins
@@ -75,7 +78,11 @@ def test_options_reach_the_method_and_dry_run_lists_fates(shoot, tmp_path, test_
     res = run(shoot / "fired.jpg", "-o", out, "-m", "test-exposure", "--opt", "strength=0.2",
               "--template", "{stem}.{method}.{ext}", "--quality", "90")
     assert res.exit_code == 0, res.output
-    assert (out / "fired.test-exposure.jpg").is_file()
+    # the option's value reached the pixels: the ramp of strength 0.2, not the default 0.8
+    src = torch.from_numpy(np.asarray(Image.open(shoot / "fired.jpg"), np.float32) / 255).permute(2, 0, 1)
+    got = torch.from_numpy(np.asarray(Image.open(out / "fired.test-exposure.jpg"), np.float32) / 255)
+    got = got.permute(2, 0, 1)
+    assert (got - exposure(src, 0.2)).abs().mean() < 0.4 * (got - exposure(src, 0.8)).abs().mean()
     bad = run(shoot, "-o", out, "-m", "test-exposure", "--opt", "nope=1")
     assert bad.exit_code == 2 and "unknown option nope" in bad.output
     assert "Traceback" not in bad.output
