@@ -29,7 +29,9 @@ from flashcli.commands._options import common_options
 @click.option("--kind", type=click.Choice(["photo", "faid", "mixed"]), default="mixed", show_default=True,
               help="Flash frames: photographs with flash (flash + ambient light), FAID-style "
                    "flash-only images, or either per pair (about half each).")
-@click.option("--overwrite", is_flag=True, help="Replace pairs already in OUT.")
+@click.option("--overwrite", is_flag=True,
+              help="Start over: remove the pairs already in OUT (default: continue an earlier run "
+                   "with the same settings, keeping the pairs it finished).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Render in this many processes (CPU only; same files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
@@ -58,7 +60,8 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
         return
     if console.settings().quiet:  # -q: errors and warnings only
         return
-    table = Table(title=f"rendered {summary['pairs']} pairs into {summary['out']}")
+    kept = f" ({summary['resumed']} kept from an earlier run)" if summary.get("resumed") else ""
+    table = Table(title=f"rendered {summary['pairs']} pairs into {summary['out']}{kept}")
     for col in ("category", "train", "test"):
         table.add_column(col, justify="left" if col == "category" else "right")
     cats = sorted(set(summary["categories"]["train"]) | set(summary["categories"]["test"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import multiprocessing
 import re
 import time
@@ -20,8 +19,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 from flashcli.device import resolve_device
 from flashcli.errors import FlashcliError, UsageError
-from flashcli.fsutil import atomic_path, atomic_write_text
+from flashcli.fsutil import atomic_path
 from flashcli.progress import ProgressFn, report
+from flashcli.synth import resume
 from flashcli.synth.compose import CATEGORIES
 from flashcli.synth.render import KINDS, RENDERER_VERSION, RenderedPair, check_kind, render_pair
 from flashcli.synth.textures import photo_textures
@@ -237,42 +237,74 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     """
     out = Path(out)
     kind = kind or "mixed"
-    _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite, kind)
+    _check_request(out, pairs, test_fraction, seed, misalign, workers, None, overwrite, kind)
     folder = None if textures is None else str(Path(textures).resolve())
     n_photos = len(_photos(folder))  # a bad folder fails here, before anything is written
-    old = _existing(out)
-    if old and not overwrite:
-        raise FlashcliError(f"{out}: already holds {len(old)} paired images; choose an empty folder or pass --overwrite")
-    dev = resolve_device(device)
-    if old:
-        _clear_previous(out, old)
+    texture_info = None if folder is None else {"folder": folder, "photos": n_photos}
+    wanted = resume.settings(RENDERER_VERSION, seed, pairs, size, test_fraction, misalign, kind,
+                             texture_info)
     n_test = test_count(pairs, test_fraction)
+    old = _existing(out)
+    kept = resume.kept_pairs(out, old, wanted, n_test) if old and not overwrite else {}
+    if preview is not None:  # a resumed run may replace the sheet its earlier run wrote
+        again = bool(old) and not overwrite and resume.preview_allowed(out, preview)
+        _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite or again, kind)
+    dev = resolve_device(device)
+    if old and overwrite:
+        _clear_previous(out, old)
+    counts, kinds = _tally(kept)
+    shown = {k.index: (k.name, resume.load_pair(out, k)) for k in kept.values()
+             if preview is not None and k.index < preview_pairs}
+    jobs = {i: (seed, i, pairs, "test" if i >= pairs - n_test else "train", size, str(dev), misalign, out,
+                preview is not None and i < preview_pairs, folder, check_kind(kind))
+            for i in range(pairs) if i not in kept}
+    workers = max(1, min(workers, len(jobs))) if dev.type == "cpu" else 1
+    record = resume.Record(out, wanted, kept, None if preview is None else str(preview))
+    start = time.perf_counter()
+    try:
+        record.flush()  # before the first pair: an interrupted run can be continued
+        _render_jobs(jobs, workers, dev, len(kept), pairs, progress, counts, kinds, shown, record)
+    finally:
+        record.flush()
+    seconds = time.perf_counter() - start
+    manifest = _manifest(seed, pairs, size, test_fraction, misalign, kind, kinds, texture_info, counts)
+    record.flush(final=manifest)
+    if preview is not None:
+        write_preview(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))
+    rendered = max(1, len(jobs))
+    return {**manifest, "out": str(out), "device": str(dev), "workers": workers, "seconds": round(seconds, 3),
+            "seconds_per_pair": round(seconds / rendered, 4), "resumed": len(kept),
+            "preview": None if preview is None else str(preview)}
+
+
+def _tally(kept: dict[int, resume.Kept]) -> tuple[dict[str, Counter], Counter]:
+    """Pairs per split and category, and per flash kind, of the pairs kept."""
     counts: dict[str, Counter] = {"train": Counter(), "test": Counter()}
     kinds: Counter = Counter()
-    shown: dict[int, tuple[str, RenderedPair]] = {}
-    jobs = [(seed, i, pairs, "test" if i >= pairs - n_test else "train", size, str(dev), misalign, out,
-             preview is not None and i < preview_pairs, folder, check_kind(kind)) for i in range(pairs)]
-    workers = min(workers, pairs) if dev.type == "cpu" else 1
-    start = time.perf_counter()
+    for k in kept.values():
+        counts[k.split][k.category] += 1
+        kinds[k.kind] += 1
+    return counts, kinds
+
+
+def _render_jobs(jobs: dict[int, tuple], workers: int, dev: torch.device, kept: int, pairs: int,
+                 progress: ProgressFn | None, counts: dict[str, Counter], kinds: Counter,
+                 shown: dict[int, tuple[str, RenderedPair]], record: resume.Record) -> None:
+    """Render and write ``jobs`` (pair index -> arguments of ``_render_one``), recording each
+    finished pair."""
     with _threads_for(dev), contextlib.ExitStack() as stack:
-        report(progress, "rendering pairs", 0, pairs)
+        report(progress, "rendering pairs", kept, pairs)
         if workers > 1:
             pool = stack.enter_context(ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init))
-            results = (f.result() for f in as_completed([pool.submit(_render_one, *job) for job in jobs]))
+            results = (f.result() for f in as_completed([pool.submit(_render_one, *job)
+                                                         for job in jobs.values()]))
         else:
-            results = (_render_one(*job) for job in jobs)
-        for done, (index, category, name, pair, pair_kind) in enumerate(results, start=1):
+            results = (_render_one(*job) for job in jobs.values())
+        for done, (index, category, name, pair, pair_kind) in enumerate(results, start=kept + 1):
             counts[jobs[index][3]][category] += 1
             kinds[pair_kind] += 1
+            record.add(index, pair_kind)
             if pair is not None:
                 shown[index] = (name, pair)
             report(progress, "rendering pairs", done, pairs)
-    seconds = time.perf_counter() - start
-    manifest = _manifest(seed, pairs, size, test_fraction, misalign, kind, kinds,
-                         None if folder is None else {"folder": folder, "photos": n_photos}, counts)
-    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
-    if preview is not None:
-        write_preview(Path(preview), preview_sheet([shown[i] for i in sorted(shown)]))
-    return {**manifest, "out": str(out), "device": str(dev), "workers": workers, "seconds": round(seconds, 3),
-            "seconds_per_pair": round(seconds / pairs, 4), "preview": None if preview is None else str(preview)}
