@@ -176,11 +176,11 @@ def test_inputs_are_never_changed(corpus, tmp_path):
     for extra in ((), ("--overwrite",)):
         inside = _relight(str(shoot), "--all", "-o", str(shoot), *extra)
         assert inside.exit_code == 0, inside.output
-    # A template naming the outputs exactly like the inputs: refused file by file.
+    # A template naming the outputs exactly like the inputs: refused up front (exit 2).
     same = _relight(str(shoot), "--all", "-o", str(shoot), "--template", "{stem}.{inext}",
                     "--overwrite", "--json")
-    bi.assert_clean_failure(same, "would overwrite an input photo")
-    assert {f["status"] for f in _report(same)["files"]} == {"failed"}
+    bi.assert_clean_failure(same, "names each result exactly like its photo")
+    assert same.exit_code == 2
     assert {"corpus": _hashes(folder), "shoot": {k: v for k, v in _hashes(shoot).items()
                                                  if "_ambient" not in k and not k.startswith(".")}} == before
     for path in out.rglob("*_ambient.*"):

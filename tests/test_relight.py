@@ -152,8 +152,9 @@ def test_plan_never_targets_an_input_and_ignores_own_outputs(shoot):
     nested.mkdir()
     pf.write_jpeg(nested / "old_result.jpg", 16, 16)
     assert all(j.source.path.parent != nested for j in plan(discover([shoot], True), nested))
-    onto = plan(discover([shoot]), shoot, template="{name}", select="all")
-    assert all(j.result.status == FAILED and "overwrite an input" in j.result.reason for j in onto)
+    with pytest.raises(FlashcliError, match="names each result exactly like its photo") as onto:
+        plan(discover([shoot]), shoot, template="{name}", select="all")
+    assert onto.value.exit_code == 2  # refused up front, not photo by photo
 
 
 def test_plan_reports_colliding_outputs(tmp_path):

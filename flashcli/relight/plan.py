@@ -15,7 +15,7 @@ from flashcli.decodefail import is_out_of_memory, max_pixels_fix, out_of_memory
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.exif import written_by_flashcli
 from flashcli.fsutil import safe_name
-from flashcli.imageio import ImageMemoryError, PhotoMeta, read_metadata
+from flashcli.imageio import ImageMemoryError, PhotoMeta, is_image_path, read_metadata
 from flashcli.relight.discover import Source
 from flashcli.relight.report import (
     FAILED,
@@ -173,9 +173,10 @@ def plan(
     for src in sources:
         fmt = output_format(src.path, format, bit_depth)
         jobs.append(Job(src, output_path(src, out_dir, template, fmt, method), fmt))
+    refuse_impossible_outputs(jobs, template, out_dir, overwrite)
     planned = {j.output.resolve(): j for j in jobs}
-    # Previous outputs of *other* inputs are left out; a photo whose own output would be
-    # itself stays, to be refused below rather than dropped without a word.
+    # Previous outputs of *other* inputs are left out (refuse_impossible_outputs made sure
+    # they are flashcli's); a photo whose own output would be itself was refused.
     jobs = [j for j in jobs if planned.get(j.source.path.resolve(), j) is j
             and not _inside_output(j.source, out_dir)]
     inputs = {j.source.path.resolve() for j in jobs}
@@ -190,6 +191,49 @@ def plan(
             job.result = _settle(job, inputs, claimed, select, include_unknown, overwrite,
                                  include_relit)
     return jobs
+
+
+def refuse_impossible_outputs(jobs: Sequence[Job], template: str, out_dir: Path,
+                              overwrite: bool = False) -> None:
+    """Refuse, before anything is read or written, a template that cannot work for these
+    photos (exit 2): outputs without an extension (nothing could tell their format, and a
+    later run could not find them), an extension that is not the output's format, a result
+    named exactly like its own photo, or (with ``overwrite``) like another input that
+    flashcli did not write (without it, that file is an existing output, kept)."""
+    fix = f"use a template that changes the name, e.g. '{DEFAULT_TEMPLATE}', or another -o folder"
+    for job in jobs:
+        suffix = job.output.suffix.lower()
+        if not suffix or not is_image_path(job.output):
+            raise UsageError(
+                f"--template {template!r}: names the result of {job.source.path.name} "
+                f"{job.output.name!r}, which lacks a .jpg, .png or .tif extension: other "
+                "programs could not tell its format and flashcli would not find it again; "
+                f"end the template with '.{{ext}}', e.g. '{DEFAULT_TEMPLATE}'")
+        if _SUFFIX_FORMAT.get(suffix) != job.format:
+            other = _SUFFIX_FORMAT.get(suffix)
+            raise UsageError(
+                f"--template {template!r}: the result of {job.source.path.name} is a "
+                f"{job.format.upper()} file, but the template names it {job.output.name!r}; "
+                "end the template with '.{ext}'"
+                + (f", or pass --format {other}" if other else ""))
+        if job.output.resolve() == job.source.path.resolve():
+            raise UsageError(
+                f"--template {template!r} with -o {out_dir}: names each result exactly like "
+                f"its photo ({job.source.path}), so it would overwrite it; {fix}")
+    inputs = {j.source.path.resolve(): j for j in jobs} if overwrite else {}
+    for job in jobs:
+        other = inputs.get(job.output.resolve())
+        if other is not None and other is not job and not _ours(other.source.path):
+            raise UsageError(
+                f"--template {template!r} with -o {out_dir}: the result of "
+                f"{job.source.path.name} would be {other.source.path}, one of the input "
+                f"photos; {fix}")
+
+
+def _ours(path: Path) -> bool:
+    """True for a file flashcli wrote (an earlier result); False when unreadable."""
+    meta = _read_meta(path)
+    return not isinstance(meta, Exception) and bool(written_by_flashcli(meta))
 
 
 def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
