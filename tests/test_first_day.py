@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import importlib.metadata as md
 import re
-import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = "flashcli-relight"
 
 
 def _toml(path: Path) -> dict:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the text checks below run anywhere
     return tomllib.loads(path.read_text())
 
 
 def test_the_distribution_has_a_name_of_its_own():
+    text = (ROOT / "pyproject.toml").read_text()
+    assert re.search(rf'^name = "{DIST}"$', text, re.M)  # `flashcli` on PyPI is another project
     project = _toml(ROOT / "pyproject.toml")["project"]
-    assert project["name"] == DIST  # `flashcli` on PyPI is an unrelated package
+    assert project["name"] == DIST
     assert project["scripts"] == {"flashcli": "flashcli.cli:main"}
 
 
@@ -31,6 +35,8 @@ def test_the_installed_distribution_provides_the_builtin_methods():
 
 def test_example_plugins_and_docs_depend_on_that_name():
     for example in ("flashcli-gamma", "flashcli-tinynet"):
+        text = (ROOT / "docs" / "examples" / example / "pyproject.toml").read_text()
+        assert f'dependencies = ["{DIST}"]' in text, example
         deps = _toml(ROOT / "docs" / "examples" / example / "pyproject.toml")["project"]["dependencies"]
         assert deps == [DIST], example
     plugins_md = (ROOT / "docs" / "plugins.md").read_text()

@@ -149,3 +149,19 @@ def test_quiet_prints_nothing_but_problems(data, shoot, tmp_path):
         assert res.output == "", (args, res.output)
     # --json is asked for explicitly: still printed
     assert json.loads(invoke("info", shoot, "-q", "--json").stdout)[0]["flash_fired"] == "yes"
+
+
+def test_train_takes_scoped_options_and_refuses_another_methods(data, monkeypatch):
+    seen = {}
+
+    def fake_train(config, resume=False, progress=None):
+        seen["config"] = config
+        return {"method": config.method or "default", "rank": 0}
+
+    monkeypatch.setattr("flashcli.training.engine.train", fake_train)
+    ok = invoke("train", data, "-m", "unet", "--opt", "unet.width=0.0625", "--opt", "lr=0.001",
+                "--json")
+    assert ok.exit_code == 0, ok.output
+    assert seen["config"].options == {"width": "0.0625", "lr": "0.001"}
+    bad = invoke("train", data, "-m", "unet", "--opt", "lime.gamma=1")
+    assert bad.exit_code == 2 and "--opt given for lime, but this train runs unet" in bad.stderr
