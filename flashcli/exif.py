@@ -87,6 +87,10 @@ class PhotoMeta:
     flash: FlashInfo = field(default_factory=FlashInfo)
     exif_block: bytes | None = field(default=None, repr=False)
     is_raw: bool = False
+    #: The photo has an alpha channel (transparency), which relight's RGB output drops.
+    alpha: bool = False
+    #: The photo is greyscale (one channel), which relight writes as RGB.
+    grey: bool = False
 
     @property
     def camera(self) -> str:

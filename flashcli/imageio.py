@@ -45,7 +45,10 @@ RAW_EXTENSIONS = frozenset({
     ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
     ".rwl",
 })
-PILLOW_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp"})
+#: HEIC/HEIF (iPhone photos): decoded by pillow-heif, which applies the HEIF rotation itself.
+HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
+PILLOW_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp",
+                               ".avif"}) | HEIF_EXTENSIONS
 IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | RAW_EXTENSIONS
 
 #: Default pixel-count limit (Pillow's own decompression-bomb error threshold).
@@ -111,9 +114,23 @@ def _is_tiff_file(path: Path) -> bool:
         return False
 
 
+@functools.cache
+def heif_decoder() -> str | None:
+    """None once pillow-heif is registered with Pillow, else why HEIC cannot be read."""
+    try:
+        import pillow_heif
+    except ImportError as e:
+        return f"a HEIC/HEIF photo needs the pillow-heif package ({e.msg})"
+    pillow_heif.register_heif_opener()
+    return None
+
+
 @contextlib.contextmanager
 def _open_pillow(path: Path) -> Iterator[Image.Image]:
     """Image.open with Pillow's own bomb check off (flashcli checks against ``max_pixels``)."""
+    if path.suffix.lower() in HEIF_EXTENSIONS and heif_decoder() is not None:
+        raise ImageReadError(f"{path}: {heif_decoder()}; install it (pip install pillow-heif), "
+                             "or export the photo as JPEG with its EXIF")
     with _bomb_lock:
         saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = None
@@ -166,9 +183,13 @@ def _pillow_meta(path: Path, img: Image.Image, tags: dict) -> PhotoMeta:
     fmt = "JPEG" if img.format == "MPO" else (img.format or path.suffix[1:].upper())
     meta = PhotoMeta(path=path, format=fmt, width=img.width, height=img.height,
                      bit_depth=_bit_depth(img), icc_profile=img.info.get("icc_profile") or None)
-    if not tags:  # e.g. a PNG eXIf chunk exifread did not find; not getexif(): it decodes PNGs
-        tags = _exif.tags_from_block(img.info.get("exif"))
+    if not tags or fmt == "HEIF":  # e.g. a PNG eXIf chunk exifread did not find; not
+        tags = _exif.tags_from_block(img.info.get("exif"))  # getexif(): it decodes PNGs
     _exif.fill_from_tags(meta, tags)
+    if fmt == "HEIF":
+        meta.orientation = 1  # pillow-heif hands the pixels over upright (HEIF irot/imir)
+    meta.alpha = img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
+    meta.grey = img.mode in ("1", "L", "LA", "I", "F") or img.mode.startswith("I;16")
     if fmt == "TIFF":
         meta.exif_block = _exif.build_exif_block(tags)
     else:

@@ -79,6 +79,8 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
             note += f"  ({cam['exposure_ev']:+.2f} EV, {cam['kelvin']:.0f} K)"
         if f.status == WOULD_PROCESS:
             note = f"{f.output}  ({f.reason})"
+        if f.dropped:
+            note += f"  ({f.dropped})"
         table.add_row(str(f.source), f.flash, Text(_LABELS[f.status], style=_STYLES.get(f.status, "")),
                       note)
     return table

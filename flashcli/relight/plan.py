@@ -236,6 +236,17 @@ def _ours(path: Path) -> bool:
     return not isinstance(meta, Exception) and bool(written_by_flashcli(meta))
 
 
+def mark_dropped(jobs: Sequence[Job]) -> None:
+    """Note on each relit photo's result what its output does not keep (alpha, greyscale)."""
+    for job in jobs:
+        if job.meta is None or job.result is None or job.result.output is None:
+            continue
+        if job.meta.alpha:
+            job.result.dropped = "alpha channel dropped (the output is opaque)"
+        elif job.meta.grey:
+            job.result.dropped = "greyscale, written as colour (RGB)"
+
+
 def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
             include_unknown: bool, overwrite: bool, include_relit: bool = False) -> FileResult | None:
     """The result of a photo that is not to be processed, or None."""

@@ -44,11 +44,16 @@ class FileResult:
     #: What was applied: ``camera`` (exposure EV, colour temperature, gains) and ``spatial``
     #: (the range of the rest, stops); see :func:`flashcli.look.apply_look`.
     look: dict[str, Any] | None = None
+    #: What the output does not keep of the photo ("alpha channel", "greyscale: written as
+    #: colour"), or "".
+    dropped: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         out = {"source": str(self.source), "output": str(self.output) if self.output else None,
                "status": self.status, "reason": self.reason, "flash": self.flash,
                "megapixels": round(self.megapixels, 3)}
+        if self.dropped:
+            out["dropped"] = self.dropped
         if self.look is not None:
             out.update(self.look)
         return out
@@ -70,6 +75,8 @@ class RelightReport:
     look: dict[str, Any] = field(default_factory=dict)
     #: The weights used (file, sha256, what they were trained on, provenance), if any.
     weights: dict[str, Any] | None = None
+    #: Files passed over: other types, broken links (``flashcli.relight.discover.Ignored``).
+    ignored: list[Any] = field(default_factory=list)
 
     def with_status(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -111,6 +118,23 @@ class RelightReport:
             n = len(self.redone)
             out.append(f"{n} photo{'s' if n > 1 else ''} redone, the output was made with other "
                        "settings")
+        return out + self.input_notes()
+
+    def input_notes(self) -> list[str]:
+        """What was passed over, and what the outputs do not keep, one line each."""
+        out = []
+        if self.ignored:
+            from flashcli.relight.discover import describe_ignored
+
+            out.append(f"passed over (not photos flashcli reads): {describe_ignored(self.ignored)}; "
+                       "-v or --json names them")
+        alpha = sum(1 for f in self.files if f.dropped.startswith("alpha"))
+        if alpha:
+            out.append(f"{alpha} photo{'s' if alpha > 1 else ''} had transparency (an alpha "
+                       "channel), which the output does not keep: relight writes opaque RGB")
+        grey = sum(1 for f in self.files if f.dropped.startswith("greyscale"))
+        if grey:
+            out.append(f"{grey} greyscale photo{'s' if grey > 1 else ''} written as colour (RGB)")
         return out
 
     @property
@@ -141,6 +165,7 @@ class RelightReport:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "notes": self.notes(),
             "files": [f.to_dict() for f in self.files],
+            "ignored": [i.to_dict() for i in self.ignored],
         }
 
 

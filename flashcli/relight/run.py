@@ -26,13 +26,14 @@ from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_i
 from flashcli.lazy import lazy_module
 from flashcli.look import Look, apply_look
 from flashcli.relight import manifest
-from flashcli.relight.discover import discover
+from flashcli.relight.discover import Ignored, discover, no_photos_message
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
     Job,
     _megapixels,
     _reason,
     flash_fate,
+    mark_dropped,
     output_format,
     plan,
 )
@@ -554,10 +555,10 @@ def relight(
     """
     start = time.perf_counter()
     cfg = dataclasses.replace(config or RelightConfig(), **settings).validate()
-    sources = discover(inputs, cfg.recursive)
+    ignored: list[Ignored] = []
+    sources = discover(inputs, cfg.recursive, ignored=ignored)
     if not sources:
-        raise FlashcliError(f"{', '.join(map(os.fspath, inputs))}: no photos found "
-                            "(JPEG, PNG, TIFF or RAW); use --recursive for subfolders")
+        raise FlashcliError(no_photos_message(inputs, ignored, cfg.recursive))
     kind = _method_class(cfg, enhancer)
     size = resolve_working_size(cfg.working_size, kind)
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
@@ -579,6 +580,8 @@ def relight(
                                on_start, on_plan)
     finally:
         recorder.flush()  # after the pool: the encodes in flight are in place and recorded
+    mark_dropped(jobs)
     report.files = [j.result for j in jobs if j.result is not None]
+    report.ignored = ignored
     report.timings = {**timer.totals, "wall": time.perf_counter() - start}
     return report
