@@ -120,4 +120,4 @@ def test_default_method_without_weights_is_a_clear_error(shoot, tmp_path, monkey
     run(shoot, "-o", tmp_path / "out", "-m", "identity")
     (tmp_path / "out" / ".flashcli-relight.json").unlink()
     again = run(shoot, "-o", tmp_path / "out")
-    assert again.exit_code == 0 and "skipped: exists" in again.output
+    assert again.exit_code == 0 and "skipped: unknown settings" in again.output

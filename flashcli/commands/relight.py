@@ -28,12 +28,13 @@ from flashcli.relight import (
     Job,
     RelightReport,
 )
-from flashcli.relight.report import REDONE
+from flashcli.relight.report import REDONE, UNKNOWN_SETTINGS
 
 _LABELS = {PROCESSED: "processed", REDONE: "redone: settings changed",
            WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
            SKIP_UNKNOWN: "skipped: unknown flash", SKIP_OURS: "skipped: flashcli output",
            SKIP_EXISTS: "skipped: exists", FAILED: "failed"}
+_UNKNOWN_LABEL = "skipped: unknown settings"
 _STYLES = {PROCESSED: "green", REDONE: "green", WOULD_PROCESS: "cyan", FAILED: "bold red"}
 
 
@@ -51,9 +52,14 @@ def _summary(report: RelightReport) -> Table:
     table = Table(title=f"{title}: {report.method} on {report.device}, working size {report.working_size}")
     table.add_column("outcome")
     table.add_column("files", justify="right")
+    unknown = len(report.unknown_settings)
     for status, n in report.counts().items():
+        if status == SKIP_EXISTS:  # kept as made with unknown settings: a row of their own
+            n -= unknown
         if n or status in ((WOULD_PROCESS,) if report.dry_run else (PROCESSED,)):
             table.add_row(Text(_LABELS[status], style=_STYLES.get(status, "")), str(n))
+        if status == SKIP_EXISTS and unknown:
+            table.add_row(_UNKNOWN_LABEL, str(unknown))
     wall = report.timings.get("wall", 0.0)
     if not report.dry_run and (report.processed or report.redone):
         table.add_section()
@@ -81,8 +87,9 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
             note = f"{f.output}  ({f.reason})"
         if f.dropped:
             note += f"  ({f.dropped})"
-        table.add_row(str(f.source), f.flash, Text(_LABELS[f.status], style=_STYLES.get(f.status, "")),
-                      note)
+        label = (_UNKNOWN_LABEL if f.status == SKIP_EXISTS and f.reason == UNKNOWN_SETTINGS
+                 else _LABELS[f.status])
+        table.add_row(str(f.source), f.flash, Text(label, style=_STYLES.get(f.status, "")), note)
     return table
 
 
