@@ -207,3 +207,15 @@ def test_look_validation_keeps_every_setting():
 
     assert Look(2.0, -1.5, "3200K").validate() == Look(2.0, -1.5, 3200.0)
     assert Look(0.0, 4.0, "flash").validate() == Look(0.0, 4.0, "flash")
+
+
+def test_working_size_reaches_the_run(png_shoot, tmp_path, test_method):  # noqa: F811
+    src = pixels_of(png_shoot / "a.png")
+    for size in ("16", "full"):
+        out = tmp_path / size
+        report = json.loads(relight(png_shoot, "-o", out, "-m", "test-exposure", "--working-size",
+                                    size, "--json").stdout)
+        assert report["working_size"] == (int(size) if size.isdigit() else size)
+        # the gain of a smooth ramp survives the trip through 16 pixels and back
+        error = np.abs(pixels_of(out / "a_ambient.png") - _ramp(src, 0.8)).mean()
+        assert error < 4 and error < 0.25 * np.abs(src - _ramp(src, 0.8)).mean()
