@@ -118,6 +118,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 def out_of_memory(path: str | Path, width: int, height: int, fix: str) -> str:
     """``PATH: not enough memory for this 144-megapixel image (12000x12000); FIX``."""
     mp = width * height / 1e6
+    if mp < 0.1:
+        return f"{path}: not enough memory for this {width}x{height} image; {fix}"
     size = f"{mp:.0f}" if mp >= 10 else f"{mp:.1f}"
     return f"{path}: not enough memory for this {size}-megapixel image ({width}x{height}); {fix}"
 

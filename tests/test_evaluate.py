@@ -234,7 +234,10 @@ def test_a_method_error_fails_its_images_only(tmp_path, monkeypatch):
     assert sorted(result.score_table("unet")) == ["People_000", "People_001", "People_002"]
     (failure,) = result.failures
     assert failure.method == "unet" and failure.stem == "People_003"
-    assert failure.message == "unet on People_003: out of memory"
+    # An allocation failure names the image, its size and the fix (issue 25), on one line.
+    assert failure.message.startswith("unet on People_003: ")
+    assert "not enough memory for this 35x27 image; " in failure.message
+    assert "\n" not in failure.message and "second line" not in failure.message
 
 
 def test_saved_images_have_the_dataset_stems_and_sizes(tmp_path):
