@@ -237,3 +237,23 @@ def test_allocation_failures_are_recognised():
     assert is_out_of_memory(OSError(12, "Cannot allocate memory"))
     assert not is_out_of_memory(RuntimeError("shape mismatch"))
     assert not is_out_of_memory(ValueError("bad value"))
+
+
+@pytest.mark.parametrize("error, says", [
+    (MemoryError(), "ran out of memory (MemoryError); run with more memory (close other "
+                    "programs, or raise the limit: ulimit -v), or leave the largest photos out "
+                    "with --max-pixels N"),
+    (ImportError("libtorch_cpu.so: failed to map segment from shared object"),
+     "not enough memory to load torch (libtorch_cpu.so: failed to map segment from shared "
+     "object); run with more memory"),
+])
+def test_running_out_of_memory_outside_a_photo_is_one_line(tmp_path, monkeypatch, error, says):
+    import flashcli.commands.info as info_command
+
+    def inspect(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(info_command, "inspect_paths", inspect)
+    result = _run("info", str(pf.write_jpeg(tmp_path / "a.jpg")))
+    bi.assert_clean_failure(result, says)
+    assert result.exit_code == 1
