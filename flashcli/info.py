@@ -6,17 +6,24 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from flashcli.decodefail import max_pixels_fix, out_of_memory
 from flashcli.errors import FlashcliError
-from flashcli.imageio import read_image, read_metadata
+from flashcli.imageio import ImageMemoryError, read_image, read_metadata
 from flashcli.progress import ProgressFn, report
-from flashcli.relight.discover import discover
+from flashcli.relight.discover import Ignored, discover, no_photos_message
 
 
 def collect_photos(paths: Iterable[str | Path], recursive: bool = False) -> list[Path]:
     """The photos named by ``paths`` (files, folders, globs), by the rules of
     :func:`flashcli.relight.discover`; missing paths, broken symlinks and files named
-    directly are kept so that the caller reports them."""
-    return [s.path for s in discover(list(paths), recursive, keep_unreadable=True)]
+    directly are kept so that the caller reports them. None at all: one line saying what
+    was found instead (other file types, subfolders ``recursive`` would search)."""
+    paths = list(paths)
+    ignored: list[Ignored] = []
+    found = [s.path for s in discover(paths, recursive, keep_unreadable=True, ignored=ignored)]
+    if not found and paths:
+        raise FlashcliError(no_photos_message(paths, ignored, recursive))
+    return found
 
 
 def inspect_file(path: Path, *, check: bool = False, max_pixels: int | None = None) -> dict[str, Any]:
@@ -26,6 +33,9 @@ def inspect_file(path: Path, *, check: bool = False, max_pixels: int | None = No
     """
     try:
         meta = read_image(path, max_pixels=max_pixels)[1] if check else read_metadata(path)
+    except ImageMemoryError as e:
+        fix = max_pixels_fix(e.width, e.height)
+        return {"file": str(path), "error": out_of_memory(path, e.width, e.height, fix)}
     except FlashcliError as e:
         return {"file": str(path), "error": e.message}
     except Exception as e:  # a damaged file must not stop the batch

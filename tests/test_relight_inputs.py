@@ -177,3 +177,11 @@ def test_overwrite_never_replaces_another_input_photo(tmp_path):
     kept = _relight(str(shoot), "-o", str(shoot), "--template", "{stem}_x.{ext}")
     assert kept.exit_code == 0, kept.output
     assert (shoot / "a_x.jpg").read_bytes() == original
+
+
+def test_info_says_what_it_found_instead_of_photos(mixed):
+    (mixed / "a.jpg").unlink()
+    (mixed / "broken.jpg").unlink()
+    result = _run("info", str(mixed))
+    bi.assert_clean_failure(result, "no photos found (JPEG, PNG, TIFF, HEIC or RAW), only 3 files "
+                            "of other types (1 GIF, 1 TXT, 1 without an extension)")
