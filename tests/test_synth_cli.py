@@ -15,7 +15,7 @@ from flashcli.datasets import find_pairs, load_pair_uint8, require_clean
 from flashcli.errors import FlashcliError
 from flashcli.synth import RENDERER_VERSION, parse_size, render_dataset, render_pair
 from flashcli.synth.dataset import test_count as split_count
-from flashcli.synth.textures import photo_textures
+from flashcli.synth.textures import SAMPLE_PHOTOS, builtin_photos, photo_textures
 
 
 def _png(path) -> np.ndarray:
@@ -41,14 +41,17 @@ def test_cli_writes_loadable_pairs_and_preview(tmp_path):
     assert flash.shape == ambient.shape == (3, 32, 48)
     assert test.pairs[0].stem.endswith("_002")  # the last pair is the test pair
 
-    # what is on disk is exactly the pair rendered in memory from (seed, index)
-    pair = render_pair(4, 2, (48, 32))
+    # what is on disk is exactly the pair rendered in memory from (seed, index), with the
+    # default textures: scikit-image's sample photographs
+    photos = builtin_photos()
+    assert len(photos) == len(SAMPLE_PHOTOS) and photos[0].shape == (3, 128, 128)
+    pair = render_pair(4, 2, (48, 32), photos=photos)
     assert np.array_equal(_png(test.pairs[0].flash), pair.flash.permute(1, 2, 0).numpy())
     assert np.array_equal(_png(test.pairs[0].ambient), pair.ambient.permute(1, 2, 0).numpy())
 
     manifest = json.loads((out / "synth.json").read_text())
     assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"] == RENDERER_VERSION
-    assert RENDERER_VERSION == "3" and manifest["textures"] is None
+    assert RENDERER_VERSION == "3" and manifest["textures"]["photos"] == len(SAMPLE_PHOTOS)
     assert manifest["kind"] == "mixed" and sum(manifest["kinds"].values()) == 3
     sheet = _png(preview)
     assert sheet.shape[0] > 2 * 32 and sheet.shape[1] > 4 * 48  # 3 pairs, two per row
@@ -115,8 +118,8 @@ def test_python_api_validation_and_split_counts(tmp_path):
 
 def test_kind_of_flash_frame(tmp_path):
     summary = render_dataset(tmp_path / "faid", 2, (32, 24), seed=3, test_fraction=0, device="cpu",
-                             progress=False, kind="faid")
-    assert summary["kind"] == "faid" and summary["kinds"] == {"faid": 2}
+                             progress=False, kind="faid", textures="none")
+    assert summary["kind"] == "faid" and summary["kinds"] == {"faid": 2} and summary["textures"] is None
     on_disk = sorted((tmp_path / "faid" / "train").glob("*_001_flash.png"))
     pair = render_pair(3, 1, (32, 24), kind="faid")
     assert pair.kind == "faid" and np.array_equal(_png(on_disk[0]), pair.flash.permute(1, 2, 0).numpy())
@@ -209,3 +212,19 @@ def test_textures_folder_errors_are_one_clear_line(tmp_path, case):
     assert "Traceback" not in result.output and not out.exists()
     with pytest.raises(FlashcliError, match="--textures"):
         photo_textures(folder)
+
+
+def test_without_scikit_image_the_default_textures_are_procedural_and_said(tmp_path, monkeypatch, caplog):
+    import flashcli.synth.dataset as dataset
+
+    monkeypatch.setattr(dataset, "builtin_photos", lambda: [])
+    dataset._builtin_cached.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            summary = render_dataset(tmp_path / "p", 1, (32, 24), seed=3, test_fraction=0, progress=False)
+    finally:
+        dataset._builtin_cached.cache_clear()
+    assert summary["textures"] is None
+    assert "scikit-image is not installed" in caplog.text and "--textures DIR" in caplog.text
+    on_disk = next((tmp_path / "p" / "train").glob("*_000_flash.png"))
+    assert np.array_equal(_png(on_disk), render_pair(3, 0, (32, 24)).flash.permute(1, 2, 0).numpy())

@@ -24,8 +24,9 @@ from flashcli.commands._options import common_options
               help="Turn the ambient camera by up to PX pixels, 0 to 64 (and a matching tiny roll).")
 @click.option("--preview", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Also write a PNG sheet of the first pairs side by side.")
-@click.option("--textures", type=click.Path(path_type=Path), default=None, metavar="DIR",
-              help="Use the photos in DIR as surface textures (posters, objects, covers, walls).")
+@click.option("--textures", default="builtin", show_default=True, metavar="DIR|builtin|none",
+              help="Photos on some surfaces (posters, objects, covers, walls): the photos in DIR, "
+                   "scikit-image's sample photographs (builtin), or procedural textures only (none).")
 @click.option("--kind", type=click.Choice(["photo", "faid", "mixed"]), default="mixed", show_default=True,
               help="Flash frames: photographs with flash (flash + ambient light), FAID-style "
                    "flash-only images, or either per pair (about half each).")
@@ -37,7 +38,7 @@ from flashcli.commands._options import common_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @common_options
 def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, misalign: float,
-            preview: Path | None, textures: Path | None, kind: str, overwrite: bool, workers: int,
+            preview: Path | None, textures: str, kind: str, overwrite: bool, workers: int,
             as_json: bool) -> None:
     """Render synthetic flash/ambient pairs of indoor scenes into OUT/train and OUT/test.
 

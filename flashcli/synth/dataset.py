@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import multiprocessing
 import re
 import time
@@ -24,10 +25,12 @@ from flashcli.progress import ProgressFn, report
 from flashcli.synth import resume
 from flashcli.synth.compose import CATEGORIES
 from flashcli.synth.render import KINDS, RENDERER_VERSION, RenderedPair, check_kind, render_pair
-from flashcli.synth.textures import photo_textures
+from flashcli.synth.textures import BUILTIN, builtin_photos, photo_textures
 
 MANIFEST = "synth.json"
 _SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+log = logging.getLogger(__name__)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -143,12 +146,35 @@ def _photos(folder: str | None) -> tuple[torch.Tensor, ...]:
     """The --textures photos, read once per process (again when the folder changes)."""
     if folder is None:
         return ()
+    if folder == BUILTIN:
+        return _builtin_cached()
     return _photos_cached(folder, Path(folder).stat().st_mtime_ns if Path(folder).is_dir() else 0)
 
 
 @functools.lru_cache(maxsize=2)
 def _photos_cached(folder: str, stamp: int) -> tuple[torch.Tensor, ...]:
     return tuple(photo_textures(folder))
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_cached() -> tuple[torch.Tensor, ...]:
+    photos = tuple(builtin_photos())
+    if not photos:
+        log.warning("synth: scikit-image is not installed, so the scenes use procedural textures only; "
+                    "pip install scikit-image for real photographs on their surfaces, or pass --textures DIR")
+    return photos
+
+
+def _texture_source(textures: str | Path | None) -> tuple[str | None, dict | None]:
+    """``textures`` (``"builtin"``, ``"none"``/None or a folder) as the value the workers get and
+    the record synth.json keeps; a bad folder fails here, before anything is written."""
+    if textures is None or str(textures) == "none":
+        return None, None
+    if str(textures) == BUILTIN:
+        n = len(_photos(BUILTIN))
+        return (BUILTIN, {"builtin": "scikit-image sample photos", "photos": n}) if n else (None, None)
+    folder = str(Path(textures).resolve())
+    return folder, {"folder": folder, "photos": len(_photos(folder))}
 
 
 def _render_one(seed: int, index: int, pairs: int, split: str, size: tuple[int, int], device: str,
@@ -221,7 +247,7 @@ def _manifest(seed: int, pairs: int, size: tuple[int, int], test_fraction: float
 def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 240), seed: int = 0,
                    test_fraction: float = 0.1, device: str | torch.device = "auto", misalign: float = 0.0,
                    progress: ProgressFn | None = None, preview: str | Path | None = None, preview_pairs: int = 6,
-                   overwrite: bool = False, workers: int = 1, textures: str | Path | None = None,
+                   overwrite: bool = False, workers: int = 1, textures: str | Path | None = BUILTIN,
                    kind: str = "mixed") -> dict[str, Any]:
     """Render ``pairs`` flash/ambient pairs into ``out/train`` and ``out/test``.
 
@@ -229,8 +255,9 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     pairs form the test split. Writes ``out/synth.json`` (how the set was made) and, with
     ``preview``, a sheet of the first ``preview_pairs`` pairs. With ``overwrite``, the pairs of an
     earlier run in ``out`` are removed first. On the CPU, ``workers`` > 1 renders in that many
-    processes (same files). ``textures``: a folder of photos to use as surface textures (the
-    same folder gives the same files). ``kind``: the flash frames are photographs with flash
+    processes (same files). ``textures``: photos on some surfaces: ``"builtin"`` (scikit-image's
+    sample photographs, when it is installed), a folder of photos (the same folder gives the
+    same files), or ``"none"``/None (procedural textures only). ``kind``: the flash frames are photographs with flash
     ("photo": flash plus the ambient light), FAID-style flash-only images ("faid"), or either,
     drawn per pair ("mixed", about half each). ``progress(stage, done, total)`` is called as
     pairs finish. Returns a summary.
@@ -238,9 +265,7 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     out = Path(out)
     kind = kind or "mixed"
     _check_request(out, pairs, test_fraction, seed, misalign, workers, None, overwrite, kind)
-    folder = None if textures is None else str(Path(textures).resolve())
-    n_photos = len(_photos(folder))  # a bad folder fails here, before anything is written
-    texture_info = None if folder is None else {"folder": folder, "photos": n_photos}
+    folder, texture_info = _texture_source(textures)
     wanted = resume.settings(RENDERER_VERSION, seed, pairs, size, test_fraction, misalign, kind,
                              texture_info)
     n_test = test_count(pairs, test_fraction)

@@ -69,7 +69,7 @@ def read_record(out: Path) -> dict[str, Any] | None:
 
 def _show(key: str, value: Any) -> str:
     if key == "textures":
-        return "none" if not value else f"{value.get('folder')} ({value.get('photos')} photos)"
+        return "none" if not value else f"{value.get('folder') or value.get('builtin')} ({value.get('photos')} photos)"
     return str(value)
 
 

@@ -197,6 +197,34 @@ def photo_texture(image: torch.Tensor, size: int = SIZE) -> torch.Tensor:
     return 0.02 + 0.86 * srgb_to_linear(small.clamp(0, 1))
 
 
+#: ``--textures`` value for the sample photographs that ship with scikit-image (public domain
+#: or CC0: a portrait, a cat, a coffee cup, a rocket, a stained tissue slide, a sky survey; brick,
+#: grass, gravel, coins, a camera man, the moon, printed text). The default when it is installed.
+BUILTIN = "builtin"
+SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
+                 "brick", "grass", "gravel", "camera", "coins", "moon", "page", "text")
+
+
+def builtin_photos(size: int = SIZE) -> list[torch.Tensor]:
+    """scikit-image's sample photographs (``SAMPLE_PHOTOS``) as textures; [] without scikit-image
+    (the renderer then uses its procedural textures only)."""
+    try:
+        from skimage import data
+    except ImportError:
+        return []
+    out = []
+    for name in SAMPLE_PHOTOS:
+        try:
+            pixels = np.asarray(getattr(data, name)(), dtype=np.float32) / 255.0
+        except Exception as e:  # a sample that needs a download, or one a release renamed
+            log.debug("scikit-image sample %s: %s", name, e)
+            continue
+        image = torch.from_numpy(np.ascontiguousarray(pixels))
+        image = image.expand(3, *image.shape) if image.ndim == 2 else image[..., :3].permute(2, 0, 1)
+        out.append(photo_texture(image, size))
+    return out
+
+
 def photo_textures(folder: str | Path, size: int = SIZE) -> list[torch.Tensor]:
     """The photos in ``folder`` (not its subfolders; sorted by name, at most ``MAX_PHOTOS``) as
     textures, read with flashcli's image reader. Unreadable files are skipped with a warning."""
