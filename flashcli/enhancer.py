@@ -58,7 +58,18 @@ class Option:
         return self.type or type(self.default)
 
     def _bad(self, value: Any, why: str) -> UsageError:
-        return UsageError(f"option {self.name}={value!r}: {why}")
+        return option_error(self.name, value, why)
+
+    def bounds(self) -> str | None:
+        """The allowed numbers as one inequality (``0 < width <= 4``); None if unbounded."""
+        low = ("0 < " if self.positive and (self.minimum is None or self.minimum <= 0)
+               else f"{self.minimum:g} <= " if self.minimum is not None else "")
+        high = f" <= {self.maximum:g}" if self.maximum is not None else ""
+        return f"{low}{self.name}{high}" if low or high else None
+
+    def _out_of_range(self, value: Any, why: str) -> UsageError:
+        both = (self.positive or self.minimum is not None) and self.maximum is not None
+        return self._bad(value, f"{why} ({self.bounds()})" if both else why)
 
     def _from_text(self, value: str) -> Any:
         kind = self.kind
@@ -109,11 +120,11 @@ class Option:
             return None
         if isinstance(parsed, (int, float)) and not isinstance(parsed, bool):
             if self.positive and not parsed > 0:
-                raise self._bad(value, "must be > 0")
+                raise self._out_of_range(value, "must be > 0")
             if self.minimum is not None and parsed < self.minimum:
-                raise self._bad(value, f"must be at least {self.minimum:g}")
+                raise self._out_of_range(value, f"must be at least {self.minimum:g}")
             if self.maximum is not None and parsed > self.maximum:
-                raise self._bad(value, f"must be at most {self.maximum:g}")
+                raise self._out_of_range(value, f"must be at most {self.maximum:g}")
         if self.choices is not None and parsed not in self.choices:
             valid = ", ".join(map(str, self.choices))
             raise self._bad(value, f"choose one of {valid}")
@@ -160,8 +171,50 @@ def parse_opt_pairs(pairs: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def resolve_options(cls: type[Enhancer], given: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``given`` against ``cls.options`` and fill in the defaults."""
+def option_error(name: str, value: Any, why: str) -> UsageError:
+    """The usage error (exit status 2) for a bad option value: ``option NAME=VALUE: why``.
+    Raise it from :meth:`Enhancer.check_options` for rules ``Option`` cannot express."""
+    return UsageError(f"option {name}={value!r}: {why}")
+
+
+class OptionValues(dict):  # noqa: FURB189 - a dict, so every caller of the old dict keeps working
+    """A method's option values, parsed to their types, checked, and read-only.
+
+    Read them by name (``values["lambda"]``) or as attributes (``values.width``; a name
+    that is a Python keyword takes a trailing underscore: ``values.lambda_``). Built only
+    by :func:`validate_options`, so holding one means the values were checked.
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, attr: str) -> Any:
+        for key in (attr, attr.removesuffix("_"), attr.replace("_", "-")):
+            if key in self:
+                return self[key]
+        raise AttributeError(f"no option {attr!r}; options: {', '.join(self) or '(none)'}")
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("option values are read-only: pass options to the method's constructor "
+                        "(or to create_enhancer)")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:  # copy and pickle without __setitem__
+        return (OptionValues, (dict(self),))
+
+    def replace(self, **changes: Any) -> dict[str, Any]:
+        """A plain dict of these values with ``changes`` (to build another enhancer)."""
+        return {**self, **changes}
+
+
+def validate_options(cls: type[Enhancer], given: Mapping[str, Any] | None) -> OptionValues:
+    """The one check of a method's options, wherever they come from (command line, code,
+    a weights file's metadata): unknown names are refused with the valid ones listed, each
+    value is parsed and checked against its ``Option`` (type, choices, bounds), defaults
+    fill the rest, then ``cls.check_options`` applies the method's rules across options.
+    Every failure is a :class:`UsageError` (exit status 2) naming the method and option."""
+    given = dict(given or {})
     known = {o.name: o for o in cls.options}
     unknown = sorted(set(given) - set(known))
     if unknown:
@@ -170,9 +223,22 @@ def resolve_options(cls: type[Enhancer], given: Mapping[str, Any]) -> dict[str, 
             f"method {cls.name}: unknown option {', '.join(unknown)}; valid options: {valid}"
         )
     config = {name: o.default for name, o in known.items()}
-    for name, value in given.items():
-        config[name] = known[name].parse(value)
-    return config
+    try:
+        for name, value in given.items():
+            config[name] = known[name].parse(value)
+        values = OptionValues(config)
+        check = getattr(cls, "check_options", None)
+        if check is not None:
+            check(values)
+    except UsageError as exc:
+        prefix = f"method {cls.name}: "
+        raise UsageError(exc.message if exc.message.startswith(prefix) else prefix + exc.message) from None
+    return values
+
+
+def resolve_options(cls: type[Enhancer], given: Mapping[str, Any]) -> OptionValues:
+    """:func:`validate_options` (the name older code and plugins use)."""
+    return validate_options(cls, given)
 
 
 class Enhancer:
@@ -205,8 +271,17 @@ class Enhancer:
     weights_info: dict[str, Any] | None = None
 
     def __init__(self, **options: Any) -> None:
-        self.config: dict[str, Any] = resolve_options(type(self), options)
+        #: The options, parsed and checked (:class:`OptionValues`: ``self.config.width``
+        #: or ``self.config["width"]``).
+        self.config: OptionValues = validate_options(type(self), options)
         self.device = torch.device("cpu")
+
+    @classmethod
+    def check_options(cls, options: OptionValues) -> None:
+        """Rules across options, or that ``Option`` cannot express (an odd window): raise
+        ``option_error(name, value, why)``. Runs in :func:`validate_options`, wherever
+        options enter (command line, ``--dry-run`` included, weights' metadata), before
+        any work; the default accepts everything."""
 
     # -- running ---------------------------------------------------------------------
 
@@ -259,5 +334,8 @@ class Enhancer:
     # -- training --------------------------------------------------------------------
 
     def training_task(self, config: Any) -> Any:
-        """Return the ``flashcli.training.TrainingTask`` that trains this method."""
+        """Return the ``flashcli.training.TrainingTask`` that trains this method. ``config``
+        is the run's :class:`flashcli.training.config.TrainConfig` (``config.lr``,
+        ``config.resuming``, ...): annotate it so in a plugin (this module cannot import
+        it: the training config looks methods up in the registry, which imports this)."""
         raise FlashcliError(f"method {self.name} is not trainable")

@@ -36,7 +36,7 @@ from flashcli.datasets import (
 )
 from flashcli.decodefail import is_out_of_memory, out_of_memory
 from flashcli.device import resolve_device
-from flashcli.enhancer import Enhancer
+from flashcli.enhancer import Enhancer, validate_options
 from flashcli.errors import FlashcliError, UsageError, WeightsError
 from flashcli.fsutil import safe_name
 from flashcli.look import Look, apply_look
@@ -294,6 +294,8 @@ def build_enhancers(
                 f"{what} given for {', '.join(stray)}, which is not among the methods "
                 f"({', '.join(methods)}); add it to --methods or drop the {what}"
             )
+    for name in methods:  # a bad --opt value is a usage error, even where broken methods are left out
+        validate_options(reg.get(selection.method_of(name)).cls, options.get(name))
     enhancers = {}
     for name in methods:
         method = selection.method_of(name)

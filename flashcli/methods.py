@@ -3,17 +3,25 @@ method name, options, weights and a device; describe what is installed."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from flashcli.device import resolve_device
-from flashcli.enhancer import Enhancer, resolve_options
+from flashcli.enhancer import Enhancer, OptionValues, validate_options
 from flashcli.errors import FlashcliError, WeightsError
 from flashcli.lazy import lazy_module
 from flashcli.plugins import Registry, registry
 from flashcli.weights import describe_weights, load_weights, read_meta, stored_method
 
 torch = lazy_module("torch")
+
+
+def method_options(name: str, options: Mapping[str, Any] | None) -> OptionValues:
+    """The options of method ``name`` parsed and checked (:func:`validate_options`) without
+    building it: where a command takes ``--opt`` values, before any work (an unknown method
+    is refused with the installed ones listed)."""
+    return validate_options(registry().get(name).cls, options)
 
 
 def _construct(cls: type[Enhancer], name: str, options: dict[str, Any]) -> Enhancer:
@@ -84,11 +92,13 @@ def create_enhancer(
 
     Weights come from ``weights`` or, failing that, the plugin's default weights. Options
     stored with the weights (the architecture they were trained with) are the defaults;
-    ``options`` override them. Stored options are checked like command-line ones and
-    against the shapes of the file's own tensors before anything large is built.
+    ``options`` override them. ``options`` are checked first (a bad value is a usage error
+    before anything else); stored options are checked like command-line ones and against
+    the shapes of the file's own tensors before anything large is built.
     """
     info = registry().get(name)
     cls = info.cls
+    validate_options(cls, options)  # a bad value: exit 2 before weights, devices or work
     dev = resolve_device(device)
     try:
         path = weights if weights is not None else cls.default_weights()
@@ -102,7 +112,7 @@ def create_enhancer(
     if meta.get("method") not in (None, name):
         raise WeightsError(f"{path}: these weights are for method {meta['method']!r}, not {name!r}")
     merged = {**_stored_options(cls, meta, path), **(options or {})}
-    resolve_options(cls, merged)  # bad values fail here, before anything is built
+    validate_options(cls, merged)  # with the stored ones: before anything is built
     _check_shapes(cls, name, merged, state, path)
     enhancer = _construct(cls, name, merged)
     try:

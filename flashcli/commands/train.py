@@ -104,7 +104,17 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
     fields = {k: v for k, v in params.items() if k in TrainConfig.__dataclass_fields__}
     fields.update(data=params["data"] or "", pairs=_dirs(params["pairs"]),
                   test_pairs=_dirs(params["test_pairs"]))
+    _check_options(params.get("method"), options)
     return TrainConfig(**{**fields, "options": options, "device": device}), False
+
+
+def _check_options(method: str | None, options: dict[str, Any]) -> None:
+    """A bad --opt value (or an unknown method) is a usage error before any data is read."""
+    from flashcli.methods import method_options
+    from flashcli.plugins import registry
+
+    if method is None or method.strip():  # an empty name is refused with its own message
+        method_options(method or registry().default_method("train"), options)
 
 
 @click.command("train")

@@ -21,10 +21,11 @@ def _flag(name: str) -> str:
 class TrainConfig:
     """Options of ``flashcli train`` (and of :func:`flashcli.training.train`).
 
-    A trainable method reads ``lr`` (overrides its main learning rate when set) and
-    ``resuming`` (set by the engine while a run is continued: a saved state replaces the
-    modules' weights, so the task need not fetch starting weights) in
-    ``training_task(config)``; anything specific to a method is one of its ``options``.
+    A trainable method receives it in ``training_task(config: TrainConfig)`` and reads
+    ``lr`` (overrides its main learning rate when set: ``config.learning_rate(default)``)
+    and ``resuming`` (set by the engine while a run is continued: a saved state replaces
+    the modules' weights, so the task need not fetch starting weights); anything specific
+    to a method is one of its ``options``, already parsed in the enhancer's ``config``.
     """
 
     data: str = ""                    # ROOT holding train/ and test/ ...
@@ -52,6 +53,18 @@ class TrainConfig:
     grid_pairs: int = 4
     init: str | None = None           # start from these weights (a file, a run, or "bundled")
     resuming: bool = False            # set by the engine for training_task, never saved
+
+    @classmethod
+    def of(cls, config: Any) -> TrainConfig:
+        """``config`` as a TrainConfig: itself, or a default one carrying the ``lr`` and
+        ``resuming`` of another object (older callers and tests; None: the defaults)."""
+        if isinstance(config, TrainConfig):
+            return config
+        return cls(lr=getattr(config, "lr", None), resuming=bool(getattr(config, "resuming", False)))
+
+    def learning_rate(self, default: float) -> float:
+        """The main learning rate: ``--lr`` when given, else the method's ``default``."""
+        return float(self.lr) if self.lr is not None else float(default)
 
     def resolve(self) -> TrainConfig:
         """Fill in the defaults that depend on what is installed: the method (the one whose

@@ -20,11 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import flashcli
-from flashcli.enhancer import Enhancer, Option
+from flashcli.enhancer import Enhancer, Option, OptionValues, option_error
 from flashcli.lazy import lazy_exports
+from flashcli.nn.backbone import VGGBackbone
 
 if TYPE_CHECKING:
     import torch
+
+    from flashcli.training.config import TrainConfig
 
     from flashcli_guided_cgan.task import GuidedCGANTask
 
@@ -70,28 +73,29 @@ class GuidedCGAN(Enhancer):
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
-        Option("freeze_encoder", True, "keep the VGG-16 encoder frozen while training"),
         Option("lambda", 1.0, "weight of the adversarial term: L = R + lambda * A"),
         Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it", positive=True),
         Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g", positive=True),
-        Option("beta1", 0.5, "Adam beta1 of both optimisers"),
-        Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
-               "(default: when width is 1.0)", type=bool),
-        Option("vgg_weights", None, "a torchvision vgg16 state-dict file, for offline "
-               "pretrained starts", type=str),
+        Option("beta1", 0.5, "Adam beta1 of both optimisers (0 <= beta1 < 1)", minimum=0.0),
+        *VGGBackbone.options(freeze_encoder=True),
     )
     needs_weights = True
     trainable = True
     optional_state = ("camera.",)  # weights from before the camera stage
     working_size = 320
 
+    @classmethod
+    def check_options(cls, options: OptionValues) -> None:
+        if options.beta1 >= 1:
+            raise option_error("beta1", options.beta1, "must be below 1 (0 <= beta1 < 1)")
+
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         from flashcli_guided_cgan.networks import Generator
 
-        cfg = self.config
-        self.network = Generator(cfg["width"], cfg["output"], cfg["gain_scale"], cfg["gain_cell"],
-                                 cfg["max_stops"], cfg["spatial_colour"])
+        c = self.config
+        self.network = Generator(c.width, c.output, c.gain_scale, c.gain_cell, c.max_stops,
+                                 c.spatial_colour)
 
     @classmethod
     def default_weights(cls) -> Path | None:
@@ -101,46 +105,36 @@ class GuidedCGAN(Enhancer):
         from flashcli.upsample import apply_gain, fit_gain
         from flashcli_guided_cgan.networks import apply_log_gain
 
-        cfg = self.config
-        if cfg["output"] != "gain":
+        c = self.config
+        if c.output != "gain":
             return self.network(flash)
-        out = apply_log_gain(flash, self.network.log_gain(flash, cfg["camera"], cfg["spatial"]))
-        if cfg["refine_radius"] > 0:  # the gain as a local affine function of colour
-            out = apply_gain(fit_gain(flash, out, radius=cfg["refine_radius"]), flash)
+        out = apply_log_gain(flash, self.network.log_gain(flash, c.camera, c.spatial))
+        if c.refine_radius > 0:  # the gain as a local affine function of colour
+            out = apply_gain(fit_gain(flash, out, radius=c.refine_radius), flash)
         return out
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         """Weights from before the camera stage (no ``camera.*`` tensors) load with an
         untrained head: the spatial field alone, the photo's own level."""
         state = dict(state)
-        if self.config["output"] == "gain" and not any(k.startswith("camera.") for k in state):
+        if self.config.output == "gain" and not any(k.startswith("camera.") for k in state):
             log.warning("guided-cgan: these weights have no camera stage; the photos keep their own "
                         "exposure and colour (retrain, or use the bundled weights)")
             state.update({f"camera.{k}": v for k, v in self.network.camera.state_dict().items()})
         super().load_state_dict(state)
 
-    def training_task(self, config: Any) -> GuidedCGANTask:
-        """Initialise the encoder (options ``pretrained`` / ``vgg_weights``; not when
+    def training_task(self, config: TrainConfig) -> GuidedCGANTask:
+        """Start the encoder (options ``pretrained`` / ``vgg_weights``; not when
         ``config.resuming``), freeze it if asked, and build the discriminator and the Adam
         optimisers; ``config.lr`` overrides ``lr_g``."""
-        from flashcli.nn import init_vgg16_encoder
+        from flashcli.training.config import TrainConfig
         from flashcli_guided_cgan.networks import PatchDiscriminator
         from flashcli_guided_cgan.task import GuidedCGANTask
 
-        cfg = self.config
-        net = self.network
-        init = None
-        if not getattr(config, "resuming", False):
-            init = init_vgg16_encoder(net.encoder, cfg["pretrained"], cfg["vgg_weights"])
-        for p in net.encoder.parameters():
-            p.requires_grad_(not cfg["freeze_encoder"])
-        if init == "scratch" and cfg["freeze_encoder"]:
-            log.warning("guided-cgan: the encoder starts from random weights and stays frozen; "
-                        "pass --opt freeze_encoder=false to train it")
-        disc = PatchDiscriminator(cfg["width"]).to(self.device) if cfg["adversarial"] else None
-        lr = getattr(config, "lr", None)
-        lr_g = float(lr) if lr is not None else cfg["lr_g"]
-        task = GuidedCGANTask(net.to(self.device), disc, cfg, lr_g)
+        config, c = TrainConfig.of(config), self.config
+        init = VGGBackbone.of(c).start(self.network.encoder, self.name, config.resuming)
+        disc = PatchDiscriminator(c.width).to(self.device) if c.adversarial else None
+        task = GuidedCGANTask(self.network.to(self.device), disc, c, config.learning_rate(c.lr_g))
         task.init = init
         return task
 

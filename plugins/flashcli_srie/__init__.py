@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.errors import FlashcliError
 from flashcli.lazy import lazy_exports
 
 if TYPE_CHECKING:
@@ -23,32 +22,23 @@ class Srie(Enhancer):
     description = "SRIE: weighted variational reflectance/illumination estimate, gamma on L (Fu et al. 2016)."
     table_rank = 2
     options = (
-        Option("c1", 0.01, "weight of the reflectance gradient (l1) prior"),
-        Option("c2", 0.1, "weight of the illumination gradient (l2) prior"),
-        Option("lambda", 1.0, "weight of the illumination fidelity ||log L - log V||^2"),
-        Option("stop", 1e-3, "stop when the relative change of both R and L is below this"),
-        Option("gamma", 2.2, "gamma of the illumination adjustment, L' = 255 (L/255)^(1/gamma)"),
-        Option("max_iter", 100, "cap on the alternating iterations"),
-        Option("solver_tol", 1e-4, "relative residual at which each linear solve stops"),
-        Option("solver_max_iter", 1000, "iteration cap of each linear solve"),
+        Option("c1", 0.01, "weight of the reflectance gradient (l1) prior", minimum=0.0),
+        Option("c2", 0.1, "weight of the illumination gradient (l2) prior", minimum=0.0),
+        Option("lambda", 1.0, "weight of the illumination fidelity ||log L - log V||^2", positive=True),
+        Option("stop", 1e-3, "stop when the relative change of both R and L is below this", positive=True),
+        Option("gamma", 2.2, "gamma of the illumination adjustment, L' = 255 (L/255)^(1/gamma)",
+               positive=True),
+        Option("max_iter", 100, "cap on the alternating iterations", minimum=1),
+        Option("solver_tol", 1e-4, "relative residual at which each linear solve stops", positive=True),
+        Option("solver_max_iter", 1000, "iteration cap of each linear solve", minimum=1),
     )
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        c = self.config
-        if min(c["c1"], c["c2"]) < 0 or c["lambda"] <= 0 or c["gamma"] <= 0:
-            raise FlashcliError("method srie: c1, c2 must be >= 0 and lambda, gamma > 0")
-        if c["stop"] <= 0 or c["solver_tol"] <= 0 or c["max_iter"] < 1 or c["solver_max_iter"] < 1:
-            raise FlashcliError("method srie: stop, solver_tol must be > 0 and the caps >= 1")
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
         from flashcli_srie.decomposition import srie
 
         c = self.config
-        return srie(
-            flash, c["c1"], c["c2"], c["lambda"], c["stop"], c["gamma"],
-            c["max_iter"], c["solver_tol"], c["solver_max_iter"],
-        )
+        return srie(flash, c.c1, c.c2, c.lambda_, c.stop, c.gamma, c.max_iter, c.solver_tol,
+                    c.solver_max_iter)
 
 
 @flashcli.hookimpl

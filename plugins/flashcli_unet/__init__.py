@@ -12,6 +12,7 @@ from flashcli.lazy import lazy_exports
 if TYPE_CHECKING:
     import torch
 
+    from flashcli.training.config import TrainConfig
     from flashcli_unet.task import UNetTask
 
 __all__ = ["UNet", "UNetEnhancer", "UNetTask"]
@@ -36,20 +37,21 @@ class UNetEnhancer(Enhancer):
         super().__init__(**options)
         from flashcli_unet.network import UNet
 
-        self.network = UNet(width=self.config["width"])
+        self.network = UNet(width=self.config.width)
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
         return self.network(flash).clamp(0.0, 1.0)
 
-    def training_task(self, config: Any) -> UNetTask:
+    def training_task(self, config: TrainConfig) -> UNetTask:
         """Train from scratch (it has no pretrained backbone, so no such option);
         ``config.lr`` overrides the ``lr`` option."""
+        from flashcli.training.config import TrainConfig
         from flashcli_unet.task import UNetTask
 
+        config = TrainConfig.of(config)
         self.network.to(self.device)
-        lr = getattr(config, "lr", None)
-        task = UNetTask(self.network, lr=float(lr) if lr is not None else self.config["lr"])
-        task.init = None if getattr(config, "resuming", False) else "scratch"
+        task = UNetTask(self.network, lr=config.learning_rate(self.config.lr))
+        task.init = None if config.resuming else "scratch"
         return task
 
 

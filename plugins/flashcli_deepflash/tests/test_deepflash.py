@@ -81,8 +81,8 @@ def test_registered_with_options():
     enh = DeepFlash(width="0.25", bf_sigma_range="51")
     assert enh.config["width"] == 0.25 and enh.config["bf_sigma_range"] == 51.0
     assert enh.config["bf_window"] == 7 and enh.config["bf_sigma_space"] == 7.0
-    for bad, why in (({"width": 0}, "width=0: must be > 0"), ({"bf_window": 4}, "bf_window=4 must be odd"),
-                     ({"bf_sigma_range": 0}, "bf_sigma_range must be > 0")):
+    for bad, why in (({"width": 0}, "width=0: must be > 0"), ({"bf_window": 4}, "bf_window=4: must be odd"),
+                     ({"bf_sigma_range": 0}, "bf_sigma_range=0: must be > 0")):
         with pytest.raises(FlashcliError, match=why):
             DeepFlash(**bad)
 

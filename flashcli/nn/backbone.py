@@ -1,0 +1,69 @@
+"""The options and the training start of a VGG-16 backbone, shared by the methods built on
+:class:`flashcli.nn.VGGEncoderDecoder` (the guided cGAN and DeepFlash).
+
+Torch-free: a plugin declares its options with it when it is imported (every command, even
+``--help``)::
+
+    options = (Option("width", 1.0, ...), ..., *VGGBackbone.options(freeze_encoder=True))
+
+    def training_task(self, config):
+        init = VGGBackbone.of(self.config).start(self.network.encoder, self.name, config.resuming)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+from flashcli.enhancer import Option
+
+if TYPE_CHECKING:
+    from flashcli.nn.vgg import VGG16Encoder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VGGBackbone:
+    """How a method's VGG-16 encoder starts and trains: ``width`` (its channel multiplier;
+    ImageNet weights exist at 1.0 only), ``pretrained`` (None: at width 1.0 only),
+    ``vgg_weights`` (a torchvision vgg16 state-dict file, for offline starts) and
+    ``freeze_encoder``."""
+
+    width: float = 1.0
+    pretrained: bool | None = None
+    vgg_weights: str | None = None
+    freeze_encoder: bool = False
+
+    @staticmethod
+    def options(freeze_encoder: bool = False) -> tuple[Option, ...]:
+        """The backbone's ``Option`` declarations, to splice into a method's ``options``
+        (the method declares ``width`` itself: what it scales differs)."""
+        return (
+            Option("freeze_encoder", freeze_encoder, "keep the VGG-16 encoder frozen while training"),
+            Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
+                   "(default: when width is 1.0)", type=bool),
+            Option("vgg_weights", None, "a torchvision vgg16 state-dict file, for offline "
+                   "pretrained starts", type=str),
+        )
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any]) -> VGGBackbone:
+        """The bundle from a method's option values (``self.config``)."""
+        return cls(**{f.name: options[f.name] for f in fields(cls) if f.name in options})
+
+    def start(self, encoder: VGG16Encoder, method: str, resuming: bool = False) -> str | None:
+        """Make ``encoder`` ready for training: load its starting weights (``vgg_weights``,
+        else ImageNet when ``pretrained``; none when ``resuming``: the saved state replaces
+        them), then freeze it if asked. Returns where the weights came from (``"scratch"``,
+        ``"imagenet"``, ``"file:PATH"``; None when resuming)."""
+        from flashcli.nn.vgg import init_vgg16_encoder
+
+        init = None if resuming else init_vgg16_encoder(encoder, self.pretrained, self.vgg_weights)
+        encoder.requires_grad_(not self.freeze_encoder)
+        if init == "scratch" and self.freeze_encoder:
+            log.warning(f"{method}: the encoder starts from random weights and stays frozen; "
+                        "pass --opt freeze_encoder=false to train it")
+        return init
