@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     import torch
 
     from flashcli.training.config import TrainConfig
-
     from flashcli_guided_cgan.task import GuidedCGANTask
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
