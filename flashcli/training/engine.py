@@ -121,7 +121,7 @@ class Trainer:
         self.run_dir = Path(cfg.out).expanduser()
         self.dist, self.device = dist, dist.device
         self.per_step = cfg.batch_size * dist.world  # pairs per step, all processes together
-        self.my_rows = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)
+        self.rank_rows = slice(dist.rank * cfg.batch_size, (dist.rank + 1) * cfg.batch_size)  # its share
         saved = ckpt.load_state(self.run_dir) if resume else None
         if not resume and (self.run_dir / ckpt.STATE).exists():
             raise FlashcliError(f"{self.run_dir}: holds a training run already; continue it with "
@@ -129,7 +129,7 @@ class Trainer:
         # a wrong dataset, a bad option or missing pretrained weights fail at once, before
         # any download or decoding (a resumed run checks its data once it is not finished)
         sets = training_sets(cfg, warn=dist.main) if saved is None else None
-        self.task, self.init = self._build_task(saved)
+        self.task, self.init = _build_task(cfg, saved, self.device)
         self.modules = dict(self.task.modules)  # the plain modules (DDP wraps the task's), for checkpoints
         self.amp = _amp_dtype(cfg.amp, self.device)
         self.scaler = (torch.amp.GradScaler(self.device.type)
@@ -143,22 +143,27 @@ class Trainer:
         self.wrapped = wrap_ddp(self.task, dist)
         self.ctx = StepContext(self.device, self.amp, self.task.optimizers, self.scaler)
         # where the run stands: the one object the loop changes (saved in state.pt)
-        self.state = RunState() if saved is None else self._resumed_state(saved)
+        self.state = RunState() if saved is None else _resumed_state(saved, self.run_dir)
         if saved is not None and self.state.done(cfg):
             raise self._finished()
         train_set, test_set = sets or training_sets(cfg, warn=dist.main)
-        self.data, self.test = self._decode(train_set, test_set)
+        self.data, self.test = _decode(train_set, test_set, self.device, progress if dist.main else None)
         self.n_test = len(test_set.pairs) if test_set else 0
-        self.fingerprint = self._check_fingerprint(train_set, test_set, saved)
-        self.grid = self._grid(train_set)
-        self.jsonl, self.csv_log = self._open_logs(resumed=saved is not None)
+        self.fingerprint = _dataset_fingerprint(cfg, train_set, test_set, saved, warn=dist.main)
+        self.grid = _grid_pairs(self.test, train_set, cfg.grid_pairs, self.device)
+        self.jsonl, self.csv_log = _open_logs(self.run_dir, self.state, truncate=saved is not None and dist.main)
         self.total = cfg.steps or cfg.epochs * self.data.steps_per_epoch(self.per_step)
         self.aug = torch.Generator(device=self.device)  # reseeded every step: (seed, step, rank)
 
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
-        """Train until ``epochs`` (or ``steps``) are done; returns the summary."""
+        """Train until ``epochs`` (or ``steps``) are done; returns the summary.
+
+        Everything the loop changes is in ``self.state`` (a :class:`RunState`, fresh or
+        resumed from ``state.pt``). Under DDP every process runs this loop on its share of
+        each batch; rank 0 alone tests and writes files, the others wait at the barriers.
+        """
         cfg, st, dist = self.config, self.state, self.dist
         self._announce()
         st.start_clocks()
@@ -170,15 +175,15 @@ class Trainer:
                 groups, index = self.data.epoch_plan(st.epoch, cfg.seed, self.per_step)
                 while st.batch_in_epoch < len(groups) and not st.done(cfg):
                     b = st.batch_in_epoch
-                    losses = self._train_step(groups[b], index[b, self.my_rows])
+                    losses = self._train_step(groups[b], index[b, self.rank_rows])  # DDP syncs grads
                     st.count_step(losses)
                     if st.step % cfg.log_every == 0:  # log.jsonl; NaN/Inf losses: diverged
                         st.last_log, st.window = self._log(st.window), LossSums()
                     self._report_progress()
                     if self.on_step is not None:
                         self.on_step(st.step, losses)
-                    if self._stop_requested(signalled):  # Ctrl-C or SIGTERM: resumable, exit 130
-                        self.save()
+                    if self._stop_requested(signalled):  # Ctrl-C or SIGTERM (all ranks agree)
+                        self.save()  # a resumable checkpoint, then exit status 130
                         raise self._interrupted()
                 if st.batch_in_epoch < len(groups):
                     break  # --steps reached mid-epoch
@@ -187,7 +192,7 @@ class Trainer:
                 row = self._epoch_row(st.epoch_sums)  # NaN/Inf losses: diverged
                 st.epoch_sums = LossSums()
                 final = st.done(cfg)
-                if dist.main and (st.epoch % cfg.eval_every == 0 or final):
+                if dist.main and (st.epoch % cfg.eval_every == 0 or final):  # rank 0 tests
                     st.metrics = self.evaluate()
                     self._keep_best(st.metrics)
                     row.update(st.metrics)
@@ -375,46 +380,6 @@ class Trainer:
         return FlashcliError(f"{run}: this run is finished ({done}); extend it with "
                              f"`flashcli train --resume {run} {more}`")
 
-    # -- set-up (called from __init__ only; they return what it stores) -----------------
-
-    def _build_task(self, saved: dict[str, Any] | None) -> tuple[TrainingTask, str | None]:
-        """The method's training task, its modules on the device, and where its starting
-        weights came from."""
-        cfg = self.config
-        info = registry().get(cfg.method)
-        if not getattr(info.cls, "trainable", False):
-            trainable = sorted(n for n, m in registry().methods.items() if getattr(m.cls, "trainable", False))
-            raise FlashcliError(f"method {cfg.method} is not trainable; trainable methods: "
-                                f"{', '.join(trainable) or '(none installed)'}")
-        torch.manual_seed(cfg.seed)
-        fine_tune = cfg.init is not None and not saved
-        if fine_tune:  # the weights' stored options are the defaults
-            enhancer = create_enhancer(cfg.method, cfg.options,
-                                       None if cfg.init == "bundled" else cfg.init, self.device)
-        else:
-            if saved:  # a run folder is data: its stored options are checked before anything is built
-                try:
-                    resolve_options(info.cls, cfg.options)
-                except UsageError as exc:
-                    raise FlashcliError(f"{cfg.out}: the run's saved options are invalid ({exc.message}); "
-                                        "start a new run") from None
-            enhancer = info.cls(**cfg.options)
-        cfg.options = dict(enhancer.config)  # resolved, with defaults
-        enhancer.to(self.device)
-        task_cfg = dataclasses.replace(cfg, resuming=True) if saved or fine_tune else cfg
-        task: TrainingTask = enhancer.training_task(task_cfg)
-        init = saved.get("init") if saved else task.init
-        if fine_tune:
-            init = f"weights {enhancer.weights_info['file']} (sha256 {enhancer.weights_info['sha256'][:12]})"
-        if task.inference not in task.modules:
-            raise FlashcliError(f"method {cfg.method}: its training task has no module {task.inference!r}")
-        if cfg.channels_last is None:  # auto: a win with cuDNN, a loss for small CPU convs
-            cfg.channels_last = self.device.type == "cuda"
-        fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
-        for module in task.modules.values():
-            module.to(self.device, memory_format=fmt)
-        return task, init
-
     def _restore_weights(self, saved: dict[str, Any]) -> None:
         """The saved modules, optimisers, scaler and random state, into this run's."""
         try:
@@ -430,53 +395,47 @@ class Trainer:
             self.scaler.load_state_dict(saved["scaler"])
         ckpt.set_rng_state(saved["rng"])
 
-    def _resumed_state(self, saved: dict[str, Any]) -> RunState:
-        state = RunState.from_saved(saved)
-        best_side = self.run_dir / f"{ckpt.BEST}.json"
-        if best_side.is_file():  # best may have been written after the last state
-            with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
-                value = json.loads(best_side.read_text())["metrics"][f"test_{BEST_BY.name}"]
-                if state.best is None or BEST_BY.better(value, state.best):
-                    state.best = value
-        return state
 
-    def _decode(self, train_set: PairSet, test_set: PairSet | None) -> tuple[DeviceData, list[SizeGroup]]:
-        """The training (and test) pairs, decoded onto the device."""
-        total, decoded = len(train_set.pairs) + (len(test_set.pairs) if test_set else 0), [0]
+# -- set-up: what Trainer.__init__ stores ---------------------------------------------------
 
-        def advance(_pair: Any) -> None:
-            decoded[0] += 1
-            if self.dist.main:
-                report(self.progress, "decoding pairs", decoded[0], total)
-
-        data = DeviceData(load_pairs_uint8(train_set.pairs, self.device, on_loaded=advance), self.device)
-        test = load_pairs_uint8(test_set.pairs, self.device, on_loaded=advance) if test_set else []
-        return data, test
-
-    def _check_fingerprint(self, train_set: PairSet, test_set: PairSet | None,
-                           saved: dict[str, Any] | None) -> str:
-        """The dataset's fingerprint (a warning when it changed since the run started)."""
-        now = fingerprint(train_set.pairs + (test_set.pairs if test_set else []))
-        was = (saved or {}).get("dataset_fingerprint")
-        if was and was != now and self.dist.main:
-            log.warning(f"{describe(self.config)}: the dataset changed since this run started "
-                        "(files added, removed or modified); continuing on the current files")
-        return now
-
-    def _grid(self, train_set: PairSet) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The (flash, ambient) pairs of the image grids: test pairs, else the first training ones."""
-        n = self.config.grid_pairs
-        source = self.test or load_pairs_uint8(train_set.pairs[:n], self.device)
-        return [(g.flash[i], g.ambient[i]) for g in source for i in range(len(g.stems))][:n]
-
-    def _open_logs(self, resumed: bool) -> tuple[JsonlLog, CsvLog]:
-        """log.jsonl and epochs.csv; a resumed run drops what was written after its state."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        jsonl, csv_log = JsonlLog(self.run_dir / "log.jsonl"), CsvLog(self.run_dir / "epochs.csv")
-        if resumed and self.dist.main:
-            jsonl.truncate("step", self.state.step)
-            csv_log.truncate("epoch", self.state.epoch)
-        return jsonl, csv_log
+def _build_task(cfg: TrainConfig, saved: dict[str, Any] | None,
+                device: torch.device) -> tuple[TrainingTask, str | None]:
+    """The method's training task, its modules on ``device``, and where its starting
+    weights came from. Completes ``cfg``: the method's options with their defaults, and
+    ``channels_last`` when automatic."""
+    info = registry().get(cfg.method)
+    if not getattr(info.cls, "trainable", False):
+        trainable = sorted(n for n, m in registry().methods.items() if getattr(m.cls, "trainable", False))
+        raise FlashcliError(f"method {cfg.method} is not trainable; trainable methods: "
+                            f"{', '.join(trainable) or '(none installed)'}")
+    torch.manual_seed(cfg.seed)
+    fine_tune = cfg.init is not None and not saved
+    if fine_tune:  # the weights' stored options are the defaults
+        enhancer = create_enhancer(cfg.method, cfg.options,
+                                   None if cfg.init == "bundled" else cfg.init, device)
+    else:
+        if saved:  # a run folder is data: its stored options are checked before anything is built
+            try:
+                resolve_options(info.cls, cfg.options)
+            except UsageError as exc:
+                raise FlashcliError(f"{cfg.out}: the run's saved options are invalid ({exc.message}); "
+                                    "start a new run") from None
+        enhancer = info.cls(**cfg.options)
+    cfg.options = dict(enhancer.config)  # resolved, with defaults
+    enhancer.to(device)
+    task_cfg = dataclasses.replace(cfg, resuming=True) if saved or fine_tune else cfg
+    task: TrainingTask = enhancer.training_task(task_cfg)
+    init = saved.get("init") if saved else task.init
+    if fine_tune:
+        init = f"weights {enhancer.weights_info['file']} (sha256 {enhancer.weights_info['sha256'][:12]})"
+    if task.inference not in task.modules:
+        raise FlashcliError(f"method {cfg.method}: its training task has no module {task.inference!r}")
+    if cfg.channels_last is None:  # auto: a win with cuDNN, a loss for small CPU convs
+        cfg.channels_last = device.type == "cuda"
+    fmt = torch.channels_last if cfg.channels_last else torch.preserve_format
+    for module in task.modules.values():
+        module.to(device, memory_format=fmt)
+    return task, init
 
 
 def _fast_cuda_kernels(device: torch.device) -> None:
@@ -484,6 +443,62 @@ def _fast_cuda_kernels(device: torch.device) -> None:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def _resumed_state(saved: dict[str, Any], run: Path) -> RunState:
+    """Where the saved run stopped; its best score is that of ``best.json`` when better
+    (the best weights may have been written after the last state)."""
+    state = RunState.from_saved(saved)
+    best_side = run / f"{ckpt.BEST}.json"
+    if best_side.is_file():
+        with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
+            value = json.loads(best_side.read_text())["metrics"][f"test_{BEST_BY.name}"]
+            if state.best is None or BEST_BY.better(value, state.best):
+                state.best = value
+    return state
+
+
+def _decode(train_set: PairSet, test_set: PairSet | None, device: torch.device,
+            progress: ProgressFn | None) -> tuple[DeviceData, list[SizeGroup]]:
+    """The training (and test) pairs, decoded onto ``device``."""
+    total, decoded = len(train_set.pairs) + (len(test_set.pairs) if test_set else 0), [0]
+
+    def advance(_pair: Any) -> None:
+        decoded[0] += 1
+        report(progress, "decoding pairs", decoded[0], total)
+
+    data = DeviceData(load_pairs_uint8(train_set.pairs, device, on_loaded=advance), device)
+    test = load_pairs_uint8(test_set.pairs, device, on_loaded=advance) if test_set else []
+    return data, test
+
+
+def _dataset_fingerprint(cfg: TrainConfig, train_set: PairSet, test_set: PairSet | None,
+                         saved: dict[str, Any] | None, warn: bool) -> str:
+    """The dataset's fingerprint (a warning when it changed since the run started)."""
+    now = fingerprint(train_set.pairs + (test_set.pairs if test_set else []))
+    was = (saved or {}).get("dataset_fingerprint")
+    if was and was != now and warn:
+        log.warning(f"{describe(cfg)}: the dataset changed since this run started "
+                    "(files added, removed or modified); continuing on the current files")
+    return now
+
+
+def _grid_pairs(test: list[SizeGroup], train_set: PairSet, n: int,
+                device: torch.device) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The (flash, ambient) pairs of the image grids: test pairs, else the first training ones."""
+    source = test or load_pairs_uint8(train_set.pairs[:n], device)
+    return [(g.flash[i], g.ambient[i]) for g in source for i in range(len(g.stems))][:n]
+
+
+def _open_logs(run: Path, state: RunState, truncate: bool) -> tuple[JsonlLog, CsvLog]:
+    """log.jsonl and epochs.csv; ``truncate`` (a resumed run, rank 0) drops what was
+    written after the state it resumes from."""
+    run.mkdir(parents=True, exist_ok=True)
+    jsonl, csv_log = JsonlLog(run / "log.jsonl"), CsvLog(run / "epochs.csv")
+    if truncate:
+        jsonl.truncate("step", state.step)
+        csv_log.truncate("epoch", state.epoch)
+    return jsonl, csv_log
 
 
 def train(config: TrainConfig, *, resume: bool = False,
