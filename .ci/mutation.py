@@ -129,7 +129,7 @@ MUTATIONS: list[Mutation] = [
     m("upsample-box-window", UP, "    hi = (idx + radius + 1).clamp(max=n)",
       "    hi = (idx + radius).clamp(max=n)", [REFIT, UPSAMPLE], "box window one pixel short"),
     # --- the guided cGAN
-    m("guided-refit-radius-ignored", GC, 'fit_gain(flash, out, radius=cfg["refine_radius"])',
+    m("guided-refit-radius-ignored", GC, "fit_gain(flash, out, radius=c.refine_radius)",
       "fit_gain(flash, out)", [REFIT, GAIN], "the refit ignores refine_radius"),
     m("guided-camera-share-ignored", GNET,
       "        total = camera * levels.float()[:, :, None, None] + spatial * field",
