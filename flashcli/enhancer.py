@@ -177,7 +177,7 @@ def option_error(name: str, value: Any, why: str) -> UsageError:
     return UsageError(f"option {name}={value!r}: {why}")
 
 
-class OptionValues(dict):  # noqa: FURB189 - a dict, so every caller of the old dict keeps working
+class OptionValues(dict):  # a dict: every caller of the old plain dict keeps working
     """A method's option values, parsed to their types, checked, and read-only.
 
     Read them by name (``values["lambda"]``) or as attributes (``values.width``; a name
