@@ -10,6 +10,12 @@ An enhancer turns a batch of flash photos into ambient-lit ones::
         def enhance(self, flash):
             return flash ** self.config["gamma"]
 
+Options are declared with their rules (``Option(..., positive=True, maximum=4.0)``) and
+checked in one place, :func:`validate_options` (plus the class's optional
+``check_options`` hook), wherever they enter: a bad value is a usage error (exit status 2)
+before any work. ``self.config`` holds them typed and read-only (:class:`OptionValues`:
+``self.config["gamma"]`` or ``self.config.gamma``).
+
 ``enhance`` receives an ``N x 3 x H x W`` float tensor in [0, 1] on any device and returns
 the same shape on the same device. Call the enhancer (``enhancer(flash)``) rather than
 ``enhance`` to get input checks, no-grad mode and clamping.
