@@ -24,9 +24,9 @@ def _interrupted(out: Path, after: int) -> None:
     """A run stopped by Ctrl-C once ``after`` pairs are written."""
     def progress(stage, done, total, **_):
         if done >= after:
-            raise KeyboardInterrupt
+            raise KeyboardInterrupt(f"Ctrl-C after {done} pairs")
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt, match="Ctrl-C after"):
         render_dataset(out, progress=progress, **ARGS)
 
 
