@@ -5,6 +5,9 @@ method's ``TrainingTask.step`` on batches augmented on the device, and keeps the
 up to date: ``last``/``best`` weights with sidecars, ``state.pt`` (resumable), ``log.jsonl``,
 ``epochs.csv`` and ``grids/``. Losses stay on the device and are read every ``log_every``
 steps only. Under ``torchrun`` it runs DistributedDataParallel (rank 0 writes the files).
+
+``Trainer.__init__`` is the set-up, ``Trainer.run`` the whole loop; what the loop changes is
+one ``RunState`` (``state.py``), saved in ``state.pt`` with the modules and optimisers.
 """
 
 from __future__ import annotations
