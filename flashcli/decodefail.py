@@ -1,5 +1,9 @@
-"""What to say when a photo cannot be decoded: a TIFF compression flashcli has no decoder
-for, pixel data that does not decode, an image too large for the memory there is.
+"""What to say when something fails: any exception as one line (:func:`one_line`), a photo
+that failed (:func:`photo_failure`), a TIFF compression flashcli has no decoder for, pixel
+data that does not decode, an image too large for the memory there is.
+
+The one home of the rules that turn an exception into a line: modules do not keep private
+helpers of their own for it.
 
 Each is one line naming the file, what is wrong and the fix (``docs/reliability.md``), never
 the decoder's or the allocator's own text ("No module named 'compression'", "decoder error
@@ -12,10 +16,50 @@ import struct
 from pathlib import Path
 
 __all__ = [
+    "PhotoOutOfMemory", "one_line", "photo_failure",
     "CONVERT_TIFF", "MEMORY_FIX", "TIFF_COMPRESSIONS", "compression_name", "is_out_of_memory",
     "max_pixels_fix", "out_of_memory", "tiff_compression", "tiff_undecodable",
     "tiff_unsupported",
 ]
+
+# --- any exception --------------------------------------------------------------------------
+
+def one_line(exc: BaseException, *, typed: bool | None = None) -> str:
+    """The first line of ``exc``'s message (bytes arguments decoded), prefixed with its type
+    name when ``typed`` (by default: for anything but a FlashcliError, whose message is
+    written for the user); the type name alone when there is no message."""
+    if typed is None:
+        from flashcli.errors import FlashcliError
+
+        typed = not isinstance(exc, FlashcliError)
+    arg = exc.args[0] if len(exc.args) == 1 else None  # LibRaw's messages are bytes
+    text = arg.decode(errors="replace") if isinstance(arg, bytes) else str(exc)
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    if not text:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if typed else text
+
+
+class PhotoOutOfMemory:
+    """Mixin of the errors that say a photo was too large for the memory there is: its
+    ``path``, ``width`` and ``height``, so each command can name its own fix."""
+
+    path: Path
+    width: int
+    height: int
+
+
+def photo_failure(exc: BaseException, path: str | Path | None = None, width: int = 0,
+                  height: int = 0) -> str:
+    """One line for a photo that failed (relight, info): :func:`one_line`, except that
+    running out of memory names the photo, its size and ``--max-pixels`` (the size from a
+    :class:`PhotoOutOfMemory` error, else ``path``, ``width`` and ``height`` when given)."""
+    if isinstance(exc, PhotoOutOfMemory):
+        return out_of_memory(exc.path, exc.width, exc.height, max_pixels_fix(exc.width, exc.height))
+    if path is not None and is_out_of_memory(exc):
+        return out_of_memory(path, width, height, max_pixels_fix(width, height))
+    return one_line(exc)
+
 
 #: TIFF Compression tag (259) values and what they are called.
 TIFF_COMPRESSIONS = {

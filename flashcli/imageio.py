@@ -1,7 +1,9 @@
-"""Reading and writing photos: JPEG/PNG/TIFF via Pillow (tifffile for 16-bit), RAW via LibRaw.
+"""Reading and writing photos: JPEG/PNG/TIFF via Pillow (tifffile for 16-bit), RAW via LibRaw
+(everything RAW-specific is in :mod:`flashcli.raw`, which this module asks).
 
-Pixels come back as float32 3 x H x W tensors in [0, 1], upright (EXIF Orientation applied);
-metadata as a :class:`PhotoMeta`. Writes are atomic and carry the source's EXIF and ICC.
+Pixels come back as float32 3 x H x W tensors in [0, 1], upright (``PhotoMeta.orientation``
+applied, the same way for every format); metadata as a :class:`PhotoMeta`. Writes are atomic
+and carry the source's EXIF and ICC, in one of :data:`OUTPUT_FORMATS`.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from flashcli import exif as _exif
+from flashcli import raw
 from flashcli.decodefail import (
     MEMORY_FIX,
+    PhotoOutOfMemory,
     compression_name,
     is_out_of_memory,
     out_of_memory,
@@ -30,6 +34,7 @@ from flashcli.errors import FlashcliError
 from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
 from flashcli.fsutil import atomic_path, not_regular_reason
 from flashcli.lazy import lazy_module
+from flashcli.raw import RAW_EXTENSIONS, is_raw_path
 
 np = lazy_module("numpy")
 torch = lazy_module("torch")
@@ -40,11 +45,6 @@ __all__ = [
     "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
 ]
 
-RAW_EXTENSIONS = frozenset({
-    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
-    ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
-    ".rwl",
-})
 #: HEIC/HEIF (iPhone photos): decoded by pillow-heif, which applies the HEIF rotation itself.
 HEIF_EXTENSIONS = frozenset({".heic", ".heif", ".hif"})
 PILLOW_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".webp",
@@ -63,7 +63,7 @@ class ImageReadError(FlashcliError):
     """A photo that cannot be read (missing, not an image, truncated, too large)."""
 
 
-class ImageMemoryError(ImageReadError):
+class ImageMemoryError(ImageReadError, PhotoOutOfMemory):
     """A photo too large for the memory there is (a MemoryError or an allocator's failure
     while decoding it); ``width`` x ``height`` its size, so a command can name its own fix."""
 
@@ -75,11 +75,6 @@ class ImageMemoryError(ImageReadError):
 def is_image_path(path: str | Path) -> bool:
     """True when the file name has an extension flashcli reads (case-insensitive)."""
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
-
-
-def is_raw_path(path: str | Path) -> bool:
-    """True for camera RAW extensions (decoded through LibRaw)."""
-    return Path(path).suffix.lower() in RAW_EXTENSIONS
 
 
 # --- opening -------------------------------------------------------------------------------
@@ -199,18 +194,6 @@ def _pillow_meta(path: Path, img: Image.Image, tags: dict) -> PhotoMeta:
     return meta
 
 
-def _raw_meta(path: Path, tags: dict) -> PhotoMeta:
-    from flashcli.raw import raw_header
-
-    width, height, orientation = raw_header(path)
-    meta = PhotoMeta(path=path, format=path.suffix[1:].upper(), width=width, height=height,
-                     bit_depth=16, is_raw=True)
-    _exif.fill_from_tags(meta, tags)
-    meta.orientation = orientation  # LibRaw's own reading; applied by LibRaw on decode
-    meta.exif_block = _exif.build_exif_block(tags)
-    return meta
-
-
 def _tifffile_meta(path: Path, tags: dict) -> PhotoMeta:
     """Metadata of a TIFF Pillow cannot open (float, 32-bit or multi-sample layouts)."""
     import tifffile
@@ -246,7 +229,7 @@ def read_metadata(path: str | Path) -> PhotoMeta:
     _check_file(path)
     tags = _exif.read_exif_tags(path)
     if is_raw_path(path):
-        return _raw_meta(path, tags)
+        return raw.read_meta(path, tags)
     try:
         with _open_pillow(path) as img:
             meta = _pillow_meta(path, img, tags)
@@ -414,9 +397,7 @@ def decode_pixels(path: str | Path, *, half_size: bool = False, max_pixels: int 
     meta = meta if meta is not None else read_metadata(path)
     _check_pixels(path, meta.width, meta.height, max_pixels)
     if meta.is_raw:
-        from flashcli.raw import decode_raw
-
-        return decode_raw(path, half_size=half_size), meta
+        return raw.decode_raw(path, half_size=half_size), meta
     try:
         if meta.format == "TIFF" and meta.bit_depth > 8:
             return _tiff_pixels(path), meta
@@ -453,13 +434,13 @@ def pixels_to_tensor(arr: np.ndarray, meta: PhotoMeta, *, half_size: bool = Fals
                      keep_8bit: bool = False) -> torch.Tensor:
     """The second half of :func:`read_image`: :func:`decode_pixels`' array as an upright
     3 x H x W tensor (float32 in [0, 1], or its own uint8 pixels with ``keep_8bit``)."""
-    if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit and not meta.is_raw:
+    if arr.ndim == 3 and arr.shape[0] == 3 and arr.dtype == np.uint8 and keep_8bit:
         return apply_orientation(torch.from_numpy(arr), meta.orientation)
     try:
         x = _to_float(arr)
-        if half_size and not meta.is_raw and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
+        if half_size and max(x.shape[1:]) > (max(meta.width, meta.height) + 1) // 2:
             x = torch.nn.functional.avg_pool2d(x[None], 2, ceil_mode=True)[0]
-        return x if meta.is_raw else apply_orientation(x, meta.orientation)
+        return apply_orientation(x, meta.orientation)
     except (MemoryError, RuntimeError) as e:
         if not is_out_of_memory(e):
             raise

@@ -1,12 +1,32 @@
-"""RAW camera files through LibRaw (rawpy): header-only sizes and a 16-bit sRGB decode."""
+"""RAW camera files through LibRaw (rawpy): which files are RAW, their metadata from the
+header alone, and a 16-bit sRGB decode.
+
+Everything RAW-specific lives here (a new camera quirk goes here, with a generated file in
+``tests/photo_factory.py``); :mod:`flashcli.imageio` asks :func:`is_raw_path`, then
+:func:`read_meta` and :func:`decode_raw`, and treats the result like any other photo's.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
+from flashcli import exif
+from flashcli.decodefail import one_line
 from flashcli.errors import FlashcliError
+from flashcli.exif import PhotoMeta
+from flashcli.lazy import lazy_module
+
+np = lazy_module("numpy")
+
+__all__ = ["RAW_EXTENSIONS", "RawReadError", "decode_raw", "is_raw_path", "raw_header",
+           "read_meta"]
+
+RAW_EXTENSIONS = frozenset({
+    ".dng", ".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".raf", ".orf",
+    ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".erf", ".kdc", ".dcr", ".mrw", ".mos",
+    ".rwl",
+})
 
 #: LibRaw's flip code -> the EXIF Orientation it corresponds to.
 _FLIP_TO_ORIENTATION = {0: 1, 3: 3, 5: 8, 6: 6}
@@ -16,10 +36,9 @@ class RawReadError(FlashcliError):
     """LibRaw could not open or decode a RAW file."""
 
 
-def _reason(e: BaseException) -> str:
-    arg = e.args[0] if e.args else ""
-    text = arg.decode(errors="replace") if isinstance(arg, bytes) else str(arg)
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+def is_raw_path(path: str | Path) -> bool:
+    """True for camera RAW extensions (decoded through LibRaw)."""
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
 
 
 def _open(path: Path):
@@ -29,7 +48,7 @@ def _open(path: Path):
         return rawpy.imread(str(path))
     except (rawpy.LibRawError, OSError) as e:
         raise RawReadError(
-            f"{path}: LibRaw cannot read this RAW file ({_reason(e)}); "
+            f"{path}: LibRaw cannot read this RAW file ({one_line(e)}); "
             "check that the file is complete and from a camera LibRaw supports") from e
 
 
@@ -97,7 +116,9 @@ def _check_levels(raw, path: Path) -> None:
 
 
 def raw_header(path: Path) -> tuple[int, int, int]:
-    """(width, height, orientation) of the decoded, upright image, without decoding pixels."""
+    """(width, height, orientation) of the upright image, without decoding pixels; the
+    orientation (LibRaw's flip as EXIF Orientation) is the turn :func:`decode_raw`'s pixels
+    still need."""
     _check_tag_levels(path)
     with _open(path) as raw:
         s = raw.sizes
@@ -107,8 +128,22 @@ def raw_header(path: Path) -> tuple[int, int, int]:
     return width, height, _FLIP_TO_ORIENTATION.get(flip, 1)
 
 
+def read_meta(path: Path, tags: dict[str, Any]) -> PhotoMeta:
+    """A RAW file's :class:`~flashcli.exif.PhotoMeta` from its header and EXIF ``tags``:
+    16-bit, the upright size, and LibRaw's own reading of the orientation (the camera's
+    EXIF tag may disagree with what LibRaw decodes)."""
+    width, height, orientation = raw_header(path)
+    meta = PhotoMeta(path=path, format=path.suffix[1:].upper(), width=width, height=height,
+                     bit_depth=16, is_raw=True)
+    exif.fill_from_tags(meta, tags)
+    meta.orientation = orientation
+    meta.exif_block = exif.build_exif_block(tags)
+    return meta
+
+
 def decode_raw(path: Path, *, half_size: bool = False) -> np.ndarray:
-    """Demosaic with the camera white balance to sRGB; H x W x 3 uint16, already upright.
+    """Demosaic with the camera white balance to sRGB; H x W x 3 uint16, as stored (not yet
+    turned upright: :func:`raw_header`'s orientation says how, like any photo's).
 
     ``half_size`` skips demosaicing (one pixel per 2x2 Bayer block): fast previews.
     Exposure is kept as shot (no auto-brightening), so flash/ambient pairs stay comparable.
@@ -121,9 +156,9 @@ def decode_raw(path: Path, *, half_size: bool = False) -> np.ndarray:
             _check_levels(raw, path)  # unpacks: a truncated file fails here
             rgb = raw.postprocess(use_camera_wb=True, output_bps=16, half_size=half_size,
                                   no_auto_bright=True, gamma=(2.4, 12.92),
-                                  output_color=rawpy.ColorSpace.sRGB)
+                                  output_color=rawpy.ColorSpace.sRGB, user_flip=0)
         except (rawpy.LibRawError, OSError, MemoryError) as e:
             raise RawReadError(
-                f"{path}: LibRaw failed to decode ({_reason(e)}); "
+                f"{path}: LibRaw failed to decode ({one_line(e)}); "
                 "the file may be truncated or damaged") from e
     return np.ascontiguousarray(rgb)
