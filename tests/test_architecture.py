@@ -120,3 +120,42 @@ def test_commands_do_not_import_the_cli_module(module):
 
     tree = ast.parse(Path(importlib.import_module(module).__file__).read_text())
     assert "flashcli.cli" not in _imports(module, tree, {"flashcli.cli"})
+
+
+def _package_of(module: str) -> str:
+    """The package a module belongs to (a package belongs to itself)."""
+    path = CORE.parent.joinpath(*module.split("."))
+    return module if path.is_dir() else module.rpartition(".")[0]
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def test_no_private_name_is_imported_across_packages():
+    """``from flashcli.a.b import _helper`` (or ``b._helper``) only inside package ``flashcli.a``:
+    what another package needs is public."""
+    found = []
+    for rel, tree in _modules():
+        mod = "flashcli." + rel.removesuffix(".py").replace("/", ".")
+        here = _package_of(mod.removesuffix(".__init__"))
+        modules = {}  # local name -> flashcli module it is bound to
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update({a.asname or a.name: a.name for a in node.names
+                                if a.name.startswith("flashcli")})
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and (
+                    node.module or "").startswith("flashcli"):
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    if _private(a.name) and _package_of(node.module) != here:
+                        found.append(f"{rel}:{node.lineno} imports {full}")
+                    target = CORE.parent.joinpath(*full.split("."))
+                    if target.is_dir() or target.with_suffix(".py").exists():
+                        modules[a.asname or a.name] = full
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in modules and _private(node.attr)
+                    and _package_of(modules[node.value.id]) != here):
+                found.append(f"{rel}:{node.lineno} uses {modules[node.value.id]}.{node.attr}")
+    assert found == []

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from test_evaluate import make_dataset
 
-from flashcli import evaluate as ev
+from flashcli import evaluation as ev
 from flashcli import imageio, metrics
 from flashcli.cli import FlashcliGroup, cli
 from flashcli.errors import FlashcliError, UsageError

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from test_evaluate import direct_scores, make_dataset, unet_weights
 
 from flashcli.cli import cli
-from flashcli.evaluate import parse_method_options, parse_weights
+from flashcli.selection import parse_options as parse_method_options
+from flashcli.selection import parse_weights
 
 
 def run(*args: str, columns: int | None = None):

@@ -1,4 +1,4 @@
-"""flashcli.evaluate and flashcli.report on generated PNG pairs."""
+"""flashcli.evaluation (scoring and report) on generated PNG pairs."""
 
 from __future__ import annotations
 
@@ -13,10 +13,13 @@ import pytest
 import torch
 from PIL import Image
 
-from flashcli import evaluate as ev
+from flashcli import evaluation as ev
 from flashcli import metrics
 from flashcli.errors import FlashcliError, WeightsError
-from flashcli.report import (
+from flashcli.evaluation import pairs as ev_pairs
+from flashcli.evaluation import plan as ev_plan
+from flashcli.evaluation import score as ev_score
+from flashcli.evaluation.report import (
     CAPTION,
     HEADER,
     PAD,
@@ -140,8 +143,8 @@ def test_missing_weights_fail_before_any_image_is_read(tmp_path, monkeypatch):
     def no_reading(pair):
         raise AssertionError("images were read before the weights were checked")
 
-    monkeypatch.setattr(ev, "load_pair_uint8", no_reading)
-    monkeypatch.setattr(ev, "check_pairs", no_reading)
+    monkeypatch.setattr(ev_score, "load_pair_uint8", no_reading)
+    monkeypatch.setattr(ev_pairs, "check_pairs", no_reading)
     with pytest.raises(WeightsError, match="unet needs weights"):
         ev.evaluate(root, ["identity", "unet"], progress=False)
     with pytest.raises(FlashcliError, match="not among the methods"):
@@ -217,7 +220,7 @@ def test_unreadable_image_is_counted_and_the_rest_is_scored(tmp_path):
 
 def test_a_method_error_fails_its_images_only(tmp_path, monkeypatch):
     root = make_dataset(tmp_path / "ds")
-    real = ev.create_enhancer
+    real = ev_plan.create_enhancer
 
     class Broken:
         config: dict = {}
@@ -227,7 +230,7 @@ def test_a_method_error_fails_its_images_only(tmp_path, monkeypatch):
                 raise RuntimeError("out of memory\nsecond line")
             return flash
 
-    monkeypatch.setattr(ev, "create_enhancer",
+    monkeypatch.setattr(ev_plan, "create_enhancer",
                         lambda name, *a: Broken() if name == "unet" else real(name, *a))
     result = ev.evaluate(root, ["identity", "unet"], progress=False)
     assert len(result.score_table("identity")) == 4

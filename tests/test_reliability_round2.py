@@ -211,12 +211,12 @@ def test_relight_with_a_method_that_calls_sys_exit(hostile, tmp_path):
 
 
 def test_method_names_are_sanitised_in_save_images(tmp_path):
-    from flashcli import evaluate
+    from flashcli.evaluation.score import save_outputs
 
     out = tmp_path / "saved"
     pair = SimpleNamespace(stem="a", flash=tmp_path / "f.png", ambient=tmp_path / "a.png")
     batch = [(pair, None, None)]
-    evaluate._save(out, "../../escape", batch, torch.rand(1, 3, 8, 8), failures := [])
+    save_outputs(out, "../../escape", batch, torch.rand(1, 3, 8, 8), failures := [])
     assert failures == []
     written = [p for p in tmp_path.rglob("*.png")]
     assert len(written) == 1 and out in written[0].parents, written

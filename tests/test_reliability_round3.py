@@ -178,7 +178,7 @@ def write_zero_png(path: Path, width: int, height: int) -> Path:
 LIMITED = textwrap.dedent("""
     import resource, sys
     import torch
-    import flashcli.cli, flashcli.evaluate, flashcli.relight.run
+    import flashcli.cli, flashcli.evaluation.run, flashcli.relight.run
     from flashcli.plugins import registry
     registry()
     status = open("/proc/self/status").read().split("VmSize:")[1].split()[0]

@@ -1,9 +1,7 @@
 """``flashcli eval``: the paper's Table 1 for your data, with contact sheets (thin layer over
-:func:`flashcli.report.run_eval`)."""
+:func:`flashcli.evaluation.run_eval`)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import click
 from rich.cells import cell_len
@@ -13,16 +11,9 @@ from rich.table import Table
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
+from flashcli.evaluation.report import EvalResult, rows
 from flashcli.metrics import DEFAULT_METRICS, METRICS
-
-if TYPE_CHECKING:
-    from flashcli.evaluate import EvalResult
-
-
-def rows(result: EvalResult) -> list[dict[str, str]]:
-    from flashcli.report import rows as report_rows  # the report module imports torch
-
-    return report_rows(result)
+from flashcli.selection import parse_methods, parse_options, parse_weights
 
 
 def _title(result: EvalResult) -> str:
@@ -197,9 +188,7 @@ def command(dataset, method, methods, weights, opts, split, limit, category, pai
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
     the test split is scored unless --split says otherwise.
     """
-    from flashcli.evaluate import EvalConfig, parse_method_options, parse_weights
-    from flashcli.report import run_eval
-    from flashcli.selection import parse_methods
+    from flashcli.evaluation.run import EvalConfig, run_eval  # imports torch
 
     listed = [*(parse_methods(method) or []),
               *(parse_methods(methods, "--methods") if methods is not None else [])]
@@ -214,7 +203,7 @@ def command(dataset, method, methods, weights, opts, split, limit, category, pai
         exposure=exposure, white_balance=white_balance)
     with console.ProgressBar(enabled=not as_json) as bar:
         result, written = run_eval(
-            dataset, names, parse_weights(weights, names), parse_method_options(opts, names), config,
+            dataset, names, parse_weights(weights, names), parse_options(opts, names), config,
             pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, report_dir=report_dir,
             sheet_size=sheet_size, progress=bar)
     if as_json:

@@ -1,6 +1,10 @@
-"""Write an ``EvalResult`` down: results.json/.csv, table.md and contact sheets (the terminal
-tables are drawn by the CLI layer from :func:`rows`), and :func:`run_eval`, the whole of
-``flashcli eval`` as a function (evaluate, then write the report)."""
+"""What an evaluation found, and the report written from it: the result types
+(:class:`EvalResult` and its parts), the rows of the terminal tables (drawn by the CLI layer
+from :func:`rows`), results.json/.csv, table.md and contact sheets (:func:`write_report`).
+
+Importing this module does not import torch (the ``eval`` command's tables need none);
+Pillow is imported where the contact sheets are drawn.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +14,131 @@ import functools
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from PIL import Image, ImageDraw, ImageFont
-
-from flashcli.datasets import pairs_from_dirs
-from flashcli.errors import FlashcliError
-from flashcli.evaluate import AMBIENT, FLASH, EvalConfig, EvalResult, evaluate
+from flashcli import metrics
 from flashcli.fsutil import atomic_path, atomic_write_text, ensure_dir
-from flashcli.imageio import verify_image
-from flashcli.methods import default_methods
 from flashcli.metrics import METRICS
-from flashcli.progress import ProgressFn
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image, ImageDraw, ImageFont
+
+    from flashcli.datasets import Pair
+
+#: Columns of a contact sheet besides the methods.
+FLASH, AMBIENT = "flash", "ambient"
+
+
+@dataclass
+class ImageScore:
+    """One method's scores on one image, by metric name (``values["psnr"]``)."""
+
+    stem: str
+    method: str
+    values: dict[str, float]
+    seconds: float
+    category: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stem": self.stem, "method": self.method, **self.values,
+                "seconds": self.seconds, "category": self.category}
+
+
+@dataclass
+class MethodSummary:
+    """Mean and (sample) standard deviation of one method's scores over its images."""
+
+    method: str
+    images: int
+    mean: dict[str, float]
+    std: dict[str, float]
+    seconds_per_image: float
+    failures: int
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "images": self.images}
+        for name in self.mean:
+            out[f"{name}_mean"], out[f"{name}_std"] = self.mean[name], self.std[name]
+        return {**out, "seconds_per_image": self.seconds_per_image, "failures": self.failures}
+
+
+@dataclass
+class Comparison:
+    """A method against the baseline on the images both scored: the mean difference of
+    each metric (``diff``) and on how many images it did better (``wins``)."""
+
+    method: str
+    baseline: str
+    images: int
+    diff: dict[str, float]
+    wins: dict[str, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method, "baseline": self.baseline,
+                               "images": self.images}
+        out.update({f"{k}_diff": v for k, v in self.diff.items()})
+        out.update({f"{k}_wins": v for k, v in self.wins.items()})
+        return out
+
+
+@dataclass
+class Failure:
+    """An image that could not be scored; ``method`` is None when the pair itself failed."""
+
+    stem: str
+    method: str | None
+    message: str
+
+
+@dataclass
+class EvalResult:
+    """Everything ``evaluate`` measured, plus what it was asked."""
+
+    methods: list[str]
+    scores: list[ImageScore]
+    summaries: dict[str, MethodSummary]
+    comparisons: list[Comparison]
+    failures: list[Failure]
+    config: dict[str, Any]
+    versions: dict[str, str]
+    pairs: list[Pair] = field(default_factory=list)
+    #: Small uint8 3 x h x w previews per stem and column (flash, methods, ambient).
+    thumbnails: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)
+    seconds: float = 0.0
+    #: The metric names scored, in table order.
+    metrics: list[str] = field(default_factory=lambda: list(metrics.DEFAULT_METRICS))
+
+    def score_table(self, method: str) -> dict[str, ImageScore]:
+        """This method's scores by stem."""
+        return {s.stem: s for s in self.scores if s.method == method}
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for results.json (non-finite numbers become None)."""
+        return _finite({
+            "config": self.config,
+            "versions": self.versions,
+            "seconds": self.seconds,
+            "methods": self.methods,
+            "metrics": self.metrics,
+            "summaries": [self.summaries[m].to_dict() for m in self.methods if m in self.summaries],
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "failures": [dataclasses.asdict(f) for f in self.failures],
+            "images": [s.to_dict() for s in self.scores],
+        })
+
+
+def _finite(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
 
 #: Contact-sheet geometry (pixels): gap between cells, column-label strip, caption strip.
 PAD = 4
@@ -137,12 +251,16 @@ def results_csv(result: EvalResult) -> str:
 
 
 def _font() -> ImageFont.ImageFont:
+    from PIL import ImageFont
+
     return ImageFont.load_default()
 
 
 def contact_sheets(result: EvalResult, rows_per_sheet: int = ROWS_PER_SHEET) -> list[Image.Image]:
     """PNG-ready sheets: one row per pair (captioned with the stem and each method's PSNR and
     SSIM), columns flash, each method in table order, ambient."""
+    from PIL import Image, ImageDraw
+
     stems = [p.stem for p in result.pairs if p.stem in result.thumbnails]
     columns = [FLASH, *ordered_methods(result.methods), AMBIENT]
     by_method = {m: result.score_table(m) for m in result.methods}
@@ -194,11 +312,15 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
 
 
 def _to_pil(t: torch.Tensor) -> Image.Image:
+    from PIL import Image
+
     return Image.fromarray(t.permute(1, 2, 0).contiguous().numpy(), "RGB")
 
 
 def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) -> list[Path]:
     """Write results.json, results.csv, table.md and contact_sheet_NNN.png into ``folder``."""
+    from flashcli.imageio import verify_image
+
     folder = ensure_dir(folder)  # a file in the way, no permission: one line
     written = []
     protect = tuple(p for pair in result.pairs for p in (pair.flash, pair.ambient))
@@ -215,42 +337,3 @@ def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) ->
                 sheet.save(tmp, format="PNG")
             written.append(target)
     return written
-
-
-def run_eval(
-    dataset: str | Path | None,
-    methods: Sequence[str] | None,
-    weights: Mapping[str, str | Path] | None = None,
-    options: Mapping[str, Mapping[str, Any]] | None = None,
-    config: EvalConfig | None = None,
-    *,
-    pairs_dirs: tuple[str, str] | None = None,
-    report_dir: str | Path | None = None,
-    sheet_size: int = 160,
-    progress: ProgressFn | None = None,
-) -> tuple[EvalResult, list[Path]]:
-    """``flashcli eval`` as a function: the data from a DATASET folder or two folders of
-    matching stems (``pairs_dirs``), every method that runs without weights when
-    ``methods`` is None, and the report written to ``report_dir`` (contact sheets of
-    ``sheet_size`` px). Returns the result and the files written."""
-    cfg = config or EvalConfig()
-    if pairs_dirs:
-        if dataset:
-            raise FlashcliError(f"{dataset}: give either DATASET or --pairs FLASH_DIR AMBIENT_DIR, not both")
-        data: Any = pairs_from_dirs(*pairs_dirs, check=False)
-    elif dataset:
-        data = dataset
-    else:
-        raise FlashcliError("no data: pass a DATASET folder or --pairs FLASH_DIR AMBIENT_DIR")
-    if report_dir:
-        cfg = dataclasses.replace(cfg, thumbnail_side=sheet_size)
-    if not methods:  # the default set: one broken plugin must not stop the others
-        cfg = dataclasses.replace(cfg, skip_broken=True)
-    result = evaluate(data, methods or default_methods(), weights, options, cfg, progress=progress)
-    if pairs_dirs:  # the folders really given, not their parent
-        result.config["dataset"] = None
-        result.config["pairs_dirs"] = [str(Path(d).expanduser()) for d in pairs_dirs]
-    written: list[Path] = []
-    if report_dir:
-        written = write_report(result, report_dir)
-    return result, written
