@@ -2,7 +2,7 @@
 
 Writes N flash/ambient PNG pairs (320x240 by default, the paper's test size) to a temporary
 dataset, gives every method that needs weights randomly initialised ones (speed does not
-depend on the weights), then times ``flashcli.evaluate.evaluate`` end to end: decoding,
+depend on the weights), then times ``flashcli.evaluation.evaluate`` end to end: decoding,
 every method on every image, 8-bit quantisation, PSNR, SSIM and LOE. Reports the wall time
 (median of ``--repeats`` after one warm-up run) and each method's seconds per image. JSON
 to stdout or ``--out``.
@@ -77,7 +77,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    from flashcli.evaluate import evaluate
+    from flashcli.evaluation import evaluate
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     w, _, h = args.size.lower().partition("x")

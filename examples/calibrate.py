@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from flashcli.datasets import pairs_from_dirs
-from flashcli.evaluate import evaluate
+from flashcli.evaluation import evaluate
 
 CANDIDATES = (1.0, 0.75, 0.5, 0.25)
 
