@@ -41,6 +41,8 @@ torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",
+    "OUTPUT_FORMATS", "OutputFormat", "bit_depth_refusal", "format_choices", "format_for_bit_depth",
+    "output_format_named", "output_format_of",
     "PhotoMeta", "apply_orientation", "decode_flash", "decode_pixels", "is_image_path",
     "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
 ]
@@ -54,8 +56,63 @@ IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | RAW_EXTENSIONS
 #: Default pixel-count limit (Pillow's own decompression-bomb error threshold).
 DEFAULT_MAX_PIXELS = 2 * 89_478_485
 
-_OUTPUT_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".png": "PNG",
-                   ".tif": "TIFF", ".tiff": "TIFF"}
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputFormat:
+    """A format flashcli writes: its name (``--format``), other names accepted for it,
+    Pillow's name, the extension it is written with and every extension that means it, and
+    the bit depths it holds."""
+
+    name: str
+    aliases: tuple[str, ...]
+    pillow: str
+    ext: str
+    suffixes: tuple[str, ...]
+    bit_depths: tuple[int, ...] = (8,)
+
+
+#: The one table of output formats (relight's --format, its default and template checks,
+#: and every write). Only TIFF holds 16 bits.
+OUTPUT_FORMATS = (
+    OutputFormat("jpeg", ("jpg",), "JPEG", "jpg", (".jpg", ".jpeg", ".jpe")),
+    OutputFormat("png", (), "PNG", "png", (".png",)),
+    OutputFormat("tiff", ("tif",), "TIFF", "tif", (".tif", ".tiff"), (8, 16)),
+)
+
+
+def format_choices() -> str:
+    """``"jpeg, png or tiff"``: the output formats, for messages."""
+    names = [f.name for f in OUTPUT_FORMATS]
+    return f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def output_format_named(name: str) -> OutputFormat | None:
+    """The output format called ``name`` (any case, ``jpg``/``tif`` too), or None."""
+    key = name.strip().lower()
+    return next((f for f in OUTPUT_FORMATS if key == f.name or key in f.aliases), None)
+
+
+def output_format_of(path: str | Path) -> OutputFormat | None:
+    """The output format ``path``'s extension means, or None."""
+    suffix = Path(path).suffix.lower()
+    return next((f for f in OUTPUT_FORMATS if suffix in f.suffixes), None)
+
+
+def format_for_bit_depth(bit_depth: int) -> OutputFormat | None:
+    """The format a ``bit_depth`` output must have when only one holds it (16: TIFF), or
+    None when every format does."""
+    holding = [f for f in OUTPUT_FORMATS if bit_depth in f.bit_depths]
+    return holding[0] if len(holding) == 1 else None
+
+
+def bit_depth_refusal(fmt: OutputFormat, bit_depth: int) -> str | None:
+    """Why ``fmt`` cannot be written with ``bit_depth`` (``"8-bit only"``), or None when it
+    can."""
+    if bit_depth in fmt.bit_depths:
+        return None
+    return f"{'/'.join(map(str, fmt.bit_depths))}-bit only"
+
 _bomb_lock = threading.Lock()
 
 
@@ -466,13 +523,13 @@ def read_image(path: str | Path, *, half_size: bool = False, max_pixels: int | N
 
 # --- writing -------------------------------------------------------------------------------
 
-def _output_format(path: Path, format: str | None) -> str:
+def _output_format(path: Path, format: str | None) -> OutputFormat:
     if format:
-        name = format.upper().replace("JPG", "JPEG").replace("TIF", "TIFF").replace("TIFFF", "TIFF")
-        if name in ("JPEG", "PNG", "TIFF"):
-            return name
-        raise FlashcliError(f"{path}: unknown output format {format!r}; use jpeg, png or tiff")
-    fmt = _OUTPUT_FORMATS.get(path.suffix.lower())
+        fmt = output_format_named(format)
+        if fmt is not None:
+            return fmt
+        raise FlashcliError(f"{path}: unknown output format {format!r}; use {format_choices()}")
+    fmt = output_format_of(path)
     if fmt is None:
         raise FlashcliError(
             f"{path}: cannot tell the output format from {path.suffix or 'no extension'!r}; "
@@ -517,11 +574,15 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
     ``bit_depth`` 16 is TIFF only.
     """
     path = Path(path)
-    fmt = _output_format(path, format)
+    spec = _output_format(path, format)
     if bit_depth not in (8, 16):
         raise FlashcliError(f"{path}: bit depth {bit_depth} is not supported; use 8 or 16")
-    if bit_depth == 16 and fmt != "TIFF":
-        raise FlashcliError(f"{path}: {fmt} output is 8-bit only; write a .tif for 16-bit output")
+    refusal = bit_depth_refusal(spec, bit_depth)
+    if refusal:
+        deep = format_for_bit_depth(bit_depth)
+        raise FlashcliError(f"{path}: {spec.pillow} output is {refusal}; write a "
+                            f".{deep.ext if deep else spec.ext} for {bit_depth}-bit output")
+    fmt = spec.pillow
     planes = _planes(image) if fmt == "JPEG" else None
     arr = planes[0] if planes else _quantize(image, bit_depth)
     guard = tuple(Path(p) for p in protect)

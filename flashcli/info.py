@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flashcli.decodefail import max_pixels_fix, out_of_memory
+from flashcli.decodefail import photo_failure
 from flashcli.errors import FlashcliError
 from flashcli.imageio import ImageMemoryError, read_image, read_metadata
 from flashcli.progress import ProgressFn, report
@@ -34,8 +34,7 @@ def inspect_file(path: Path, *, check: bool = False, max_pixels: int | None = No
     try:
         meta = read_image(path, max_pixels=max_pixels)[1] if check else read_metadata(path)
     except ImageMemoryError as e:
-        fix = max_pixels_fix(e.width, e.height)
-        return {"file": str(path), "error": out_of_memory(path, e.width, e.height, fix)}
+        return {"file": str(path), "error": photo_failure(e)}
     except FlashcliError as e:
         return {"file": str(path), "error": e.message}
     except Exception as e:  # a damaged file must not stop the batch

@@ -11,11 +11,21 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcli.decodefail import is_out_of_memory, max_pixels_fix, out_of_memory
-from flashcli.errors import FlashcliError, UsageError
+from flashcli.decodefail import photo_failure
+from flashcli.errors import UsageError
 from flashcli.exif import written_by_flashcli
 from flashcli.fsutil import safe_name
-from flashcli.imageio import ImageMemoryError, PhotoMeta, is_image_path, read_metadata
+from flashcli.imageio import (
+    OUTPUT_FORMATS,
+    PhotoMeta,
+    bit_depth_refusal,
+    format_choices,
+    format_for_bit_depth,
+    is_image_path,
+    output_format_named,
+    output_format_of,
+    read_metadata,
+)
 from flashcli.relight.discover import Source
 from flashcli.relight.report import (
     FAILED,
@@ -28,26 +38,35 @@ from flashcli.relight.report import (
 
 DEFAULT_TEMPLATE = "{stem}_ambient.{ext}"
 TEMPLATE_FIELDS = ("stem", "name", "ext", "inext", "method")
-FORMATS = ("jpeg", "png", "tiff")
-
-_EXT = {"jpeg": "jpg", "png": "png", "tiff": "tif"}
-_FORMAT_NAMES = {"jpeg": "jpeg", "jpg": "jpeg", "png": "png", "tiff": "tiff", "tif": "tiff"}
-_SUFFIX_FORMAT = {".jpg": "jpeg", ".jpeg": "jpeg", ".jpe": "jpeg", ".png": "png",
-                  ".tif": "tiff", ".tiff": "tiff"}
+FORMATS = tuple(f.name for f in OUTPUT_FORMATS)
+#: The output format of inputs that are not themselves an output format (RAW, HEIC, ...).
+DEFAULT_FORMAT = "jpeg"
 
 
 def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
-    """``jpeg``, ``png`` or ``tiff``: ``format`` if given; else TIFF for 16-bit output, the
-    input's format for PNG and TIFF inputs, JPEG for JPEG, RAW and anything else."""
+    """``jpeg``, ``png`` or ``tiff`` (:data:`flashcli.imageio.OUTPUT_FORMATS`): ``format``
+    if given; else the one format that holds ``bit_depth`` (16: TIFF), the input's own
+    format, JPEG for RAW and anything else."""
     if format:
-        fmt = _FORMAT_NAMES.get(format.strip().lower())
+        fmt = output_format_named(format)
         if fmt is None:
-            raise UsageError(f"--format {format}: unknown format; use jpeg, png or tiff")
-        return fmt
-    if bit_depth == 16:
-        return "tiff"
-    fmt = _SUFFIX_FORMAT.get(source.suffix.lower())
-    return fmt if fmt in ("png", "tiff") else "jpeg"
+            raise UsageError(f"--format {format}: unknown format; use {format_choices()}")
+        return fmt.name
+    fmt = format_for_bit_depth(bit_depth) or output_format_of(source)
+    return fmt.name if fmt is not None else DEFAULT_FORMAT
+
+
+def check_bit_depth(format: str | None, bit_depth: int) -> None:
+    """Refuse a ``--format`` that cannot hold ``--bit-depth`` (16-bit JPEG or PNG)."""
+    if bit_depth not in (8, 16):
+        raise UsageError(f"--bit-depth {bit_depth}: use 8 or 16")
+    deep = format_for_bit_depth(bit_depth)
+    if not format or deep is None:
+        return
+    fmt = output_format_named(output_format(Path(format), format))  # an unknown one: refused
+    refusal = bit_depth_refusal(fmt, bit_depth)
+    if refusal:
+        raise UsageError(f"--bit-depth {bit_depth}: {format} is {refusal}; use --format {deep.name}")
 
 
 def check_template(template: str) -> None:
@@ -74,7 +93,8 @@ def output_path(source: Source, output_dir: Path, template: str, fmt: str, metho
     """Where ``source``'s result goes: its relative folder under ``output_dir``, named by
     ``template``. The input's own extension is kept when the format does not change."""
     suffix = source.path.suffix
-    ext = suffix[1:] if _SUFFIX_FORMAT.get(suffix.lower()) == fmt else _EXT[fmt]
+    own = output_format_of(source.path)
+    ext = suffix[1:] if own is not None and own.name == fmt else output_format_named(fmt).ext
     name = template.format(stem=source.path.stem, name=source.path.name, ext=ext,
                            inext=suffix[1:].lower(), method=safe_name(method))
     return output_dir / source.rel.parent / name
@@ -118,7 +138,8 @@ def _inside_output(source: Source, out_dir: Path) -> bool:
     return out != root and root in out.parents and out in real.parents
 
 
-def _megapixels(job: Job) -> float:
+def megapixels(job: Job) -> float:
+    """The photo's size in megapixels (0 when its metadata could not be read)."""
     return job.meta.width * job.meta.height / 1e6 if job.meta else 0.0
 
 
@@ -129,18 +150,12 @@ def _read_meta(path: Path) -> PhotoMeta | Exception:
         return exc
 
 
-def _reason(exc: BaseException, job: Job | None = None) -> str:
-    """One line for a photo that failed: the error's message, or its type and first line
-    (a bug); running out of memory names the photo, its size and ``--max-pixels``."""
-    if isinstance(exc, ImageMemoryError):
-        return out_of_memory(exc.path, exc.width, exc.height, max_pixels_fix(exc.width, exc.height))
-    if job is not None and job.meta is not None and is_out_of_memory(exc):
-        w, h = job.meta.width, job.meta.height
-        return out_of_memory(job.source.path, w, h, max_pixels_fix(w, h))
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    if isinstance(exc, FlashcliError):
-        return text or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+def failure(exc: BaseException, job: Job | None = None) -> str:
+    """One line for a photo that failed (:func:`flashcli.decodefail.photo_failure`): running
+    out of memory names the photo, its size and ``--max-pixels``."""
+    if job is not None and job.meta is not None:
+        return photo_failure(exc, job.source.path, job.meta.width, job.meta.height)
+    return photo_failure(exc)
 
 
 def plan(
@@ -185,7 +200,7 @@ def plan(
     claimed: dict[Path, Path] = {}
     for job, meta in zip(jobs, metas, strict=True):
         if isinstance(meta, Exception):
-            job.result = FileResult(job.source.path, None, FAILED, _reason(meta))
+            job.result = FileResult(job.source.path, None, FAILED, failure(meta))
         else:
             job.meta = meta
             job.result = _settle(job, inputs, claimed, select, include_unknown, overwrite,
@@ -209,8 +224,9 @@ def refuse_impossible_outputs(jobs: Sequence[Job], template: str, out_dir: Path,
                 f"{job.output.name!r}, which lacks a .jpg, .png or .tif extension: other "
                 "programs could not tell its format and flashcli would not find it again; "
                 f"end the template with '.{{ext}}', e.g. '{DEFAULT_TEMPLATE}'")
-        if _SUFFIX_FORMAT.get(suffix) != job.format:
-            other = _SUFFIX_FORMAT.get(suffix)
+        named = output_format_of(job.output)
+        if named is None or named.name != job.format:
+            other = named.name if named is not None else None
             raise UsageError(
                 f"--template {template!r}: the result of {job.source.path.name} is a "
                 f"{job.format.upper()} file, but the template names it {job.output.name!r}; "

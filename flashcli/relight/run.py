@@ -30,11 +30,11 @@ from flashcli.relight.discover import Ignored, discover, no_photos_message
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
     Job,
-    _megapixels,
-    _reason,
+    check_bit_depth,
+    failure,
     flash_fate,
     mark_dropped,
-    output_format,
+    megapixels,
     plan,
 )
 from flashcli.relight.report import (
@@ -111,10 +111,7 @@ class RelightConfig:
             raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
                              "`flashcli plugins`) or leave --method out for the default")
         self.white_balance = self.look.validate().white_balance
-        if self.bit_depth not in (8, 16):
-            raise UsageError(f"--bit-depth {self.bit_depth}: use 8 or 16")
-        if self.bit_depth == 16 and self.format and output_format(Path("x"), self.format) != "tiff":
-            raise UsageError(f"--bit-depth 16: {self.format} is 8-bit only; use --format tiff")
+        check_bit_depth(self.format, self.bit_depth)
         if not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
         return self
@@ -241,14 +238,14 @@ class _Runner:
     # -- flow ----------------------------------------------------------------------------
 
     def _held(self) -> float:
-        return (sum(_megapixels(j) for j, _ in self.pending)
-                + sum(_megapixels(j) for j, _, _ in self.batch))
+        return (sum(megapixels(j) for j, _ in self.pending)
+                + sum(megapixels(j) for j, _, _ in self.batch))
 
     def _fill(self) -> None:
         """Decode ahead in the pool, bounded by count and by megapixels."""
         ahead = self.workers + self.batch_size
         while self.todo and len(self.pending) < ahead:
-            if (self.pending or self.batch) and self._held() + _megapixels(self.todo[0]) > IN_FLIGHT_MEGAPIXELS:
+            if (self.pending or self.batch) and self._held() + megapixels(self.todo[0]) > IN_FLIGHT_MEGAPIXELS:
                 return
             job = self.todo.popleft()
             self.pending.append((job, self.pool.submit(self._decode, job)))
@@ -275,7 +272,7 @@ class _Runner:
                 with self.timer.stage("decode"):
                     image = pixels_to_tensor(image, meta, keep_8bit=self.keep_8bit)
         except Exception as exc:
-            self._finish(job, FAILED, _reason(exc, job))
+            self._finish(job, FAILED, failure(exc, job))
             return None
         return job, image, meta
 
@@ -324,7 +321,7 @@ class _Runner:
                     self._run_batch([item])
                 return
             for job, _, _ in batch:
-                self._finish(job, FAILED, _reason(exc, job))
+                self._finish(job, FAILED, failure(exc, job))
             return
         for (job, _, meta), (result, look) in zip(batch, results, strict=True):
             job.look = look
@@ -389,7 +386,7 @@ class _Runner:
         try:
             fut.result()
         except Exception as exc:
-            self._finish(job, FAILED, _reason(exc, job))
+            self._finish(job, FAILED, failure(exc, job))
             return
         self._finish(job, PROCESSED, "", mp)
 
@@ -509,7 +506,7 @@ def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
         if j.redo:
             why = f"{why}; {j.redo}"
         j.result = FileResult(j.source.path, j.output, WOULD_PROCESS, why,
-                              j.meta.flash.fired_text, _megapixels(j))
+                              j.meta.flash.fired_text, megapixels(j))
 
 
 def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer | None,
