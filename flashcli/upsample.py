@@ -89,6 +89,13 @@ class GainField:
     low: torch.Tensor | None = None
     high: torch.Tensor | None = None
 
+    def select(self, i: int) -> GainField:
+        """The field of image ``i`` alone (a batch of one)."""
+        def one(x: torch.Tensor | None) -> torch.Tensor | None:
+            return None if x is None else x[i:i + 1]
+
+        return GainField(self.a[i:i + 1], self.b[i:i + 1], self.floor, one(self.low), one(self.high))
+
     @property
     def packed(self) -> torch.Tensor:
         n, c, k, h, w = self.a.shape
@@ -386,3 +393,38 @@ def downscale_u8(image: torch.Tensor, size: tuple[int, int],
         band = image[:, :, y0:y1].float()
         across[:, :, y0:y1] = F.adaptive_avg_pool2d(band, (y1 - y0, size[1]))
     return F.adaptive_avg_pool2d(across, tuple(size)).div_(255)
+
+
+# --- a batch of photos of one size (relight) ---------------------------------------------------
+
+def to_device(images: list[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """Full-resolution photos (3 x H x W) on ``device`` in the form the gain is carried on
+    there: 8-bit photos stay 8-bit on the CPU (no full-size float copy); on other devices
+    they travel as 8-bit and are relit in float."""
+    full = [x.to(device, non_blocking=True) for x in images]
+    if device.type != "cpu":
+        full = [x.float().div_(255) if x.dtype == torch.uint8 else x for x in full]
+    return full
+
+
+def working_batch(full: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
+    """The photos (:func:`to_device`'s, one size) downscaled to ``size``, as one float
+    N x 3 x h x w batch: what the method sees."""
+    return torch.stack([(downscale_u8 if x.dtype == torch.uint8 else downscale)(x[None], size)[0]
+                        for x in full])
+
+
+def carry_gain(lo_in: torch.Tensor, lo_out: torch.Tensor, full: list[torch.Tensor],
+               dtype: torch.dtype = torch.float32) -> list[torch.Tensor]:
+    """The method's gain (``lo_out`` over ``lo_in``) carried onto each full-resolution
+    photo of ``full`` in place (no second full image), each on the 8-bit or the float path
+    by its own type; the results as ``dtype`` (uint8: 0-255)."""
+    field = fit_gain(lo_in, lo_out)
+    outs = []
+    for i, x in enumerate(full):
+        apply = apply_gain_u8 if x.dtype == torch.uint8 else apply_gain
+        y = apply(field.select(i), x[None], out=x[None])[0]
+        if dtype == torch.uint8 and y.dtype != torch.uint8:
+            y = y.mul_(255).round_().to(torch.uint8)
+        outs.append(y)
+    return outs

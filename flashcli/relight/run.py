@@ -106,15 +106,16 @@ class RelightConfig:
         return Look(float(self.strength), float(self.exposure), self.white_balance)
 
     def validate(self) -> RelightConfig:
+        """This config checked, as a new one with its white balance parsed (this one is
+        left as it is)."""
         check_device_spec(self.device)
         if self.method is not None and not (isinstance(self.method, str) and self.method.strip()):
             raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
                              "`flashcli plugins`) or leave --method out for the default")
-        self.white_balance = self.look.validate().white_balance
         check_bit_depth(self.format, self.bit_depth)
         if not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
-        return self
+        return dataclasses.replace(self, white_balance=self.look.validate().white_balance)
 
 
 def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
@@ -349,31 +350,18 @@ class _Runner:
         return self._gain_path(images)
 
     def _gain_path(self, images: list[torch.Tensor]) -> list[tuple[torch.Tensor, dict]]:
-        """Downscale, run the method, carry its gain to full resolution, in place. 8-bit
-        photos stay 8-bit on the CPU; on CUDA they travel as 8-bit and are relit in float."""
+        """Downscale, run the method, carry its gain to full resolution, in place
+        (:mod:`flashcli.upsample` picks the 8-bit or the float path)."""
         h, w = images[0].shape[-2:]
         size = upsample.working_shape(h, w, self.size)
-        u8 = images[0].dtype == torch.uint8
         with self.timer.stage("method", sync=True):
-            full = [x.to(self.device, non_blocking=True) for x in images]
-            if u8 and self.device.type != "cpu":
-                full = [x.float().div_(255) for x in full]
-            small = upsample.downscale_u8 if full[0].dtype == torch.uint8 else upsample.downscale
-            lo_in = torch.stack([small(x[None], size)[0] for x in full])
+            full = upsample.to_device(images, self.device)
+            lo_in = upsample.working_batch(full, size)
             lo_out, looks = self._looked(lo_in, self._method(lo_in))
-        outs = []
         one_thread = torch_threads(1) if self.device.type == "cpu" else contextlib.nullcontext()
         with self.timer.stage("upsample", sync=True), one_thread:  # small band-sized ops
-            field = upsample.fit_gain(lo_in, lo_out)
-            for i, x in enumerate(full):
-                one = upsample.GainField(field.a[i:i + 1], field.b[i:i + 1], field.floor,
-                                field.low[i:i + 1], field.high[i:i + 1])
-                apply = upsample.apply_gain_u8 if x.dtype == torch.uint8 else upsample.apply_gain
-                y = apply(one, x[None], out=x[None])[0]  # in place: no second full image
-                if u8 and y.dtype != torch.uint8:
-                    y = y.mul_(255).round_().to(torch.uint8)
-                outs.append((y.cpu(), looks[i]))
-        return outs
+            outs = upsample.carry_gain(lo_in, lo_out, full, dtype=images[0].dtype)
+            return [(y.cpu(), look) for y, look in zip(outs, looks, strict=True)]
 
     def _queue_encode(self, job: Job, image: torch.Tensor, meta: PhotoMeta) -> None:
         while len(self.encodes) >= self.max_encodes:
