@@ -126,6 +126,8 @@ class Job:
     result: FileResult | None = None
     #: The look applied (camera and spatial parts, see flashcli.look), once relit.
     look: dict | None = None
+    #: Why the photo is relit (its flash state and the selection), once planned.
+    why: str = ""
     #: Why an existing output is made again (its recorded settings differ; see
     #: flashcli.relight.manifest), or None.
     redo: str | None = None
@@ -285,6 +287,7 @@ def _settle(job: Job, inputs: set[Path], claimed: dict[Path, Path], select: str,
     skip, why = flash_fate(meta, select, include_unknown)
     if skip is not None:
         return FileResult(src, None, skip, why, flash)
+    job.why = why
     if job.output.exists() and not overwrite:
         return FileResult(src, job.output, SKIP_EXISTS, "output exists; --overwrite replaces it",
                           flash)

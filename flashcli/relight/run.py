@@ -32,7 +32,6 @@ from flashcli.relight.plan import (
     Job,
     check_bit_depth,
     failure,
-    flash_fate,
     mark_dropped,
     megapixels,
     plan,
@@ -393,19 +392,20 @@ def _as_float(image: torch.Tensor) -> torch.Tensor:
     return image.float().div_(255) if image.dtype == torch.uint8 else image
 
 
-def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> Any:
-    """The enhancer, or the class of the configured method with its options checked (the
-    method is built only when there is work)."""
+def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> tuple[RelightConfig, Any]:
+    """The config with its method named (the default one when it names none), and the
+    enhancer or the class of that method with its options checked (the method is built only
+    when there is work)."""
     if enhancer is not None:
-        return enhancer
+        return config, enhancer
     from flashcli.enhancer import resolve_options
     from flashcli.plugins import registry
 
     reg = registry()
-    config.method = config.method or reg.default_method("relight")
+    config = dataclasses.replace(config, method=config.method or reg.default_method("relight"))
     kind = reg.get(config.method).cls
     resolve_options(kind, config.options or {})
-    return kind
+    return config, kind
 
 
 def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, Any] | None:
@@ -417,10 +417,10 @@ def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, A
 
 
 def _started(cfg: RelightConfig, kind: Any, enhancer: Enhancer | None, size: int | str,
-             todo: list[Job], on_start: Callable[[RelightReport], None] | None) -> RelightReport:
+             device: torch.device, todo: list[Job],
+             on_start: Callable[[RelightReport], None] | None) -> RelightReport:
     """The (empty) report once the device and the weights are known; shown to ``on_start``."""
-    dev = enhancer.device if enhancer is not None else resolve_device(cfg.device)  # imports torch
-    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(dev),
+    report = RelightReport(method=kind.name, working_size=size, dry_run=cfg.dry_run, device=str(device),
                            strength=float(cfg.strength), look=cfg.look.describe())
     if todo:  # the weights matter (and must exist) only when there is work
         report.weights = _weights_of(cfg, enhancer)
@@ -429,11 +429,12 @@ def _started(cfg: RelightConfig, kind: Any, enhancer: Enhancer | None, size: int
     return report
 
 
-def _relight_jobs(runner: _Runner, cfg: RelightConfig, enhancer: Enhancer | None, workers: int) -> None:
+def _relight_jobs(runner: _Runner, cfg: RelightConfig, enhancer: Enhancer | None,
+                  device: torch.device, workers: int) -> None:
     if enhancer is None:
         from flashcli.methods import create_enhancer
 
-        enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, resolve_device(cfg.device))
+        enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, device)
     runner.attach(enhancer)
     cpu = enhancer.device.type == "cpu"
     threads = max(1, (os.cpu_count() or 1) - workers) if cpu else None
@@ -487,10 +488,10 @@ def check_settings(jobs: list[Job], output_dir: Path, fingerprints: Callable[[Jo
             job.result = None
 
 
-def _dry_run(jobs: list[Job], config: RelightConfig) -> None:
+def _dry_run(jobs: list[Job]) -> None:
     for j in jobs:
         assert j.meta is not None
-        _, why = flash_fate(j.meta, config.select, config.include_unknown)
+        why = j.why
         if j.redo:
             why = f"{why}; {j.redo}"
         j.result = FileResult(j.source.path, j.output, WOULD_PROCESS, why,
@@ -504,14 +505,16 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
     if todo and not cfg.dry_run:
         runner.start(todo)  # the first decodes overlap torch's import and the weights' load
     try:
-        report = _started(cfg, kind, enhancer, size, todo, on_start)
-        runner.timer.device = torch.device(report.device)
+        # The device, resolved once for the run (this imports torch).
+        device = enhancer.device if enhancer is not None else resolve_device(cfg.device)
+        report = _started(cfg, kind, enhancer, size, device, todo, on_start)
+        runner.timer.device = device
         if on_plan is not None:
             on_plan(jobs)
         if cfg.dry_run:
-            _dry_run(todo, cfg)
+            _dry_run(todo)
         elif todo:
-            _relight_jobs(runner, cfg, enhancer, workers)
+            _relight_jobs(runner, cfg, enhancer, device, workers)
     except BaseException:
         runner.cancel()
         raise
@@ -544,7 +547,7 @@ def relight(
     sources = discover(inputs, cfg.recursive, ignored=ignored)
     if not sources:
         raise FlashcliError(no_photos_message(inputs, ignored, cfg.recursive))
-    kind = _method_class(cfg, enhancer)
+    cfg, kind = _method_class(cfg, enhancer)
     size = resolve_working_size(cfg.working_size, kind)
     workers = max(1, cfg.workers or min(4, os.cpu_count() or 1))
     timer = _Timer()
