@@ -41,7 +41,7 @@ torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",
-    "OUTPUT_FORMATS", "OutputFormat", "bit_depth_refusal", "format_choices", "format_for_bit_depth",
+    "BIT_DEPTHS", "FORMAT_NAMES", "OUTPUT_FORMATS", "OutputFormat", "bit_depth_refusal", "format_choices", "format_for_bit_depth",
     "output_format_named", "output_format_of",
     "PhotoMeta", "apply_orientation", "decode_flash", "decode_pixels", "is_image_path",
     "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
@@ -79,6 +79,12 @@ OUTPUT_FORMATS = (
     OutputFormat("png", (), "PNG", "png", (".png",)),
     OutputFormat("tiff", ("tif",), "TIFF", "tif", (".tif", ".tiff"), (8, 16)),
 )
+
+
+#: Every bit depth some output format holds.
+BIT_DEPTHS = tuple(sorted({d for f in OUTPUT_FORMATS for d in f.bit_depths}))
+#: Every name ``--format`` accepts (names and aliases).
+FORMAT_NAMES = tuple(n for f in OUTPUT_FORMATS for n in (f.name, *f.aliases))
 
 
 def format_choices() -> str:
@@ -575,7 +581,7 @@ def write_image(path: str | Path, image: torch.Tensor, meta: PhotoMeta | None = 
     """
     path = Path(path)
     spec = _output_format(path, format)
-    if bit_depth not in (8, 16):
+    if bit_depth not in BIT_DEPTHS:
         raise FlashcliError(f"{path}: bit depth {bit_depth} is not supported; use 8 or 16")
     refusal = bit_depth_refusal(spec, bit_depth)
     if refusal:

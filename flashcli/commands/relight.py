@@ -15,6 +15,7 @@ from rich.text import Text
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
+from flashcli.imageio import BIT_DEPTHS, FORMAT_NAMES
 from flashcli.relight import (
     DEFAULT_TEMPLATE,
     FAILED,
@@ -120,10 +121,10 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
                    "or a light's colour temperature, e.g. 3200 (warm tungsten).")
 @click.option("--template", default=DEFAULT_TEMPLATE, show_default=True,
               help="Output name; fields {stem} {name} {ext} {inext} {method}.")
-@click.option("--format", "fmt", type=click.Choice(["jpeg", "jpg", "png", "tiff", "tif"], case_sensitive=False),
+@click.option("--format", "fmt", type=click.Choice(FORMAT_NAMES, case_sensitive=False),
               default=None, help="Output format (default: JPEG for JPEG/RAW inputs, else the input's).")
 @click.option("--quality", type=click.IntRange(1, 100), default=95, show_default=True, help="JPEG quality.")
-@click.option("--bit-depth", type=click.Choice(["8", "16"]), default="8", show_default=True,
+@click.option("--bit-depth", type=click.Choice([str(d) for d in BIT_DEPTHS]), default="8", show_default=True,
               help="Bits per channel (16: TIFF).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs (default: skip those made with the same settings, so runs resume; redo those made with other settings).")
 @click.option("-n", "--dry-run", is_flag=True, help="List what would be done and why, write nothing.")

@@ -16,6 +16,7 @@ from flashcli.errors import UsageError
 from flashcli.exif import written_by_flashcli
 from flashcli.fsutil import safe_name
 from flashcli.imageio import (
+    BIT_DEPTHS,
     OUTPUT_FORMATS,
     PhotoMeta,
     bit_depth_refusal,
@@ -58,7 +59,7 @@ def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
 
 def check_bit_depth(format: str | None, bit_depth: int) -> None:
     """Refuse a ``--format`` that cannot hold ``--bit-depth`` (16-bit JPEG or PNG)."""
-    if bit_depth not in (8, 16):
+    if bit_depth not in BIT_DEPTHS:
         raise UsageError(f"--bit-depth {bit_depth}: use 8 or 16")
     deep = format_for_bit_depth(bit_depth)
     if not format or deep is None:
