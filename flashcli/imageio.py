@@ -41,8 +41,8 @@ torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",
-    "BIT_DEPTHS", "FORMAT_NAMES", "OUTPUT_FORMATS", "OutputFormat", "bit_depth_refusal", "format_choices", "format_for_bit_depth",
-    "output_format_named", "output_format_of",
+    "BIT_DEPTHS", "FORMAT_NAMES", "OUTPUT_FORMATS", "OutputFormat", "bit_depth_refusal",
+    "format_choices", "format_for_bit_depth", "output_format_named", "output_format_of",
     "PhotoMeta", "apply_orientation", "decode_flash", "decode_pixels", "is_image_path",
     "is_raw_path", "pixels_to_tensor", "read_image", "read_metadata", "write_image",
 ]
@@ -56,6 +56,7 @@ IMAGE_EXTENSIONS = PILLOW_EXTENSIONS | RAW_EXTENSIONS
 #: Default pixel-count limit (Pillow's own decompression-bomb error threshold).
 DEFAULT_MAX_PIXELS = 2 * 89_478_485
 
+_bomb_lock = threading.Lock()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,8 +119,6 @@ def bit_depth_refusal(fmt: OutputFormat, bit_depth: int) -> str | None:
     if bit_depth in fmt.bit_depths:
         return None
     return f"{'/'.join(map(str, fmt.bit_depths))}-bit only"
-
-_bomb_lock = threading.Lock()
 
 
 class ImageReadError(FlashcliError):

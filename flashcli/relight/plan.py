@@ -64,8 +64,8 @@ def check_bit_depth(format: str | None, bit_depth: int) -> None:
     deep = format_for_bit_depth(bit_depth)
     if not format or deep is None:
         return
-    fmt = output_format_named(output_format(Path(format), format))  # an unknown one: refused
-    refusal = bit_depth_refusal(fmt, bit_depth)
+    name = output_format(Path(), format)  # refuses an unknown format
+    refusal = bit_depth_refusal(output_format_named(name), bit_depth)
     if refusal:
         raise UsageError(f"--bit-depth {bit_depth}: {format} is {refusal}; use --format {deep.name}")
 

@@ -111,10 +111,11 @@ class RelightConfig:
         if self.method is not None and not (isinstance(self.method, str) and self.method.strip()):
             raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
                              "`flashcli plugins`) or leave --method out for the default")
+        white_balance = self.look.validate().white_balance
         check_bit_depth(self.format, self.bit_depth)
         if not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
-        return dataclasses.replace(self, white_balance=self.look.validate().white_balance)
+        return dataclasses.replace(self, white_balance=white_balance)
 
 
 def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
