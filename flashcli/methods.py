@@ -162,26 +162,49 @@ def default_weights_info(cls: Any) -> dict[str, Any] | None:
     return {"path": str(path), "trained_on": data or "see the weights' sidecar"}
 
 
-def plugins_report(reg: Registry | None = None) -> dict[str, Any]:
-    """The installed methods and failed plugins as plain data (``flashcli plugins``)."""
+def option_info(option: Any) -> dict[str, Any]:
+    """One declared option as plain data: name, type, default, allowed values and help."""
+    kind = option.kind
+    choices = list(option.choices) if option.choices else None
+    allowed = (" | ".join(str(c) for c in choices) if choices
+               else option.bounds() or ("true | false" if kind is bool else None))
+    return {"name": option.name, "type": getattr(kind, "__name__", str(kind)),
+            "default": option.default, "choices": choices, "minimum": option.minimum,
+            "maximum": option.maximum, "positive": bool(option.positive), "range": allowed,
+            "help": option.help}
+
+
+def _method_entry(name: str, m: Any) -> dict[str, Any]:
+    cls = m.cls
+    options = tuple(getattr(cls, "options", ()))
+    return {
+        "name": name,
+        "plugin": m.plugin.name,
+        "distribution": m.plugin.dist,
+        "version": m.plugin.version,
+        "trainable": bool(getattr(cls, "trainable", False)),
+        "needs_weights": bool(getattr(cls, "needs_weights", False)),
+        "default_for": list(getattr(cls, "default_for", ())),
+        "reference": bool(getattr(cls, "reference", False)),
+        "description": getattr(cls, "description", ""),
+        "default_weights": default_weights_info(cls),
+        "options": {o.name: o.default for o in options},
+        "option_details": [option_info(o) for o in options],
+    }
+
+
+def plugins_report(reg: Registry | None = None, method: str | None = None) -> dict[str, Any]:
+    """The installed methods and failed plugins as plain data (``flashcli plugins``).
+
+    With ``method``, only that method (its ``option_details`` list each option's type,
+    default, range or choices and help); an unknown name is a :class:`UsageError` naming the
+    installed ones.
+    """
     reg = reg or registry()
-    methods = []
-    for name in sorted(reg.methods):
-        m = reg.methods[name]
-        cls = m.cls
-        methods.append({
-            "name": name,
-            "plugin": m.plugin.name,
-            "distribution": m.plugin.dist,
-            "version": m.plugin.version,
-            "trainable": bool(getattr(cls, "trainable", False)),
-            "needs_weights": bool(getattr(cls, "needs_weights", False)),
-            "default_for": list(getattr(cls, "default_for", ())),
-            "reference": bool(getattr(cls, "reference", False)),
-            "description": getattr(cls, "description", ""),
-            "default_weights": default_weights_info(cls),
-            "options": {o.name: o.default for o in getattr(cls, "options", ())},
-        })
+    if method is not None:
+        reg.get(method)  # unknown: one line naming the installed methods
+    names = [method] if method is not None else sorted(reg.methods)
+    methods = [_method_entry(name, reg.methods[name]) for name in names]
     failed = [{"plugin": p.name, "module": p.module, "distribution": p.dist, "version": p.version,
                "error": p.error} for p in reg.failures]
     return {"methods": methods, "failed": failed}

@@ -1,4 +1,5 @@
-"""``flashcli plugins``: the installed methods and the plugins that failed."""
+"""``flashcli plugins [METHOD]``: the installed methods and the plugins that failed, or one
+method's options with their help and ranges."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ from flashcli.methods import plugins_report
 
 
 @click.command("plugins")
+@click.argument("method", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @common_options
-def command(as_json: bool) -> None:
-    """List the enhancement methods the installed plugins provide."""
-    report = plugins_report()
+def command(method: str | None, as_json: bool) -> None:
+    """List the enhancement methods the installed plugins provide; with METHOD, show that
+    method's options (set with --opt NAME=VALUE), their defaults, ranges and help."""
+    report = plugins_report(method=method)
     if as_json:
         console.print_json(report)
+        return
+    if method is not None:
+        if not console.settings().quiet:
+            _print_options(report["methods"][0])
         return
     if console.settings().quiet:  # -q: only the plugins that failed, one warning each
         for f in report["failed"]:
@@ -50,3 +57,31 @@ def command(as_json: bool) -> None:
         for f in report["failed"]:
             bad.add_row(f["plugin"], f"{f['distribution']} {f['version']}".strip(), f["error"])
         out.print(bad)
+
+
+def _default_text(value: object) -> str:
+    if value is None:
+        return "auto"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _print_options(m: dict) -> None:
+    """One method: its description, then a table of its options."""
+    out = console.out()
+    out.print(f"[bold]{m['name']}[/bold] ({m['distribution']} {m['version']}): {m['description']}".strip(),
+              soft_wrap=True, highlight=False)
+    if not m["option_details"]:
+        out.print("no options")
+        return
+    table = Table(title=f"{m['name']} options (--opt NAME=VALUE)")
+    table.add_column("option", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("default", no_wrap=True)
+    table.add_column("allowed", overflow="fold")
+    table.add_column("help", overflow="fold", ratio=1)
+    for o in m["option_details"]:
+        table.add_row(o["name"], o["type"], _default_text(o["default"]), o["range"] or "any",
+                      o["help"])
+    out.print(table)
