@@ -65,9 +65,9 @@ def m(name, path, old, new, tests, what) -> Mutation:
     return Mutation(name, path, old, new, tuple(tests), what)
 
 
-IO, RAW, EX = "flashcli/imageio.py", "flashcli/raw.py", "flashcli/exif.py"
-UP, LK, RUN, PLAN = "flashcli/upsample.py", "flashcli/look.py", "flashcli/relight/run.py", "flashcli/relight/plan.py"
-MET, ENH = "flashcli/metrics.py", "flashcli/enhancer.py"
+IO, RAW, EX = "flashcli/io/imageio.py", "flashcli/io/raw.py", "flashcli/io/exif.py"
+UP, LK, RUN, PLAN = "flashcli/ops/upsample.py", "flashcli/ops/look.py", "flashcli/relight/run.py", "flashcli/relight/plan.py"
+MET, ENH = "flashcli/ops/metrics.py", "flashcli/enhancer.py"
 CR, CE = "flashcli/commands/relight.py", "flashcli/commands/eval.py"
 GC, GNET = "plugins/flashcli_guided_cgan/__init__.py", "plugins/flashcli_guided_cgan/networks.py"
 

@@ -105,7 +105,7 @@ def solver_iterations(megapixels: float, device: str, jacobi_max: float) -> dict
     """Iterations and seconds of the torch solver on LIME's system at one size."""
     import torch
 
-    from flashcli.linsolve import build_hierarchy, solve
+    from flashcli.ops.linsolve import build_hierarchy, solve
 
     t0, wx, wy = lime_system(megapixels, device)
     row = {"megapixels": round(t0.numel() / 1e6, 3), "size": list(t0.shape[-2:])}
@@ -128,7 +128,7 @@ def scipy_lime_solve(megapixels: float) -> dict:
     import scipy.sparse as sp
     import scipy.sparse.linalg as spl
 
-    from flashcli.linsolve import solve
+    from flashcli.ops.linsolve import solve
 
     t0, wx, wy = lime_system(megapixels, "cpu")
     h, w = t0.shape[-2:]

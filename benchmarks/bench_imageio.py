@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import photo_factory as pf  # noqa: E402
 from common import emit
 
-from flashcli.imageio import read_image, read_metadata, write_image  # noqa: E402
+from flashcli.io.imageio import read_image, read_metadata, write_image  # noqa: E402
 
 
 def _best(fn, repeat: int) -> float:

@@ -1,4 +1,4 @@
-"""PSNR + SSIM of N image pairs: flashcli.metrics (batched torch) against scikit-image.
+"""PSNR + SSIM of N image pairs: flashcli.ops.metrics (batched torch) against scikit-image.
 
 Both are run in the same process on the same generated 8-bit pairs (smooth shading, hard
 edges, noise; 320x240 by default, as the paper's 116 test pairs). Reports seconds for the
@@ -65,8 +65,8 @@ def run_skimage_de2000(outs: np.ndarray, refs: np.ndarray) -> tuple[float, list[
 
 def run_one(outs: np.ndarray, refs: np.ndarray, device: torch.device, batch: int,
             name: str) -> list[float]:
-    """One pass over the set with the metric ``name`` of ``flashcli.metrics.METRICS``."""
-    from flashcli import metrics
+    """One pass over the set with the metric ``name`` of ``flashcli.ops.metrics.METRICS``."""
+    from flashcli.ops import metrics
 
     fn = metrics.METRICS[name].function
     values = []
@@ -108,7 +108,7 @@ def sync(device: torch.device) -> None:
 def run_flashcli(outs: np.ndarray, refs: np.ndarray, device: torch.device, batch: int,
                  with_loe: bool) -> tuple[list[float], list[float]]:
     """One pass over the set: uint8 upload, PSNR, SSIM (and LOE) per batch."""
-    from flashcli import metrics
+    from flashcli.ops import metrics
 
     p, s = [], []
     for i in range(0, len(outs), batch):

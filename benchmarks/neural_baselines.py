@@ -39,7 +39,7 @@ def parse_size(text: str) -> tuple[int, int]:
 def build(method: str, width: float, device: torch.device):
     """A callable ``N x 3 x H x W -> same`` for ``method``."""
     if method == "bilateral":
-        from flashcli.filters import bilateral_filter
+        from flashcli.ops.filters import bilateral_filter
 
         return bilateral_filter
     from flashcli.plugins import registry

@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 import photo_factory as pf  # noqa: E402
 from common import emit
 
-from flashcli.device import resolve_device  # noqa: E402
 from flashcli.enhancer import parse_opt_pairs  # noqa: E402
 from flashcli.errors import FlashcliError  # noqa: E402
 from flashcli.methods import create_enhancer  # noqa: E402
+from flashcli.ops.upsample import apply_gain, downscale, fit_gain, working_shape  # noqa: E402
 from flashcli.plugins import registry  # noqa: E402
 from flashcli.relight import relight, resolve_working_size  # noqa: E402
-from flashcli.upsample import apply_gain, downscale, fit_gain, working_shape  # noqa: E402
+from flashcli.runtime.device import resolve_device  # noqa: E402
 
 
 def _dims(megapixels: float, aspect: float) -> tuple[int, int]:

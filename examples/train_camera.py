@@ -6,7 +6,7 @@ stage") on flash/ambient pairs, and store it in a copy of a weights file.
 
 DATASET is a flashcli data set (``flashcli synth`` output: train/ and test/ splits). The
 head learns from the train splits with its own loss (squared error of the three log2 levels
-against the pair's true ones, :func:`flashcli.look.camera_levels`), is chosen on the test
+against the pair's true ones, :func:`flashcli.ops.look.camera_levels`), is chosen on the test
 splits, and its errors there are reported in EV and in kelvin. The spatial field and every
 other tensor of ``--weights`` (default: the bundled weights) are copied unchanged.
 """
@@ -22,9 +22,9 @@ import flashcli_guided_cgan
 import torch
 from flashcli_guided_cgan.camera import CameraHead, photo_features
 
-from flashcli.colour import nearest_kelvin
 from flashcli.datasets import find_pairs, load_pair_uint8
-from flashcli.look import camera_levels, split_levels
+from flashcli.ops.colour import nearest_kelvin
+from flashcli.ops.look import camera_levels, split_levels
 from flashcli.weights import load_weights, save_weights
 
 

@@ -22,8 +22,8 @@ from flashcli import commands as _commands
 from flashcli.commands._console import LogHandler, Settings, settings
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import file_error
-from flashcli.signals import exit_status, signals_as_interrupt
+from flashcli.io.fsutil import file_error
+from flashcli.runtime.signals import exit_status, signals_as_interrupt
 
 #: Core subcommands: every module ``flashcli.commands.<name>`` exposes ``command``.
 CORE_COMMANDS = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands.__path__) if not m.name.startswith("_")))
@@ -142,7 +142,7 @@ def cli() -> None:
 def _memory_line(exc: BaseException, command: str | None) -> str | None:
     """One line for running out of memory outside any one photo's handling (torch failing to
     load under a low ``ulimit -v``, say), or None for other errors."""
-    from flashcli.decodefail import is_out_of_memory
+    from flashcli.io.decodefail import is_out_of_memory
 
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, ImportError):

@@ -61,7 +61,7 @@ class SizeGroup:
 
 
 def _is_image(path: Path) -> bool:
-    from flashcli.imageio import is_image_path
+    from flashcli.io.imageio import is_image_path
 
     return path.is_file() and not path.name.startswith(".") and is_image_path(path)
 
@@ -198,7 +198,7 @@ def pairs_from_dirs(flash_dir: str | Path, ambient_dir: str | Path, check: bool 
 
 def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
     """Unreadable files and size mismatches, one line each (headers only, no decode)."""
-    from flashcli.imageio import read_metadata
+    from flashcli.io.imageio import read_metadata
 
     problems = []
     for pair in pairs:
@@ -240,7 +240,7 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
 
 def load_pair_uint8(pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode one pair to uint8 3 x H x W tensors (orientation applied)."""
-    from flashcli.imageio import read_image
+    from flashcli.io.imageio import read_image
 
     # 8-bit photos stay 8-bit (no float copy: a quarter of the memory for large images).
     flash, _ = read_image(pair.flash, keep_8bit=True)

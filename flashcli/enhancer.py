@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from flashcli.errors import FlashcliError, MethodError, UsageError
-from flashcli.lazy import lazy_module
+from flashcli.runtime.lazy import lazy_module
 
 torch = lazy_module("torch")
 

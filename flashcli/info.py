@@ -6,11 +6,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from flashcli.decodefail import photo_failure
 from flashcli.errors import FlashcliError
-from flashcli.imageio import ImageMemoryError, read_image, read_metadata
-from flashcli.progress import ProgressFn, report
+from flashcli.io.decodefail import photo_failure
+from flashcli.io.imageio import ImageMemoryError, read_image, read_metadata
 from flashcli.relight.discover import Ignored, discover, no_photos_message
+from flashcli.runtime.progress import ProgressFn, report
 
 
 def collect_photos(paths: Iterable[str | Path], recursive: bool = False) -> list[Path]:

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer, OptionValues, validate_options
 from flashcli.errors import FlashcliError, WeightsError
-from flashcli.lazy import lazy_module
 from flashcli.plugins import Registry, registry
+from flashcli.runtime.device import resolve_device
+from flashcli.runtime.lazy import lazy_module
 from flashcli.weights import describe_weights, load_weights, read_meta, stored_method
 
 torch = lazy_module("torch")

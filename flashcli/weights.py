@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from flashcli.errors import WeightsError
-from flashcli.fsutil import (
+from flashcli.io.fsutil import (
     atomic_path,
     atomic_write_text,
     is_regular,
     not_regular_reason,
     open_regular,
 )
-from flashcli.jsonsafe import loads_untrusted, read_untrusted
-from flashcli.lazy import lazy_module
+from flashcli.io.jsonsafe import loads_untrusted, read_untrusted
+from flashcli.runtime.lazy import lazy_module
 
 torch = lazy_module("torch")
 

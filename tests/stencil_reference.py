@@ -1,4 +1,4 @@
-"""The five-point systems of flashcli.linsolve built as explicit SciPy sparse matrices."""
+"""The five-point systems of flashcli.ops.linsolve built as explicit SciPy sparse matrices."""
 
 from __future__ import annotations
 

@@ -114,6 +114,42 @@ def test_no_import_cycle():
     assert [m for m in graph if m in reach(m)] == []
 
 
+#: The foundation under the library (docs/architecture.md): each package may import itself,
+#: the packages named here, ``flashcli.errors`` and ``flashcli.__version__``, nothing above.
+FOUNDATION = {"runtime": set(), "io": {"runtime"}, "ops": {"runtime"}}
+
+
+def _flashcli_modules_named(tree: ast.AST) -> set[str]:
+    """Every flashcli module a tree imports, at the top or in a function, or binds lazily."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "flashcli":
+            out |= {f"flashcli.{a.name}" for a in node.names if a.name != "__version__"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+        elif (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "lazy_module"
+              and node.args and isinstance(node.args[0], ast.Constant)):
+            out.add(node.args[0].value)
+    return {m for m in out if m == "flashcli" or m.startswith("flashcli.")}
+
+
+def test_the_foundation_imports_nothing_above_it():
+    above = []
+    for name, tree in _modules():
+        package = name.split("/")[0]
+        if package not in FOUNDATION:
+            continue
+        allowed = {package, *FOUNDATION[package]}
+        for mod in _flashcli_modules_named(tree):
+            parts = mod.split(".")
+            if mod in ("flashcli", "flashcli.errors") or parts[1] in allowed:
+                continue
+            above.append(f"{name}: {mod}")
+    assert above == []
+
+
 @pytest.mark.parametrize("module", ["flashcli.commands.eval", "flashcli.commands.relight"])
 def test_commands_do_not_import_the_cli_module(module):
     import importlib
@@ -212,4 +248,4 @@ def test_the_private_name_rule_sees_what_it_should():
                         "_console") is None
     assert _private_use("flashcli.cli", "flashcli", "flashcli.commands", "_console") \
         == "flashcli.commands._console"
-    assert _private_use("flashcli.imageio", "flashcli", "flashcli.raw", "RAW_EXTENSIONS") is None
+    assert _private_use("flashcli.io.imageio", "flashcli.io", "flashcli.io.raw", "RAW_EXTENSIONS") is None

@@ -8,7 +8,7 @@ import json
 import torch
 
 from flashcli.methods import create_enhancer
-from flashcli.metrics import METRICS, psnr, quantize, ssim
+from flashcli.ops.metrics import METRICS, psnr, quantize, ssim
 from flashcli.synth import RENDERER_VERSION, render_batch
 
 #: A seed no training or calibration set used.

@@ -11,10 +11,11 @@ from click.testing import CliRunner
 from test_evaluate import make_dataset
 
 from flashcli import evaluation as ev
-from flashcli import imageio, metrics
 from flashcli.cli import FlashcliGroup, cli
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.info import collect_photos
+from flashcli.io import imageio
+from flashcli.ops import metrics
 from flashcli.relight import relight
 
 

@@ -14,7 +14,6 @@ import torch
 from PIL import Image
 
 from flashcli import evaluation as ev
-from flashcli import metrics
 from flashcli.errors import FlashcliError, WeightsError
 from flashcli.evaluation import pairs as ev_pairs
 from flashcli.evaluation import plan as ev_plan
@@ -28,6 +27,7 @@ from flashcli.evaluation.report import (
     table_markdown,
     write_report,
 )
+from flashcli.ops import metrics
 from flashcli.weights import save_weights
 
 

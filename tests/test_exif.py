@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from flashcli import exif
-from flashcli.exif import FlashInfo, decode_flash
-from flashcli.imageio import read_metadata
+from flashcli.io import exif
+from flashcli.io.exif import FlashInfo, decode_flash
+from flashcli.io.imageio import read_metadata
 
 
 def test_decode_flash_examples():

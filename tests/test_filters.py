@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from flashcli.filters import band_rows, bilateral_filter, window_offsets
+from flashcli.ops.filters import band_rows, bilateral_filter, window_offsets
 
 
 def reference_bilateral(img: np.ndarray, window: int, sigma_space: float, sigma_range: float,

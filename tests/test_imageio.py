@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from flashcli import imageio
 from flashcli.errors import FlashcliError
-from flashcli.imageio import ImageReadError, read_image, read_metadata, write_image
+from flashcli.io import imageio
+from flashcli.io.imageio import ImageReadError, read_image, read_metadata, write_image
 
 
 def _u8(x: torch.Tensor) -> np.ndarray:

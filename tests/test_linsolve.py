@@ -8,8 +8,8 @@ import scipy.sparse.linalg as spl
 import torch
 from stencil_reference import scipy_matrix
 
-from flashcli import linsolve
-from flashcli.linsolve import (
+from flashcli.ops import linsolve
+from flashcli.ops.linsolve import (
     apply_operator,
     build_hierarchy,
     operator_diagonal,
@@ -18,7 +18,7 @@ from flashcli.linsolve import (
     solve,
     vcycle,
 )
-from flashcli.tridiag import Tridiagonal
+from flashcli.ops.tridiag import Tridiagonal
 
 
 def random_system(n=2, h=13, w=17, scale=50.0, seed=0):

@@ -13,10 +13,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from flashcli.cli import cli
-from flashcli.colour import cast, nearest_kelvin
 from flashcli.errors import UsageError
-from flashcli.look import Look, apply_look, camera_levels, parse_white_balance, split_levels
-from flashcli.upsample import linear_to_srgb, srgb_to_linear
+from flashcli.ops.colour import cast, nearest_kelvin
+from flashcli.ops.look import Look, apply_look, camera_levels, parse_white_balance, split_levels
+from flashcli.ops.upsample import linear_to_srgb, srgb_to_linear
 
 
 def _photo(seed: int = 0, h: int = 24, w: int = 32) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""flashcli.metrics against scikit-image (PSNR, SSIM, CIEDE2000), the published CIEDE2000
+"""flashcli.ops.metrics against scikit-image (PSNR, SSIM, CIEDE2000), the published CIEDE2000
 test data, and hand-made LOE and white-balance cases."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import torch
 from skimage.color import deltaE_ciede2000, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from flashcli import metrics
 from flashcli.errors import FlashcliError
+from flashcli.ops import metrics
 
 SIZES = [(11, 11), (13, 17), (37, 53), (48, 64)]
 

@@ -203,7 +203,7 @@ def test_eval_opt_values_reach_the_method(dataset):
 
 
 def test_look_validation_keeps_every_setting():
-    from flashcli.look import Look
+    from flashcli.ops.look import Look
 
     assert Look(2.0, -1.5, "3200K").validate() == Look(2.0, -1.5, 3200.0)
     assert Look(0.0, 4.0, "flash").validate() == Look(0.0, 4.0, "flash")

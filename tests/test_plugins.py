@@ -189,7 +189,7 @@ def test_option_parsing():
 
 
 def test_device_option_rejects_unknown():
-    from flashcli.device import resolve_device
+    from flashcli.runtime.device import resolve_device
 
     assert resolve_device("cpu").type == "cpu"
     with pytest.raises(FlashcliError, match="--device tpu: unknown device"):

@@ -305,7 +305,7 @@ def test_levels_libraw_reports_are_checked_too(tmp_path):
     """Formats without DNG tags: the levels LibRaw unpacks are checked before demosaicing."""
     from types import SimpleNamespace
 
-    from flashcli.raw import RawReadError, _check_levels
+    from flashcli.io.raw import RawReadError, _check_levels
 
     with pytest.raises(RawReadError, match=r"x\.nef: the RAW file's black level 600 is at or above"):
         _check_levels(SimpleNamespace(black_level_per_channel=[600] * 4, white_level=512),

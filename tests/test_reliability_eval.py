@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from flashcli import fsutil
 from flashcli.cli import cli
+from flashcli.io import fsutil
 
 GOOD = 3
 

@@ -161,7 +161,7 @@ def test_any_exif_block_reads_or_fails_cleanly(tmp_path, head, body):
     ImageReadError; never another exception, never a warning, and outputs still write."""
     import warnings
 
-    from flashcli.imageio import ImageReadError, read_image, write_image
+    from flashcli.io.imageio import ImageReadError, read_image, write_image
 
     path = bi._jpeg_with_app1(tmp_path / "fuzz.jpg", b"Exif\x00\x00" + head + body)
     with warnings.catch_warnings():

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from flashcli import fsutil
 from flashcli.cli import cli
-from flashcli.imageio import read_image
+from flashcli.io import fsutil
+from flashcli.io.imageio import read_image
 
 
 @pytest.fixture(scope="module")

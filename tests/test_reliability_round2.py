@@ -22,10 +22,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from flashcli import fsutil
 from flashcli.cli import cli
 from flashcli.errors import FlashcliError
-from flashcli.imageio import read_image, write_image
+from flashcli.io import fsutil
+from flashcli.io.imageio import read_image, write_image
 
 ROOT = Path(__file__).resolve().parents[1]
 

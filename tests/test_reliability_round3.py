@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from flashcli.cli import cli
-from flashcli.decodefail import is_out_of_memory, tiff_compression
+from flashcli.io.decodefail import is_out_of_memory, tiff_compression
 
 #: Compression tag values written into valid uncompressed TIFFs: 7 JPEG, 8/32946 Deflate,
 #: 50000 Zstandard (codecs flashcli has, given data that is not theirs), 34712 JPEG 2000,

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from flashcli import fsutil
 from flashcli.cli import cli
+from flashcli.io import fsutil
 
 SMALL = ["--pairs", "2", "--size", "32x24"]
 

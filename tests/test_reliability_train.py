@@ -18,8 +18,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from flashcli import fsutil
 from flashcli.cli import cli
+from flashcli.io import fsutil
 
 TINY = ["--no-pretrained", "--opt", "width=0.0625", "--crop-size", "16", "--batch-size", "2"]
 

@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flashcli import fsutil
 from flashcli.cli import cli
 from flashcli.errors import FlashcliError, WeightsError
+from flashcli.io import fsutil
 from flashcli.weights import load_weights, save_weights
 
 

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 
 from flashcli.enhancer import Enhancer, Option
 from flashcli.errors import FlashcliError
-from flashcli.imageio import read_image, read_metadata
+from flashcli.io.imageio import read_image, read_metadata
+from flashcli.ops.upsample import linear_to_srgb, srgb_to_linear
 from flashcli.relight import (
     FAILED,
     PROCESSED,
@@ -27,7 +28,6 @@ from flashcli.relight import (
     plan,
     relight,
 )
-from flashcli.upsample import linear_to_srgb, srgb_to_linear
 
 
 class Exposure(Enhancer):

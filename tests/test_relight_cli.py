@@ -16,7 +16,7 @@ from test_relight import Exposure, exposure
 import flashcli
 from flashcli import methods, plugins
 from flashcli.cli import cli
-from flashcli.imageio import read_metadata
+from flashcli.io.imageio import read_metadata
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from flashcli.cli import cli
-from flashcli.imageio import read_metadata
+from flashcli.io.imageio import read_metadata
 
 
 def _run(*args: str):
@@ -109,7 +109,7 @@ def test_heic_is_relit_upright_to_jpeg_with_its_exif(tmp_path):
 
 
 def test_heic_without_pillow_heif_says_how_to_install_it(tmp_path, monkeypatch):
-    import flashcli.imageio as imageio
+    import flashcli.io.imageio as imageio
 
     folder = tmp_path / "in"
     folder.mkdir()

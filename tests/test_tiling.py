@@ -1,4 +1,4 @@
-"""Overlapping, blended tiles (flashcli.tiling)."""
+"""Overlapping, blended tiles (flashcli.ops.tiling)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flashcli.tiling import ramp, run_tiled, tile_starts
+from flashcli.ops.tiling import ramp, run_tiled, tile_starts
 
 
 def blur(x: torch.Tensor, radius: int = 2) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Edge-aware gain upsampling (flashcli.upsample)."""
+"""Edge-aware gain upsampling (flashcli.ops.upsample)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from flashcli.upsample import (
+from flashcli.ops.upsample import (
     GainField,
     apply_gain,
     box_mean,
@@ -131,8 +131,8 @@ def test_cuda_matches_cpu():
 
 
 def test_strength_interpolates_the_gain_in_log_space():
-    from flashcli.look import Look, apply_look
-    from flashcli.upsample import linear_gain
+    from flashcli.ops.look import Look, apply_look
+    from flashcli.ops.upsample import linear_gain
 
     def with_strength(flash, out, s):
         return apply_look(flash, out, Look(strength=s))[0]
@@ -153,7 +153,7 @@ def test_strength_interpolates_the_gain_in_log_space():
 
 
 def test_8bit_path_matches_the_float_path_within_one_level():
-    from flashcli.upsample import apply_gain_u8, downscale_u8
+    from flashcli.ops.upsample import apply_gain_u8, downscale_u8
 
     full = scene(seed=3)
     u8 = (full * 255).round().to(torch.uint8)

@@ -12,7 +12,7 @@ from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
 from flashcli.evaluation.report import EvalResult, rows
-from flashcli.metrics import DEFAULT_METRICS, METRICS
+from flashcli.ops.metrics import DEFAULT_METRICS, METRICS
 from flashcli.selection import parse_methods, parse_options, parse_weights
 
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.imageio import BIT_DEPTHS, FORMAT_NAMES
+from flashcli.io.imageio import BIT_DEPTHS, FORMAT_NAMES
 from flashcli.relight import (
     DEFAULT_TEMPLATE,
     FAILED,

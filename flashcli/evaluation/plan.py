@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from flashcli import selection
 from flashcli.enhancer import Enhancer, validate_options
 from flashcli.errors import FlashcliError, UsageError, WeightsError
-from flashcli.look import Look
 from flashcli.methods import create_enhancer
+from flashcli.ops.look import Look
 from flashcli.plugins import registry
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ class EvalConfig:
     ``split``, ``category`` and ``limit`` choose the pairs of a dataset folder. ``baseline``:
     a method name, True for the installed method marked ``reference`` (if any), None for
     no comparison; it is added to the methods when missing. ``metrics``: names from
-    :data:`flashcli.metrics.METRICS` (``"psnr,ssim"`` or a list; None: the default set).
+    :data:`flashcli.ops.metrics.METRICS` (``"psnr,ssim"`` or a list; None: the default set).
     Outputs are rounded to 8 bit before scoring unless ``quantize`` is False.
     ``save_images_dir`` receives ``<method>/<stem>.png``; ``thumbnail_side`` keeps small
     previews of the first ``thumbnail_pairs`` pairs for contact sheets.
@@ -52,7 +52,7 @@ class EvalConfig:
     workers: int = 4
     #: Share of every method's change that is scored (0: the flash photo, 1: the full output).
     strength: float = 1.0
-    #: EV added to every method's exposure, and its white balance (see flashcli.look); the
+    #: EV added to every method's exposure, and its white balance (see flashcli.ops.look); the
     #: reference method (the flash photo) is scored as it is.
     exposure: float = 0.0
     white_balance: str | float = "auto"

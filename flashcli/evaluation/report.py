@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flashcli import metrics
-from flashcli.fsutil import atomic_path, atomic_write_text, ensure_dir
-from flashcli.metrics import METRICS
+from flashcli.io.fsutil import atomic_path, atomic_write_text, ensure_dir
+from flashcli.ops import metrics
+from flashcli.ops.metrics import METRICS
 
 if TYPE_CHECKING:
     import torch
@@ -319,7 +319,7 @@ def _to_pil(t: torch.Tensor) -> Image.Image:
 
 def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) -> list[Path]:
     """Write results.json, results.csv, table.md and contact_sheet_NNN.png into ``folder``."""
-    from flashcli.imageio import verify_image
+    from flashcli.io.imageio import verify_image
 
     folder = ensure_dir(folder)  # a file in the way, no permission: one line
     written = []

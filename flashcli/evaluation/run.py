@@ -14,9 +14,8 @@ from typing import Any
 
 import torch
 
-from flashcli import __version__, metrics, selection
+from flashcli import __version__, selection
 from flashcli.datasets import Pair, PairSet
-from flashcli.device import resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import UsageError
 from flashcli.evaluation.pairs import check_collected, collect_pairs, data_of
@@ -24,8 +23,10 @@ from flashcli.evaluation.plan import EvalConfig, method_list, start_methods
 from flashcli.evaluation.report import EvalResult, write_report
 from flashcli.evaluation.score import Scoring, compare, summaries
 from flashcli.methods import default_methods
+from flashcli.ops import metrics
 from flashcli.plugins import registry
-from flashcli.progress import ProgressFn
+from flashcli.runtime.device import resolve_device
+from flashcli.runtime.progress import ProgressFn
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Scoring (the step relight calls run): decode the pairs a chunk at a time, run every
 method once per image in batches of same-size images, apply the look, quantise the outputs to
 8 bit as the authors did and score them with the chosen metrics of
-:data:`flashcli.metrics.METRICS`; then each method's mean and spread (:func:`summaries`) and
+:data:`flashcli.ops.metrics.METRICS`; then each method's mean and spread (:func:`summaries`) and
 its comparison with the baseline (:func:`compare`).
 
 A failure on one image (unreadable file, a method error, out of memory) is recorded and
@@ -22,9 +22,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from flashcli import metrics
 from flashcli.datasets import Pair, load_pair_uint8
-from flashcli.decodefail import is_out_of_memory, out_of_memory
 from flashcli.enhancer import Enhancer
 from flashcli.evaluation.plan import EvalConfig
 from flashcli.evaluation.report import (
@@ -35,10 +33,12 @@ from flashcli.evaluation.report import (
     ImageScore,
     MethodSummary,
 )
-from flashcli.fsutil import safe_name
-from flashcli.look import apply_look
-from flashcli.progress import ProgressFn
-from flashcli.progress import report as report_progress
+from flashcli.io.decodefail import is_out_of_memory, out_of_memory
+from flashcli.io.fsutil import safe_name
+from flashcli.ops import metrics
+from flashcli.ops.look import apply_look
+from flashcli.runtime.progress import ProgressFn
+from flashcli.runtime.progress import report as report_progress
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +222,7 @@ class Scoring:
 def save_outputs(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:
     """Write each output of ``batch`` as ``save_dir/<method>/<stem>.png``; a file that cannot
     be written is a failure of that image."""
-    from flashcli.imageio import write_image
+    from flashcli.io.imageio import write_image
 
     for (pair, _, _), image in zip(batch, out.cpu(), strict=True):
         target = save_dir / safe_name(name) / f"{pair.stem}.png"

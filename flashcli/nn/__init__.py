@@ -7,8 +7,8 @@ its training start; it imports no torch, so plugins declare their options with i
 other names import torch when first read.
 """
 
-from flashcli.lazy import lazy_exports
 from flashcli.nn.backbone import VGGBackbone
+from flashcli.runtime.lazy import lazy_exports
 
 __all__ = [
     "SymmetricDecoder",

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import is_regular, not_regular_reason
+from flashcli.io.fsutil import is_regular, not_regular_reason
 from flashcli.weights import is_safetensors, torch_load_untrusted
 
 #: ImageNet statistics the pretrained VGG-16 expects its input normalised with.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import not_regular_reason
-from flashcli.imageio import is_image_path
+from flashcli.io.fsutil import not_regular_reason
+from flashcli.io.imageio import is_image_path
 
 log = logging.getLogger(__name__)
 

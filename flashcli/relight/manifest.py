@@ -8,7 +8,7 @@ unknown settings (``--overwrite`` redoes it).
 
 The manifest maps each output's path relative to the output folder to the **fingerprint**
 of the settings that made it (:func:`fingerprint`). It is written atomically
-(:mod:`flashcli.fsutil`) as outputs finish, at most every :data:`FLUSH_SECONDS`, and once
+(:mod:`flashcli.io.fsutil`) as outputs finish, at most every :data:`FLUSH_SECONDS`, and once
 more when the run ends or is interrupted, merged with what is on disk at that moment.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import atomic_write_text, is_regular
-from flashcli.jsonsafe import loads_untrusted
+from flashcli.io.fsutil import atomic_write_text, is_regular
+from flashcli.io.jsonsafe import loads_untrusted
 
 log = logging.getLogger(__name__)
 

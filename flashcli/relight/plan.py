@@ -11,11 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcli.decodefail import photo_failure
 from flashcli.errors import UsageError
-from flashcli.exif import written_by_flashcli
-from flashcli.fsutil import safe_name
-from flashcli.imageio import (
+from flashcli.io.decodefail import photo_failure
+from flashcli.io.exif import written_by_flashcli
+from flashcli.io.fsutil import safe_name
+from flashcli.io.imageio import (
     BIT_DEPTHS,
     OUTPUT_FORMATS,
     PhotoMeta,
@@ -45,7 +45,7 @@ DEFAULT_FORMAT = "jpeg"
 
 
 def output_format(source: Path, format: str | None, bit_depth: int = 8) -> str:
-    """``jpeg``, ``png`` or ``tiff`` (:data:`flashcli.imageio.OUTPUT_FORMATS`): ``format``
+    """``jpeg``, ``png`` or ``tiff`` (:data:`flashcli.io.imageio.OUTPUT_FORMATS`): ``format``
     if given; else the one format that holds ``bit_depth`` (16: TIFF), the input's own
     format, JPEG for RAW and anything else."""
     if format:
@@ -125,7 +125,7 @@ class Job:
     format: str
     meta: PhotoMeta | None = None
     result: FileResult | None = None
-    #: The look applied (camera and spatial parts, see flashcli.look), once relit.
+    #: The look applied (camera and spatial parts, see flashcli.ops.look), once relit.
     look: dict | None = None
     #: Why the photo is relit (its flash state and the selection), once planned.
     why: str = ""
@@ -154,7 +154,7 @@ def _read_meta(path: Path) -> PhotoMeta | Exception:
 
 
 def failure(exc: BaseException, job: Job | None = None) -> str:
-    """One line for a photo that failed (:func:`flashcli.decodefail.photo_failure`): running
+    """One line for a photo that failed (:func:`flashcli.io.decodefail.photo_failure`): running
     out of memory names the photo, its size and ``--max-pixels``."""
     if job is not None and job.meta is not None:
         return photo_failure(exc, job.source.path, job.meta.width, job.meta.height)

@@ -42,7 +42,7 @@ class FileResult:
     flash: str = "unknown"
     megapixels: float = 0.0
     #: What was applied: ``camera`` (exposure EV, colour temperature, gains) and ``spatial``
-    #: (the range of the rest, stops); see :func:`flashcli.look.apply_look`.
+    #: (the range of the rest, stops); see :func:`flashcli.ops.look.apply_look`.
     look: dict[str, Any] | None = None
     #: What the output does not keep of the photo ("alpha channel", "greyscale: written as
     #: colour"), or "".
@@ -71,7 +71,7 @@ class RelightReport:
     timings: dict[str, float] = field(default_factory=dict)
     #: Share of the method's change applied (0: the photo as it is, 1: the full relight).
     strength: float = 1.0
-    #: The user's look settings (strength, exposure, white_balance; see flashcli.look).
+    #: The user's look settings (strength, exposure, white_balance; see flashcli.ops.look).
     look: dict[str, Any] = field(default_factory=dict)
     #: The weights used (file, sha256, what they were trained on, provenance), if any.
     weights: dict[str, Any] | None = None

@@ -1,8 +1,8 @@
 """Run a planned relight: decoding and encoding in a thread pool while the device works.
 
 The method runs on a working-size copy and its per-pixel gain is carried to full resolution
-by the fast guided filter (:mod:`flashcli.upsample`), or, with ``working_size="full"``, on the
-full image in blended tiles (:mod:`flashcli.tiling`). Failures of single files are collected
+by the fast guided filter (:mod:`flashcli.ops.upsample`), or, with ``working_size="full"``, on the
+full image in blended tiles (:mod:`flashcli.ops.tiling`). Failures of single files are collected
 in the report; the run goes on.
 """
 
@@ -19,12 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flashcli.device import check_device_spec, resolve_device
 from flashcli.enhancer import Enhancer
 from flashcli.errors import FlashcliError, UsageError
-from flashcli.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
-from flashcli.lazy import lazy_module
-from flashcli.look import Look, apply_look
+from flashcli.io.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
+from flashcli.ops.look import Look, apply_look
 from flashcli.relight import manifest
 from flashcli.relight.discover import Ignored, discover, no_photos_message
 from flashcli.relight.plan import (
@@ -46,12 +44,14 @@ from flashcli.relight.report import (
     FileResult,
     RelightReport,
 )
+from flashcli.runtime.device import check_device_spec, resolve_device
+from flashcli.runtime.lazy import lazy_module
 
 # torch and the modules that import it load on first use: relight() starts decoding the first
 # photos (Pillow and NumPy only) before it imports torch, so the two overlap.
 torch = lazy_module("torch")
-tiling = lazy_module("flashcli.tiling")
-upsample = lazy_module("flashcli.upsample")
+tiling = lazy_module("flashcli.ops.tiling")
+upsample = lazy_module("flashcli.ops.upsample")
 
 #: Tile side for ``working_size="full"`` when the method names no working size.
 DEFAULT_TILE = 1024
@@ -93,7 +93,7 @@ class RelightConfig:
     tile: int | None = None
     overlap: int | None = None
     #: 0 leaves photos untouched, 1 applies the method's full change; the gain is
-    #: interpolated in log space (see :mod:`flashcli.look`).
+    #: interpolated in log space (see :mod:`flashcli.ops.look`).
     strength: float = 1.0
     #: EV added to the method's exposure.
     exposure: float = 0.0
@@ -233,7 +233,7 @@ class _Runner:
             return self.enhancer(x)
 
     def _looked(self, flash: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, list[dict]]:
-        """The user's look over the method's result for whole photos (see flashcli.look)."""
+        """The user's look over the method's result for whole photos (see flashcli.ops.look)."""
         return apply_look(flash, out, self.look)
 
     # -- flow ----------------------------------------------------------------------------
@@ -351,7 +351,7 @@ class _Runner:
 
     def _gain_path(self, images: list[torch.Tensor]) -> list[tuple[torch.Tensor, dict]]:
         """Downscale, run the method, carry its gain to full resolution, in place
-        (:mod:`flashcli.upsample` picks the 8-bit or the float path)."""
+        (:mod:`flashcli.ops.upsample` picks the 8-bit or the float path)."""
         h, w = images[0].shape[-2:]
         size = upsample.working_shape(h, w, self.size)
         with self.timer.stage("method", sync=True):

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from flashcli.device import resolve_device
 from flashcli.errors import FlashcliError, UsageError
-from flashcli.fsutil import atomic_path
-from flashcli.progress import ProgressFn, report
+from flashcli.io.fsutil import atomic_path
+from flashcli.runtime.device import resolve_device
+from flashcli.runtime.progress import ProgressFn, report
 from flashcli.synth import resume
 from flashcli.synth.compose import CATEGORIES
 from flashcli.synth.render import KINDS, RENDERER_VERSION, RenderedPair, check_kind, render_pair
@@ -59,7 +59,7 @@ def stem(category: str, index: int, pairs: int) -> str:
 
 def write_png(path: Path, image: torch.Tensor) -> None:
     """Write a uint8 3 x H x W tensor as PNG, atomically."""
-    from flashcli.imageio import verify_image
+    from flashcli.io.imageio import verify_image
 
     array = image.detach().to("cpu").permute(1, 2, 0).contiguous().numpy()
     check = functools.partial(verify_image, fmt="PNG", size=(array.shape[1], array.shape[0]))
@@ -84,7 +84,7 @@ def check_preview(preview: Path, overwrite: bool) -> None:
 
 def write_preview(preview: Path, sheet: torch.Tensor) -> None:
     """Write the uint8 preview sheet in the format its name says."""
-    from flashcli.imageio import write_image
+    from flashcli.io.imageio import write_image
 
     write_image(preview, sheet.float() / 255.0, format=_PREVIEW_FORMATS[preview.suffix.lower()])
 

@@ -2,7 +2,7 @@
 illuminants found indoors (tungsten, LED, daylight through a window, camera flash).
 
 The colours themselves (Planckian and daylight loci, unit luminance) come from
-:mod:`flashcli.colour`.
+:mod:`flashcli.ops.colour`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import functools
 
 import torch
 
-from flashcli.colour import daylight_xy, planckian_xy, white, xy_to_rgb
+from flashcli.ops.colour import daylight_xy, planckian_xy, white, xy_to_rgb
 from flashcli.synth import textures as tx
 
 __all__ = ["daylight_xy", "locus_table", "planckian_xy", "sample_ambient", "sample_flash", "white", "xy_to_rgb"]

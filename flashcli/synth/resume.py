@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import atomic_write_text, is_regular
-from flashcli.jsonsafe import loads_untrusted
+from flashcli.io.fsutil import atomic_write_text, is_regular
+from flashcli.io.jsonsafe import loads_untrusted
 from flashcli.synth.compose import CATEGORIES
 
 MANIFEST = "synth.json"
@@ -104,7 +104,7 @@ def kept_pairs(out: Path, old: list[Path], wanted: dict[str, Any], n_test: int) 
 def _complete(out: Path, old: list[Path], done: str, wanted: dict[str, Any],
               n_test: int) -> dict[int, Kept]:
     """Pairs recorded as done whose flash and ambient images are both there and whole."""
-    from flashcli.imageio import verify_image
+    from flashcli.io.imageio import verify_image
 
     pairs = int(wanted["pairs"])
     w, h = (int(v) for v in str(wanted["size"]).split("x"))

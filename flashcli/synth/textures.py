@@ -228,7 +228,7 @@ def builtin_photos(size: int = SIZE) -> list[torch.Tensor]:
 def photo_textures(folder: str | Path, size: int = SIZE) -> list[torch.Tensor]:
     """The photos in ``folder`` (not its subfolders; sorted by name, at most ``MAX_PHOTOS``) as
     textures, read with flashcli's image reader. Unreadable files are skipped with a warning."""
-    from flashcli.imageio import ImageReadError, is_image_path, read_image
+    from flashcli.io.imageio import ImageReadError, is_image_path, read_image
 
     path = Path(folder)
     if not path.is_dir():

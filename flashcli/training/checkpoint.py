@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from flashcli.errors import FlashcliError
-from flashcli.fsutil import atomic_write_bytes
+from flashcli.io.fsutil import atomic_write_bytes
 from flashcli.weights import save_weights, torch_load_untrusted
 
 STATE = "state.pt"

@@ -12,7 +12,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from flashcli.device import resolve_device
+from flashcli.runtime.device import resolve_device
 from flashcli.training.task import TrainingTask
 
 

@@ -30,9 +30,9 @@ from flashcli.datasets import PairSet, SizeGroup, fingerprint, load_pairs_uint8
 from flashcli.enhancer import resolve_options
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.methods import create_enhancer
-from flashcli.metrics import METRICS, TRAINING_METRICS, quantize
+from flashcli.ops.metrics import METRICS, TRAINING_METRICS, quantize
 from flashcli.plugins import registry
-from flashcli.progress import ProgressFn, report
+from flashcli.runtime.progress import ProgressFn, report
 from flashcli.training import checkpoint as ckpt
 from flashcli.training.augment import crop_resize_flip
 from flashcli.training.config import TrainConfig

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from flashcli.fsutil import atomic_write_bytes, write_error
+from flashcli.io.fsutil import atomic_write_bytes, write_error
 
 log = logging.getLogger(__name__)
 

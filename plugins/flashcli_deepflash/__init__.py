@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option, OptionValues, option_error
-from flashcli.lazy import lazy_exports
 from flashcli.nn.backbone import VGGBackbone
+from flashcli.runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:
     import torch

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from flashcli.filters import bilateral_filter
 from flashcli.nn import VGGEncoderDecoder
+from flashcli.ops.filters import bilateral_filter
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option, OptionValues, option_error
-from flashcli.lazy import lazy_exports
 from flashcli.nn.backbone import VGGBackbone
+from flashcli.runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:
     import torch
@@ -101,7 +101,7 @@ class GuidedCGAN(Enhancer):
         return WEIGHTS if WEIGHTS.is_file() else None
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        from flashcli.upsample import apply_gain, fit_gain
+        from flashcli.ops.upsample import apply_gain, fit_gain
         from flashcli_guided_cgan.networks import apply_log_gain
 
         c = self.config

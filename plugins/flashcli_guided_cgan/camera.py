@@ -8,7 +8,7 @@ background), what colour its dim parts have (lit by the ambient light alone in a
 photo) against its bright, flash-lit parts, how much the flash clipped, how the light falls
 off from the centre. :func:`photo_features` measures them; :class:`CameraHead` maps them to
 three log2 levels (red, green, blue in linear light), trained with its own loss against the
-pair's true levels (:func:`flashcli.look.camera_levels` of flash -> ambient).
+pair's true levels (:func:`flashcli.ops.look.camera_levels` of flash -> ambient).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flashcli.colour import LUMA
-from flashcli.upsample import srgb_to_linear
+from flashcli.ops.colour import LUMA
+from flashcli.ops.upsample import srgb_to_linear
 
 #: Long side the features are measured at (any input size gives comparable numbers).
 FEATURE_SIDE = 128

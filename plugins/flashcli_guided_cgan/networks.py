@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flashcli.colour import LUMA
 from flashcli.nn import VGGEncoderDecoder, scaled
-from flashcli.upsample import linear_to_srgb, srgb_to_linear
+from flashcli.ops.colour import LUMA
+from flashcli.ops.upsample import linear_to_srgb, srgb_to_linear
 from flashcli_guided_cgan import OUTPUTS
 from flashcli_guided_cgan.camera import CameraHead
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from flashcli.look import camera_levels
+from flashcli.ops.look import camera_levels
 from flashcli.training.task import StepContext, TrainingTask, make_adam
 from flashcli_guided_cgan.losses import adversarial_loss, attention_map, guided, reconstruction_loss
 from flashcli_guided_cgan.networks import Generator, PatchDiscriminator

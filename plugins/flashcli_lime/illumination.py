@@ -15,7 +15,7 @@ As the flash paper ran it (docs/method.md, "Baselines"), per image:
        w_d(x) = W_d(x) / (| grad_d T0(x) | + eps).
 
    ``G_sigma`` is a normalised Gaussian truncated at 3 sigma; sums run over the pixels
-   inside the image. The system is solved with ``flashcli.linsolve`` (multigrid-preconditioned
+   inside the image. The system is solved with ``flashcli.ops.linsolve`` (multigrid-preconditioned
    conjugate gradient on stencils), starting from ``T0``. The default stop, a relative
    Jacobi-weighted residual of 1e-2, is reached in about 14 iterations at 0.3 and 1 MP and
    leaves a largest error of 4e-4 against a float64 solve (a tenth of an 8-bit level).
@@ -30,7 +30,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from flashcli.linsolve import SolveResult, solve
+from flashcli.ops.linsolve import SolveResult, solve
 
 
 def initial_illumination(image: torch.Tensor) -> torch.Tensor:
@@ -64,7 +64,7 @@ def _direction_weight(grad: torch.Tensor, valid: torch.Tensor, sigma: float, eps
 
 def strategy3_weights(t0: torch.Tensor, sigma: float, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Edge weights ``(wx, wy)`` of strategy III for ``t0`` (``N x H x W``); shapes as
-    :func:`flashcli.linsolve.solve` expects."""
+    :func:`flashcli.ops.linsolve.solve` expects."""
     n, h, w = t0.shape
     gx = torch.zeros_like(t0)
     gx[..., :, :-1] = t0[..., :, 1:] - t0[..., :, :-1]

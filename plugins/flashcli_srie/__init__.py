@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:
     import torch

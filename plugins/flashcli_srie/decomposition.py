@@ -49,7 +49,7 @@ maxima, and the alternating updates move detail from ``L`` to ``R`` slowly, so t
 ends first).
 
 Alternating minimisation with the weights frozen at the previous iterate makes each update
-one sparse symmetric positive-definite five-point system, solved by ``flashcli.linsolve``
+one sparse symmetric positive-definite five-point system, solved by ``flashcli.ops.linsolve``
 (multigrid-preconditioned CG, warm-started from the previous iterate); the l1 term is
 handled by iterative reweighting, ``|a| ~ a^2 / (2 |a_prev|)``. For an edge ``p~q``:
 
@@ -73,7 +73,7 @@ from dataclasses import dataclass
 
 import torch
 
-from flashcli.linsolve import solve
+from flashcli.ops.linsolve import solve
 
 #: Floor of V on the 0..255 scale, so that log V is finite.
 V_FLOOR = 1.0

@@ -8,9 +8,9 @@ from flashcli_deepflash import DeepFlash, DeepFlashTask
 from flashcli_deepflash.model import difference_target, from_signed, prefilter, relight, to_signed
 
 from flashcli.errors import FlashcliError, WeightsError
-from flashcli.filters import bilateral_filter
 from flashcli.methods import create_enhancer
 from flashcli.nn import VGG16Encoder, VGGEncoderDecoder
+from flashcli.ops.filters import bilateral_filter
 from flashcli.plugins import registry
 from flashcli.training.config import TrainConfig
 from flashcli.training.task import StepContext

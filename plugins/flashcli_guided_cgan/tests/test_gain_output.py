@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from flashcli_guided_cgan import GuidedCGAN
 from flashcli_guided_cgan.networks import Generator, apply_log_gain, pad_for_network
 
-from flashcli.upsample import srgb_to_linear
+from flashcli.ops.upsample import srgb_to_linear
 
 W = 0.125
 
@@ -126,7 +126,7 @@ def test_refinement_keeps_a_uniform_gain_and_is_applied():
     """The guided refinement refits the gain as a local affine function of the photo's
     colours: a uniform gain comes through unchanged, and with a varying gain the enhancer's
     output differs from the unrefined one."""
-    from flashcli.upsample import apply_gain, fit_gain
+    from flashcli.ops.upsample import apply_gain, fit_gain
 
     flash = _textured(h=48, w=64)
     uniform = apply_log_gain(flash, torch.full_like(flash, -0.5))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flashcli.errors import UsageError
-from flashcli.lazy import lazy_module
+from flashcli.runtime.lazy import lazy_module
 
 torch = lazy_module("torch")
 

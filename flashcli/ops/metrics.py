@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from flashcli.errors import FlashcliError, UsageError
-from flashcli.lazy import lazy_module
+from flashcli.runtime.lazy import lazy_module
 
 torch = lazy_module("torch")
 F = lazy_module("torch.nn.functional")

@@ -11,7 +11,7 @@ and the odd ones are filled in on the way back. Every step is a vectorised opera
 all lines at once (no loop along a line), so it runs well on a GPU. The reduction depends
 only on the matrix: :class:`Tridiagonal` does it once and then solves for many right-hand
 sides. Stable for diagonally dominant systems (``d_i >= w_{i-1} + w_i``), the case of the
-five-point systems in :mod:`flashcli.linsolve`.
+five-point systems in :mod:`flashcli.ops.linsolve`.
 """
 
 from __future__ import annotations

@@ -25,17 +25,17 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flashcli.colour import KELVIN_RANGE, LUMA, cast, nearest_kelvin
 from flashcli.errors import UsageError
-from flashcli.lazy import lazy_module
+from flashcli.ops.colour import KELVIN_RANGE, LUMA, cast, nearest_kelvin
+from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
     import torch
 
-    from flashcli import upsample
+    from flashcli.ops import upsample
 else:  # Look and its parsing load without torch (relight plans before importing it)
     torch = lazy_module("torch")
-    upsample = lazy_module("flashcli.upsample")
+    upsample = lazy_module("flashcli.ops.upsample")
 
 #: Input pixels at or above this level (any channel) are clipped: their gain is not measured.
 CLIPPED = 0.98

@@ -24,7 +24,7 @@ For constant weights this is the rediscretised operator (exactly half the Galerk
 short); across weak inner edges it stays between half and all of the Galerkin weight.
 Smoothing is symmetric: on large levels alternating zebra line Gauss-Seidel (even rows, odd
 rows, even columns, odd columns, each line solved exactly by cyclic reduction in
-:mod:`flashcli.tridiag`, then the same in reverse after the coarse correction), which
+:mod:`flashcli.ops.tridiag`, then the same in reverse after the coarse correction), which
 handles the strong one-directional couplings edge-aware weights produce along edges; on
 small levels, where the line solves' many small operations cost more than they gain,
 red-black point Gauss-Seidel. The coarsest level (at most ``COARSEST`` pixels) is solved by
@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from flashcli.tridiag import Tridiagonal
+from flashcli.ops.tridiag import Tridiagonal
 
 #: Largest grid (pixels) solved directly at the bottom of the V-cycle.
 COARSEST = 256

@@ -70,8 +70,8 @@ class PhotoMeta:
 
     ``width``/``height`` are the upright size (Orientation applied). ``orientation`` (EXIF
     Orientation, 1-8) has one meaning for every format: the turn still to apply to the pixels
-    as the decoder hands them over (:func:`flashcli.imageio.decode_pixels`) to make them
-    upright; :func:`flashcli.imageio.pixels_to_tensor` applies it. It is the EXIF tag for
+    as the decoder hands them over (:func:`flashcli.io.imageio.decode_pixels`) to make them
+    upright; :func:`flashcli.io.imageio.pixels_to_tensor` applies it. It is the EXIF tag for
     Pillow's formats, LibRaw's own reading for RAW files (decoded as stored), and 1 for
     HEIF, whose decoder turns the pixels itself. ``exif`` maps exifread's
     tag names ("EXIF Flash", "Image Make", ...) to their printable values. ``exif_block`` is the

@@ -13,7 +13,7 @@ import functools
 import math
 from typing import TYPE_CHECKING
 
-from flashcli.lazy import lazy_module
+from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
     import torch

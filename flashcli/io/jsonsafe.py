@@ -64,7 +64,7 @@ def loads_untrusted(data: str | bytes, *, max_bytes: int = MAX_BYTES,
 def read_untrusted(path: str | Path, *, max_bytes: int = MAX_BYTES,
                    max_depth: int = MAX_DEPTH) -> Any:
     """:func:`loads_untrusted` on a regular file (``OSError`` when it cannot be read)."""
-    from flashcli.fsutil import open_regular
+    from flashcli.io.fsutil import open_regular
 
     with open_regular(path) as fh:
         data = fh.read(max_bytes + 1)

@@ -1,5 +1,5 @@
 """Reading and writing photos: JPEG/PNG/TIFF via Pillow (tifffile for 16-bit), RAW via LibRaw
-(everything RAW-specific is in :mod:`flashcli.raw`, which this module asks).
+(everything RAW-specific is in :mod:`flashcli.io.raw`, which this module asks).
 
 Pixels come back as float32 3 x H x W tensors in [0, 1], upright (``PhotoMeta.orientation``
 applied, the same way for every format); metadata as a :class:`PhotoMeta`. Writes are atomic
@@ -18,9 +18,10 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from flashcli import exif as _exif
-from flashcli import raw
-from flashcli.decodefail import (
+from flashcli.errors import FlashcliError
+from flashcli.io import exif as _exif
+from flashcli.io import raw
+from flashcli.io.decodefail import (
     MEMORY_FIX,
     PhotoOutOfMemory,
     compression_name,
@@ -30,11 +31,10 @@ from flashcli.decodefail import (
     tiff_undecodable,
     tiff_unsupported,
 )
-from flashcli.errors import FlashcliError
-from flashcli.exif import FlashInfo, PhotoMeta, decode_flash
-from flashcli.fsutil import atomic_path, not_regular_reason
-from flashcli.lazy import lazy_module
-from flashcli.raw import RAW_EXTENSIONS, is_raw_path
+from flashcli.io.exif import FlashInfo, PhotoMeta, decode_flash
+from flashcli.io.fsutil import atomic_path, not_regular_reason
+from flashcli.io.raw import RAW_EXTENSIONS, is_raw_path
+from flashcli.runtime.lazy import lazy_module
 
 np = lazy_module("numpy")
 torch = lazy_module("torch")

@@ -2,7 +2,7 @@
 header alone, and a 16-bit sRGB decode.
 
 Everything RAW-specific lives here (a new camera quirk goes here, with a generated file in
-``tests/photo_factory.py``); :mod:`flashcli.imageio` asks :func:`is_raw_path`, then
+``tests/photo_factory.py``); :mod:`flashcli.io.imageio` asks :func:`is_raw_path`, then
 :func:`read_meta` and :func:`decode_raw`, and treats the result like any other photo's.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flashcli import exif
-from flashcli.decodefail import one_line
 from flashcli.errors import FlashcliError
-from flashcli.exif import PhotoMeta
-from flashcli.lazy import lazy_module
+from flashcli.io import exif
+from flashcli.io.decodefail import one_line
+from flashcli.io.exif import PhotoMeta
+from flashcli.runtime.lazy import lazy_module
 
 np = lazy_module("numpy")
 
@@ -129,7 +129,7 @@ def raw_header(path: Path) -> tuple[int, int, int]:
 
 
 def read_meta(path: Path, tags: dict[str, Any]) -> PhotoMeta:
-    """A RAW file's :class:`~flashcli.exif.PhotoMeta` from its header and EXIF ``tags``:
+    """A RAW file's :class:`~flashcli.io.exif.PhotoMeta` from its header and EXIF ``tags``:
     16-bit, the upright size, and LibRaw's own reading of the orientation (the camera's
     EXIF tag may disagree with what LibRaw decodes)."""
     width, height, orientation = raw_header(path)
