@@ -295,7 +295,7 @@ def test_report_files(tmp_path):
 
     # Thumbnails keep their size (long side 20 -> 27x35 becomes 15x20), cells fit the largest.
     sheet = Image.open(tmp_path / "report" / "contact_sheet_001.png")
-    columns, rows_n = 4, 4  # flash, identity, unet, ambient
+    columns, rows_n = 3, 4  # flash (= identity: no column of its own), unet, ambient
     cw, ch = 20, 15
     assert sheet.size == (PAD + columns * (cw + PAD), HEADER + rows_n * (ch + CAPTION + PAD) + PAD)
     px = np.asarray(sheet)

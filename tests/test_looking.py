@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from flashcli.cli import cli
@@ -65,3 +66,99 @@ def test_plugins_method_does_not_import_torch():
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+# --- item 2: relight --contact-sheet ---------------------------------------------------------
+
+def _sheet_shoot(tmp_path, n=3, size=(480, 360)):
+    import numpy as np
+    import photo_factory as pf
+
+    d = tmp_path / "shoot"
+    d.mkdir()
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w] / max(w, h)
+    smooth = np.stack([xx, yy, 0.5 + 0.4 * np.sin(6 * xx) * np.cos(4 * yy)], axis=-1)
+    for i in range(n):
+        data = (smooth * 255 * (0.5 + 0.2 * i)).clip(0, 255).astype(np.uint8)
+        pf.write_jpeg(d / f"IMG_{i:04d}.jpg", *size, data=data)
+    pf.write_jpeg(d / "IMG_off.jpg", *size, flash=pf.FLASH_NOT_FIRED)
+    return d
+
+
+def _cell(px, row, col, cw, ch):
+    from flashcli.evaluation.report import CAPTION, HEADER, PAD
+
+    y = HEADER + row * (ch + CAPTION + PAD)
+    x = PAD + col * (cw + PAD)
+    return px[y:y + ch, x:x + cw].astype(float)
+
+
+def test_contact_sheet_shows_each_photo_before_and_after_each_strength(tmp_path, test_method):
+    import numpy as np
+    from PIL import Image
+
+    from flashcli.evaluation.report import CAPTION, HEADER, PAD
+
+    shoot = _sheet_shoot(tmp_path)
+    sheet = tmp_path / "look" / "sheet.png"
+    r = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "--working-size",
+             "400", "--contact-sheet", sheet, "--sheet-strengths", "0.5,1", "--json")
+    assert r.exit_code == 0, r.output
+    assert _json(r)["contact_sheet"] == str(sheet)
+    img = Image.open(sheet)
+    cw, ch, rows, cols = 320, 240, 3, 3  # long side 320; flash, 0.5, 1; the unfired frame not
+    assert img.size == (PAD + cols * (cw + PAD), HEADER + rows * (ch + CAPTION + PAD) + PAD)
+    px = np.asarray(img.convert("RGB"))
+    for i in range(rows):
+        src = Image.open(shoot / f"IMG_{i:04d}.jpg").convert("RGB").resize((cw, ch), Image.BOX)
+        flash = _cell(px, i, 0, cw, ch)
+        assert np.abs(flash - np.asarray(src, float)).mean() < 2.0  # the downscaled input
+        half, full = _cell(px, i, 1, cw, ch), _cell(px, i, 2, cw, ch)
+        assert np.abs(full - flash).mean() > 5  # the method changed something
+        lo, hi = sorted((flash.mean(), full.mean()))
+        assert lo < half.mean() < hi
+    assert sorted(p.name for p in sheet.parent.iterdir()) == ["sheet.png"]  # no temp files
+
+
+def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
+    from PIL import Image
+
+    from flashcli.evaluation.report import CAPTION, HEADER, PAD
+
+    shoot = _sheet_shoot(tmp_path, n=3, size=(48, 32))
+    sheet = tmp_path / "sheet.jpg"
+    dry = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "-n",
+               "--contact-sheet", sheet)
+    assert dry.exit_code == 0, dry.output
+    assert not sheet.exists() and not (tmp_path / "out").exists()
+    r = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "--contact-sheet",
+             sheet, "--sheet-rows", "2", "--sheet-strengths", "0,0.5,1,1.5")
+    assert r.exit_code == 0, r.output
+    assert f"contact sheet: {sheet}" in r.output.replace("\n", "")
+    img = Image.open(sheet)
+    assert img.format == "JPEG"
+    assert img.size == (PAD + 5 * (48 + PAD), HEADER + 2 * (32 + CAPTION + PAD) + PAD)
+    for args, words in (((shoot / "IMG_0000.jpg",), "one of the photos"),
+                        ((tmp_path / "sheet.gif",), ".jpg or .png"),
+                        ((sheet, "--sheet-strengths", "0.5,3"), "0 to 2")):
+        bad = _run("relight", shoot, "-o", tmp_path / "out2", "-m", "test-exposure",
+                   "--contact-sheet", *args)
+        assert bad.exit_code == 2 and words in bad.output, bad.output
+        assert not (tmp_path / "out2").exists()
+
+
+@pytest.fixture
+def test_method(monkeypatch):
+    """The test-only `test-exposure` method (tests/test_relight.py) for the CLI."""
+    import types
+
+    import flashcli
+    from flashcli import methods, plugins
+    from test_relight import Exposure
+
+    plugin = types.SimpleNamespace(
+        flashcli_register_enhancers=flashcli.hookimpl(lambda register: register(Exposure)))
+    reg = plugins.build_registry(extra_plugins=[("test-exposure", plugin)])
+    monkeypatch.setattr(plugins, "registry", lambda: reg)
+    monkeypatch.setattr(methods, "registry", lambda: reg)

@@ -131,10 +131,17 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Decode/encode threads (default: up to 4).")
 @click.option("--max-pixels", type=click.IntRange(1), default=None, help="Largest photo accepted (pixels).")
+@click.option("--contact-sheet", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Also write one JPEG/PNG of the first relit photos before and after, at each "
+                   "--sheet-strengths, to pick a strength at a glance (a dry run writes none).")
+@click.option("--sheet-strengths", default=None, metavar="S,S,...",
+              help="Strengths the contact sheet shows (default: 0.5,1).")
+@click.option("--sheet-rows", type=click.IntRange(1, 100), default=6, show_default=True,
+              help="Photos on the contact sheet.")
 @common_options
 def command(inputs, output_dir, recursive, all_frames, include_unknown, include_relit, method, weights, opts,
             working_size, strength, exposure, white_balance, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
-            max_pixels) -> None:
+            max_pixels, contact_sheet, sheet_strengths, sheet_rows) -> None:
     """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
 
     Example: flashcli relight examples/shoot -o relit/
@@ -149,7 +156,8 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
         options=options, device=console.settings().device,
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
-        max_pixels=max_pixels, strength=strength, exposure=exposure, white_balance=white_balance)
+        max_pixels=max_pixels, strength=strength, exposure=exposure, white_balance=white_balance,
+        contact_sheet=contact_sheet, sheet_strengths=sheet_strengths, sheet_rows=sheet_rows)
     start = time.perf_counter()
     with console.ProgressBar(_Throughput()) as bar:
         done = {"files": 0, "mp": 0.0, "todo": 0}
@@ -208,6 +216,8 @@ def _print(report: RelightReport, as_json: bool) -> None:
             out.print(details)
         for note in report.notes():
             out.print(note, soft_wrap=True, markup=False)
+        if report.contact_sheet:
+            out.print(f"contact sheet: {report.contact_sheet}", soft_wrap=True, markup=False)
     if report.failed:
         failed = len(report.failed)
         raise FlashcliError(f"{failed} of {len(report.files)} photos failed; see the report above")

@@ -256,49 +256,68 @@ def _font() -> ImageFont.ImageFont:
     return ImageFont.load_default()
 
 
-def contact_sheets(result: EvalResult, rows_per_sheet: int = ROWS_PER_SHEET) -> list[Image.Image]:
-    """PNG-ready sheets: one row per pair (captioned with the stem and each method's PSNR and
-    SSIM), columns flash, each method in table order, ambient."""
+def grid_sheet(labels: list[str], cells: list[list[tuple[Any, str]]]) -> Image.Image:
+    """One sheet: a strip of column ``labels``, then one row per entry of ``cells``, each
+    cell a uint8 3 x h x w thumbnail (None: a grey "failed" cell) with a caption under it."""
     from PIL import Image, ImageDraw
 
-    stems = [p.stem for p in result.pairs if p.stem in result.thumbnails]
-    columns = [FLASH, *ordered_methods(result.methods), AMBIENT]
-    by_method = {m: result.score_table(m) for m in result.methods}
+    thumbs = [t for row in cells for t, _ in row if t is not None]
+    cw = max((t.shape[-1] for t in thumbs), default=32)
+    ch = max((t.shape[-2] for t in thumbs), default=32)
+    width = PAD + len(labels) * (cw + PAD)
+    height = HEADER + len(cells) * (ch + CAPTION + PAD) + PAD
+    sheet = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(sheet)
     font = _font()
+    for j, label in enumerate(labels):
+        draw.text((PAD + j * (cw + PAD), 2), _fit(draw, label, font, cw), fill=(0, 0, 0), font=font)
+    for i, row in enumerate(cells):
+        y = HEADER + i * (ch + CAPTION + PAD)
+        for j, (t, caption) in enumerate(row):
+            x = PAD + j * (cw + PAD)
+            if t is None:
+                draw.rectangle([x, y, x + cw - 1, y + ch - 1], fill=(200, 200, 200))
+                draw.text((x + 2, y + 2), "failed", fill=(160, 0, 0), font=font)
+            else:
+                sheet.paste(_to_pil(t), (x, y))
+            draw.text((x, y + ch + 1), _fit(draw, caption, font, cw), fill=(0, 0, 0), font=font)
+    return sheet
+
+
+def _same_as_flash(result: EvalResult, method: str, stems: list[str]) -> bool:
+    """Whether ``method``'s thumbnail is the flash one's on every row (identity's)."""
+    import torch
+
+    rows_ = [result.thumbnails[s] for s in stems]
+    return bool(rows_) and all(r.get(method) is not None and r.get(FLASH) is not None
+                               and torch.equal(r[method], r[FLASH]) for r in rows_)
+
+
+def contact_sheets(result: EvalResult, rows_per_sheet: int = ROWS_PER_SHEET) -> list[Image.Image]:
+    """PNG-ready sheets: one row per pair (captioned with the stem and each method's PSNR and
+    SSIM), columns flash, each method in table order, ambient. A method whose images are the
+    flash photos themselves (identity) gets no column of its own: its scores go under the
+    flash column, which is labelled ``flash = <method>``."""
+    stems = [p.stem for p in result.pairs if p.stem in result.thumbnails]
+    methods = ordered_methods(result.methods)
+    same = [m for m in methods if _same_as_flash(result, m, stems)]
+    columns = [FLASH, *[m for m in methods if m not in same], AMBIENT]
+    labels = [FLASH + "".join(f" = {m}" for m in same), *columns[1:]]
+    by_method = {m: result.score_table(m) for m in result.methods}
+
+    def caption(stem: str, col: str) -> str:
+        if col == AMBIENT:
+            return "ground truth"
+        s = by_method.get(same[0] if col == FLASH and same else col, {}).get(stem)
+        scores = "  ".join(METRICS[k].format(s.values[k]) for k in result.metrics[:2]) if s else ""
+        return f"{stem}  {scores}".strip() if col == FLASH else scores
+
     sheets = []
     for start in range(0, len(stems), rows_per_sheet):
         chunk = stems[start:start + rows_per_sheet]
-        thumbs = [result.thumbnails[s] for s in chunk]
-        cw = max(t.shape[-1] for row in thumbs for t in row.values())
-        ch = max(t.shape[-2] for row in thumbs for t in row.values())
-        width = PAD + len(columns) * (cw + PAD)
-        height = HEADER + len(chunk) * (ch + CAPTION + PAD) + PAD
-        sheet = Image.new("RGB", (width, height), (255, 255, 255))
-        draw = ImageDraw.Draw(sheet)
-        for j, col in enumerate(columns):
-            draw.text((PAD + j * (cw + PAD), 2), _fit(draw, col, font, cw), fill=(0, 0, 0),
-                      font=font)
-        for i, (stem, row) in enumerate(zip(chunk, thumbs, strict=True)):
-            y = HEADER + i * (ch + CAPTION + PAD)
-            for j, col in enumerate(columns):
-                x = PAD + j * (cw + PAD)
-                t = row.get(col)
-                if t is None:
-                    draw.rectangle([x, y, x + cw - 1, y + ch - 1], fill=(200, 200, 200))
-                    draw.text((x + 2, y + 2), "failed", fill=(160, 0, 0), font=font)
-                else:
-                    sheet.paste(_to_pil(t), (x, y))
-                if col == FLASH:
-                    caption = stem
-                elif col == AMBIENT:
-                    caption = "ground truth"
-                else:
-                    s = by_method.get(col, {}).get(stem)
-                    caption = "  ".join(METRICS[k].format(s.values[k])
-                                        for k in result.metrics[:2]) if s else ""
-                draw.text((x, y + ch + 1), _fit(draw, caption, font, cw), fill=(0, 0, 0),
-                          font=font)
-        sheets.append(sheet)
+        cells = [[(result.thumbnails[s].get(col), caption(s, col)) for col in columns]
+                 for s in chunk]
+        sheets.append(grid_sheet(labels, cells))
     return sheets
 
 

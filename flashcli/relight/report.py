@@ -77,6 +77,8 @@ class RelightReport:
     weights: dict[str, Any] | None = None
     #: Files passed over: other types, broken links (``flashcli.relight.discover.Ignored``).
     ignored: list[Any] = field(default_factory=list)
+    #: The contact sheet written (``--contact-sheet``), None when none was.
+    contact_sheet: str | None = None
 
     def with_status(self, status: str) -> list[FileResult]:
         return [f for f in self.files if f.status == status]
@@ -166,6 +168,7 @@ class RelightReport:
             "notes": self.notes(),
             "files": [f.to_dict() for f in self.files],
             "ignored": [i.to_dict() for i in self.ignored],
+            "contact_sheet": self.contact_sheet,
         }
 
 

@@ -99,6 +99,11 @@ class RelightConfig:
     exposure: float = 0.0
     #: ``"auto"`` (the method's), ``"flash"`` (the photo's colour) or kelvin.
     white_balance: str | float = "auto"
+    #: A JPEG or PNG of the first ``sheet_rows`` relit photos before and after, at each of
+    #: ``sheet_strengths`` (text ``0.5,1`` or numbers; see :mod:`flashcli.relight.sheet`).
+    contact_sheet: str | os.PathLike | None = None
+    sheet_strengths: str | tuple[float, ...] | None = None
+    sheet_rows: int = 6
 
     @property
     def look(self) -> Look:
@@ -115,7 +120,13 @@ class RelightConfig:
         check_bit_depth(self.format, self.bit_depth)
         if not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
-        return dataclasses.replace(self, white_balance=white_balance)
+        strengths = self.sheet_strengths
+        if self.contact_sheet is not None:
+            from flashcli.relight import sheet
+
+            sheet.sheet_format(self.contact_sheet)
+            strengths = sheet.parse_strengths(strengths)
+        return dataclasses.replace(self, white_balance=white_balance, sheet_strengths=strengths)
 
 
 def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
@@ -196,6 +207,10 @@ class _Runner:
         self.pending: deque[tuple[Job, Future]] = deque()
         self.todo: deque[Job] = deque()
         self.batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
+        from flashcli.relight.sheet import SheetCollector
+
+        wants_sheet = config.contact_sheet is not None and not config.dry_run
+        self.sheet = SheetCollector(config.sheet_rows) if wants_sheet else None
 
     def attach(self, enhancer: Enhancer) -> None:
         self.attached = True
@@ -234,6 +249,8 @@ class _Runner:
 
     def _looked(self, flash: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, list[dict]]:
         """The user's look over the method's result for whole photos (see flashcli.ops.look)."""
+        if self.sheet is not None:
+            self.sheet.seen(flash, out)
         return apply_look(flash, out, self.look)
 
     # -- flow ----------------------------------------------------------------------------
@@ -314,6 +331,8 @@ class _Runner:
         return ("gain", *upsample.working_shape(h, w, self.size), image.dtype)
 
     def _run_batch(self, batch: list[tuple[Job, torch.Tensor, PhotoMeta]]) -> None:
+        if self.sheet is not None:
+            self.sheet.begin()
         try:
             results = self._compute([x for _, x, _ in batch])
         except Exception as exc:
@@ -324,6 +343,8 @@ class _Runner:
             for job, _, _ in batch:
                 self._finish(job, FAILED, failure(exc, job))
             return
+        if self.sheet is not None:
+            self.sheet.keep([job for job, _, _ in batch])
         for (job, _, meta), (result, look) in zip(batch, results, strict=True):
             job.look = look
             self._queue_encode(job, result, meta)
@@ -503,6 +524,8 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
               size: int | str, jobs: list[Job], todo: list[Job], workers: int,
               on_start: Callable[[RelightReport], None] | None,
               on_plan: Callable[[list[Job]], None] | None) -> RelightReport:
+    if runner.sheet is not None:
+        runner.sheet.check_target(cfg.contact_sheet, [j.source.path for j in jobs])
     if todo and not cfg.dry_run:
         runner.start(todo)  # the first decodes overlap torch's import and the weights' load
     try:
@@ -516,6 +539,10 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
             _dry_run(todo)
         elif todo:
             _relight_jobs(runner, cfg, enhancer, device, workers)
+            if runner.sheet is not None:
+                report.contact_sheet = runner.sheet.write(
+                    cfg.contact_sheet, cfg.sheet_strengths, cfg.look, (PROCESSED, REDONE),
+                    protect=tuple(Path(j.source.path) for j in jobs))
     except BaseException:
         runner.cancel()
         raise

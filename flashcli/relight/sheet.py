@@ -1,0 +1,166 @@
+"""Relight's contact sheet (``relight --contact-sheet PATH``): the first relit photos of a run
+before and after, at a few strengths, in one image, so a strength can be picked at a glance.
+
+The runner hands each batch's working-size input and the method's result (before the look)
+to a :class:`SheetCollector`, which keeps small copies of the first few; once the run is over,
+:func:`write_contact_sheet` applies the look at each strength to those copies and draws the
+grid (rows: photos; columns: the flash photo, then each strength) with eval's
+:func:`~flashcli.evaluation.report.grid_sheet`. A dry run writes no sheet.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flashcli.errors import UsageError
+from flashcli.runtime.lazy import lazy_module
+
+torch = lazy_module("torch")
+log = logging.getLogger(__name__)
+
+#: Long side (pixels) of a photo on the sheet, the rows it has, and the strengths shown.
+THUMB_SIDE = 320
+SHEET_ROWS = 6
+DEFAULT_STRENGTHS = (0.5, 1.0)
+SHEET_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
+
+
+def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
+    """Refuse, before any work, a sheet path that is one of the inputs."""
+    target = Path(path).expanduser().resolve()
+    if any(Path(p).resolve() == target for p in inputs):
+        raise UsageError(f"--contact-sheet {path}: that is one of the photos to relight; "
+                         "choose another path")
+
+
+def sheet_format(path: str | os.PathLike) -> str:
+    """JPEG or PNG, from the sheet's file name; anything else is a :class:`UsageError`."""
+    fmt = SHEET_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UsageError(f"--contact-sheet {path}: name a .jpg or .png file")
+    return fmt
+
+
+def parse_strengths(value: str | Sequence[float] | None) -> tuple[float, ...]:
+    """The sheet's strengths from ``0.5,1`` (or numbers); None gives the default."""
+    if value is None:
+        return DEFAULT_STRENGTHS
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        numbers = tuple(float(p) for p in parts if str(p).strip())
+    except ValueError:
+        raise UsageError(f"--sheet-strengths {value}: use numbers from 0 to 2, e.g. 0.5,1") from None
+    if not numbers or not all(0.0 <= s <= 2.0 for s in numbers):
+        raise UsageError(f"--sheet-strengths {value}: use numbers from 0 to 2, e.g. 0.5,1")
+    return tuple(dict.fromkeys(numbers))
+
+
+@dataclass
+class SheetRow:
+    """One photo on the sheet: its job, and small copies (1 x 3 x h x w float, CPU) of the
+    method's input and of its result before the look."""
+
+    job: Any
+    flash: Any
+    out: Any
+
+
+def _small(x: torch.Tensor, side: int) -> torch.Tensor:
+    from flashcli.ops import upsample
+
+    x = x.detach().cpu()
+    x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    size = upsample.working_shape(x.shape[-2], x.shape[-1], side)
+    return x if tuple(x.shape[-2:]) == size else upsample.downscale(x, size)
+
+
+class SheetCollector:
+    """Keeps small copies of the first ``rows`` photos the runner relights."""
+
+    def __init__(self, rows: int = SHEET_ROWS, side: int = THUMB_SIDE) -> None:
+        self.rows, self.side = max(1, int(rows)), side
+        self.kept: list[SheetRow] = []
+        self._seen: list[tuple[Any, Any] | None] = []
+
+    def begin(self) -> None:
+        """A batch starts: forget what a failed one saw."""
+        self._seen = []
+
+    def seen(self, flash: torch.Tensor, out: torch.Tensor) -> None:
+        """The method's input and result (N x 3 x H x W) for the next photos of the batch."""
+        for i in range(flash.shape[0]):
+            wanted = len(self.kept) + len(self._seen) < self.rows
+            self._seen.append((_small(flash[i:i + 1], self.side), _small(out[i:i + 1], self.side))
+                              if wanted else None)
+
+    def keep(self, jobs: Sequence[Any]) -> None:
+        """The batch of ``jobs`` succeeded: keep its photos (in the order seen)."""
+        for job, seen in zip(jobs, self._seen, strict=False):
+            if seen is not None and len(self.kept) < self.rows:
+                self.kept.append(SheetRow(job, *seen))
+        self._seen = []
+
+    @staticmethod
+    def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
+        check_target(path, inputs)
+
+    def write(self, path: str | os.PathLike, strengths: Sequence[float], look: Any,
+              done: Sequence[str], protect: tuple[Path, ...] = ()) -> str | None:
+        """Write the sheet of the kept photos whose result has a status in ``done`` (never
+        onto one of ``protect``, the inputs); None, with a warning, when there is none."""
+        rows = [r for r in self.kept if r.job.result is not None and r.job.result.status in done]
+        written = write_contact_sheet(path, rows, strengths, look, protect=protect)
+        if written is None:
+            log.warning("no contact sheet: no photo was relit in this run")
+        return str(written) if written is not None else None
+
+
+def _to_u8(x: torch.Tensor) -> torch.Tensor:
+    return x[0].clamp(0, 1).mul(255).round().to(torch.uint8)
+
+
+def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
+                ) -> tuple[list[str], list[list[tuple[Any, str]]]]:
+    """The sheet's column labels and cells: per row the flash photo (captioned with its file
+    name), then the result at each strength (captioned with the exposure applied)."""
+    import dataclasses
+
+    from flashcli.ops.look import apply_look
+
+    labels = ["flash", *(f"strength {s:g}" for s in strengths)]
+    cells = []
+    for row in rows:
+        line = [(_to_u8(row.flash), Path(row.job.source.path).name)]
+        for s in strengths:
+            image, stats = apply_look(row.flash, row.out, dataclasses.replace(look, strength=s))
+            ev = stats[0].get("camera", {}).get("exposure_ev")
+            line.append((_to_u8(image), f"{ev:+.2f} EV" if ev is not None else ""))
+        cells.append(line)
+    return labels, cells
+
+
+def write_contact_sheet(path: str | os.PathLike, rows: Sequence[SheetRow],
+                        strengths: Sequence[float], look: Any,
+                        protect: tuple[Path, ...] = ()) -> Path | None:
+    """Draw the sheet and write it atomically to ``path`` (never onto one of ``protect``,
+    the inputs); None (nothing written) when no photo was relit."""
+    from flashcli.evaluation.report import grid_sheet
+    from flashcli.io.fsutil import atomic_path, ensure_dir
+    from flashcli.io.imageio import verify_image
+
+    if not rows:
+        return None
+    target = Path(path).expanduser()
+    fmt = sheet_format(target)
+    sheet = grid_sheet(*sheet_cells(rows, strengths, look))
+    ensure_dir(target.parent)
+    check = functools.partial(verify_image, fmt=fmt, size=sheet.size)
+    with atomic_path(target, protect=protect, verify=check) as tmp:
+        sheet.save(tmp, format=fmt, **({"quality": 92} if fmt == "JPEG" else {}))
+    return target
