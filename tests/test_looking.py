@@ -153,9 +153,10 @@ def test_method(monkeypatch):
     """The test-only `test-exposure` method (tests/test_relight.py) for the CLI."""
     import types
 
+    from test_relight import Exposure
+
     import flashcli
     from flashcli import methods, plugins
-    from test_relight import Exposure
 
     plugin = types.SimpleNamespace(
         flashcli_register_enhancers=flashcli.hookimpl(lambda register: register(Exposure)))

@@ -44,6 +44,7 @@ from flashcli.relight.report import (
     FileResult,
     RelightReport,
 )
+from flashcli.relight.sheet import SheetCollector, parse_strengths, sheet_format
 from flashcli.runtime.device import check_device_spec, resolve_device
 from flashcli.runtime.lazy import lazy_module
 
@@ -122,10 +123,8 @@ class RelightConfig:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
         strengths = self.sheet_strengths
         if self.contact_sheet is not None:
-            from flashcli.relight import sheet
-
-            sheet.sheet_format(self.contact_sheet)
-            strengths = sheet.parse_strengths(strengths)
+            sheet_format(self.contact_sheet)
+            strengths = parse_strengths(strengths)
         return dataclasses.replace(self, white_balance=white_balance, sheet_strengths=strengths)
 
 
@@ -207,8 +206,6 @@ class _Runner:
         self.pending: deque[tuple[Job, Future]] = deque()
         self.todo: deque[Job] = deque()
         self.batch: list[tuple[Job, torch.Tensor, PhotoMeta]] = []
-        from flashcli.relight.sheet import SheetCollector
-
         wants_sheet = config.contact_sheet is not None and not config.dry_run
         self.sheet = SheetCollector(config.sheet_rows) if wants_sheet else None
 
