@@ -160,7 +160,7 @@ def test_vgg_backbone_bundle_is_shared_by_both_vgg_methods():
     from flashcli.nn import VGGBackbone
 
     names = {o.name for o in VGGBackbone.options()}
-    for method, frozen in (("deepflash", False), ("guided-cgan", True)):
+    for method, frozen in (("deepflash", False), ("guided-cgan", None)):  # None: frozen when pretrained
         cls = registry().get(method).cls
         assert names <= {o.name for o in cls.options}
         backbone = VGGBackbone.of(validate_options(cls, {"width": "0.5"}))

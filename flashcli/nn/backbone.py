@@ -4,7 +4,7 @@
 Torch-free: a plugin declares its options with it when it is imported (every command, even
 ``--help``)::
 
-    options = (Option("width", 1.0, ...), ..., *VGGBackbone.options(freeze_encoder=True))
+    options = (Option("width", 1.0, ...), ..., *VGGBackbone.options())
 
     def training_task(self, config):
         init = VGGBackbone.of(self.config).start(self.network.encoder, self.name, config.resuming)
@@ -30,19 +30,24 @@ class VGGBackbone:
     """How a method's VGG-16 encoder starts and trains: ``width`` (its channel multiplier;
     ImageNet weights exist at 1.0 only), ``pretrained`` (None: at width 1.0 only),
     ``vgg_weights`` (a torchvision vgg16 state-dict file, for offline starts) and
-    ``freeze_encoder``."""
+    ``freeze_encoder`` (None: frozen when the encoder starts from pretrained weights,
+    trained when it starts from random ones: a random frozen encoder learns nothing)."""
 
     width: float = 1.0
     pretrained: bool | None = None
     vgg_weights: str | None = None
-    freeze_encoder: bool = False
+    freeze_encoder: bool | None = None
 
     @staticmethod
-    def options(freeze_encoder: bool = False) -> tuple[Option, ...]:
+    def options(freeze_encoder: bool | None = None) -> tuple[Option, ...]:
         """The backbone's ``Option`` declarations, to splice into a method's ``options``
-        (the method declares ``width`` itself: what it scales differs)."""
+        (the method declares ``width`` itself: what it scales differs). ``freeze_encoder``
+        None: frozen when pretrained, trained from scratch."""
+        freeze_help = ("keep the VGG-16 encoder frozen while training" if freeze_encoder is not None
+                       else "keep the VGG-16 encoder frozen while training (default: frozen when "
+                            "it starts from pretrained weights, trained when it starts from scratch)")
         return (
-            Option("freeze_encoder", freeze_encoder, "keep the VGG-16 encoder frozen while training"),
+            Option("freeze_encoder", freeze_encoder, freeze_help, type=bool),
             Option("pretrained", None, "start the VGG-16 encoder from ImageNet weights "
                    "(default: when width is 1.0)", type=bool),
             Option("vgg_weights", None, "a torchvision vgg16 state-dict file, for offline "
@@ -54,6 +59,26 @@ class VGGBackbone:
         """The bundle from a method's option values (``self.config``)."""
         return cls(**{f.name: options[f.name] for f in fields(cls) if f.name in options})
 
+    @property
+    def pretrained_start(self) -> bool:
+        """Whether the encoder starts from pretrained weights (a ``vgg_weights`` file, or
+        ImageNet when ``pretrained``; auto: at width 1.0 only), decided by the options alone
+        so that a resumed run decides as its first start did."""
+        if self.vgg_weights is not None:
+            return True
+        return self.pretrained if self.pretrained is not None else self.width == 1.0
+
+    @property
+    def frozen(self) -> bool:
+        """Whether the encoder stays frozen: ``freeze_encoder`` when given, else when it
+        starts from pretrained weights (the paper's protocol)."""
+        return self.freeze_encoder if self.freeze_encoder is not None else self.pretrained_start
+
+    def learning_rate(self, pretrained: float, scratch: float) -> float:
+        """A method's default learning rate: ``pretrained`` (the paper's, for a pretrained
+        encoder) or ``scratch`` (for one that trains from random weights)."""
+        return pretrained if self.pretrained_start else scratch
+
     def start(self, encoder: VGG16Encoder, method: str, resuming: bool = False) -> str | None:
         """Make ``encoder`` ready for training: load its starting weights (``vgg_weights``,
         else ImageNet when ``pretrained``; none when ``resuming``: the saved state replaces
@@ -62,8 +87,8 @@ class VGGBackbone:
         from flashcli.nn.vgg import init_vgg16_encoder
 
         init = None if resuming else init_vgg16_encoder(encoder, self.pretrained, self.vgg_weights)
-        encoder.requires_grad_(not self.freeze_encoder)
-        if init == "scratch" and self.freeze_encoder:
+        encoder.requires_grad_(not self.frozen)
+        if init == "scratch" and self.frozen:
             log.warning(f"{method}: the encoder starts from random weights and stays frozen; "
                         "pass --opt freeze_encoder=false to train it")
         return init

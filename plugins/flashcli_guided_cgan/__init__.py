@@ -2,14 +2,16 @@
 
 Table 2 of the paper, row by row (train with ``flashcli train DATASET``):
 
-1. default: ``--method guided-cgan`` (attention on R and A, VGG-16 pretrained and frozen)
+1. default: ``--method guided-cgan`` (attention on R and A, VGG-16 pretrained and frozen,
+   generator rate 2e-5, discriminator 2e-6)
 2. no attention: ``--opt attention_r=false --opt attention_a=false``
 3. R only, no discriminator: ``--opt adversarial=false``
 4. U-Net from scratch: ``--method unet``
 
 and the other switches: ``--opt pretrained=false`` (random encoder; ``--no-pretrained`` for
-short), ``--opt vgg_weights=FILE`` (offline ImageNet start), ``--opt freeze_encoder=false``
-(fine-tune it), ``--opt width=0.25`` (narrower everything; ImageNet weights only at 1.0).
+short: the encoder then trains, and the generator rate is 2e-4), ``--opt vgg_weights=FILE``
+(offline ImageNet start), ``--opt freeze_encoder=false`` (fine-tune a pretrained encoder),
+``--opt width=0.25`` (narrower everything; ImageNet weights only at 1.0).
 """
 
 from __future__ import annotations
@@ -41,7 +43,10 @@ __getattr__ = lazy_exports(__name__, {
     "GuidedCGANTask": "flashcli_guided_cgan.task",
 })
 
-OUTPUTS = ("image", "gain")  # what the generator predicts (see networks.py)
+OUTPUTS = ("image", "gain")
+#: Generator learning rates: the paper's (pretrained, frozen encoder) and one that trains an
+#: encoder from random weights (the bundled model's, examples/bundled_model.sh).
+LR_PAPER, LR_SCRATCH = 2e-5, 2e-4  # what the generator predicts (see networks.py)
 WEIGHTS = Path(__file__).parent / "weights" / "guided_cgan_synthetic.safetensors"
 log = logging.getLogger(__name__)
 
@@ -73,10 +78,12 @@ class GuidedCGAN(Enhancer):
         Option("attention_a", True, "feed the discriminator attention-weighted images (loss A)"),
         Option("adversarial", True, "train with the discriminator (false: R only, Table 2 row 3)"),
         Option("lambda", 1.0, "weight of the adversarial term: L = R + lambda * A"),
-        Option("lr_g", 2e-5, "generator learning rate (Adam); --lr overrides it", positive=True),
-        Option("lr_d", 2e-6, "discriminator learning rate (Adam); keep it below lr_g", positive=True),
+        Option("lr_g", None, "generator learning rate (Adam; default: the paper's 2e-5 with a pretrained "
+               f"encoder, {LR_SCRATCH:g} from scratch); --lr overrides it", type=float, positive=True),
+        Option("lr_d", None, "discriminator learning rate (Adam; default: lr_g / 10); keep it below lr_g",
+               type=float, positive=True),
         Option("beta1", 0.5, "Adam beta1 of both optimisers (0 <= beta1 < 1)", minimum=0.0),
-        *VGGBackbone.options(freeze_encoder=True),
+        *VGGBackbone.options(),
     )
     needs_weights = True
     trainable = True
@@ -131,9 +138,12 @@ class GuidedCGAN(Enhancer):
         from flashcli_guided_cgan.task import GuidedCGANTask
 
         config, c = TrainConfig.of(config), self.config
-        init = VGGBackbone.of(c).start(self.network.encoder, self.name, config.resuming)
+        backbone = VGGBackbone.of(c)
+        init = backbone.start(self.network.encoder, self.name, config.resuming)
+        lr_g = config.learning_rate(c.lr_g if c.lr_g is not None else backbone.learning_rate(LR_PAPER, LR_SCRATCH))
+        lr_d = c.lr_d if c.lr_d is not None else lr_g / 10
         disc = PatchDiscriminator(c.width).to(self.device) if c.adversarial else None
-        task = GuidedCGANTask(self.network.to(self.device), disc, c, config.learning_rate(c.lr_g))
+        task = GuidedCGANTask(self.network.to(self.device), disc, {**c, "lr_d": lr_d}, lr_g)
         task.init = init
         return task
 

@@ -48,8 +48,15 @@ def test_registered_and_options():
     assert info.cls is GuidedCGAN and info.cls.trainable and info.cls.needs_weights
     assert GuidedCGAN.working_size == 320
     cfg = GuidedCGAN(width=W).config
-    assert (cfg["lr_g"], cfg["lr_d"], cfg["lambda"], cfg["beta1"]) == (2e-5, 2e-6, 1.0, 0.5)
-    assert cfg["attention_r"] and cfg["attention_a"] and cfg["adversarial"] and cfg["freeze_encoder"]
+    assert (cfg["lr_g"], cfg["lr_d"], cfg["lambda"], cfg["beta1"]) == (None, None, 1.0, 0.5)  # auto
+    assert cfg["attention_r"] and cfg["attention_a"] and cfg["adversarial"] and cfg["freeze_encoder"] is None
+    # auto: the paper's protocol with a pretrained encoder (width 1.0), a trained one from scratch
+    from flashcli.nn.backbone import VGGBackbone
+    from flashcli_guided_cgan import LR_PAPER, LR_SCRATCH
+
+    paper, scratch = VGGBackbone(width=1.0), VGGBackbone.of(cfg)
+    assert paper.frozen and paper.learning_rate(LR_PAPER, LR_SCRATCH) == 2e-5
+    assert not scratch.frozen and scratch.learning_rate(LR_PAPER, LR_SCRATCH) == 2e-4
     with pytest.raises(FlashcliError, match="valid options: adversarial, attention_a"):
         GuidedCGAN(attention=True)
     with pytest.raises(FlashcliError, match="must be > 0"):
@@ -110,7 +117,7 @@ class RecordingContext(StepContext):
 
 
 def test_d_step_then_g_step_change_the_intended_parameters():
-    enhancer, task = _task()
+    enhancer, task = _task(freeze_encoder=True)  # asked for: frozen even from scratch
     gen, disc = task.modules["generator"], task.modules["discriminator"]
     start = {"generator": _snapshot(gen), "discriminator": _snapshot(disc)}
     ctx = RecordingContext(task)
@@ -131,7 +138,7 @@ def test_d_step_then_g_step_change_the_intended_parameters():
 
 
 def test_frozen_encoder_gets_no_updates_and_unfrozen_does():
-    enhancer, task = _task()
+    enhancer, task = _task(freeze_encoder=True)
     enc = enhancer.network.encoder
     before = _snapshot(enc)
     ctx = StepContext(torch.device("cpu"), None, task.optimizers)
@@ -188,7 +195,9 @@ def test_lr_override_and_pretrained_flags(tmp_path, monkeypatch):
     enhancer = GuidedCGAN(width=W)
     task = enhancer.training_task(SimpleNamespace(lr=3e-4))
     assert task.optimizers["generator"].param_groups[0]["lr"] == 3e-4
-    assert task.optimizers["discriminator"].param_groups[0]["lr"] == 2e-6
+    assert task.optimizers["discriminator"].param_groups[0]["lr"] == pytest.approx(3e-5)  # lr_g / 10
+    scratch = GuidedCGAN(width=W).training_task(SimpleNamespace(lr=None))  # from scratch: 2e-4
+    assert [o.param_groups[0]["lr"] for o in scratch.optimizers.values()] == pytest.approx([2e-4, 2e-5])
     assert task.optimizers["generator"].param_groups[0]["betas"] == (0.5, 0.999)
     assert task.init == "scratch"
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
@@ -221,12 +230,16 @@ def test_default_weights_only_when_shipped(tmp_path, monkeypatch):
 
 
 def test_frozen_random_encoder_is_warned_about(caplog):
-    _task()
+    _task(freeze_encoder=True)
     assert "freeze_encoder=false" in caplog.text
     assert all(r.levelname == "WARNING" for r in caplog.records)
     caplog.clear()
     _task(freeze_encoder=False)
     assert "freeze_encoder" not in caplog.text
+    caplog.clear()
+    _, task = _task()  # from scratch, by default: the encoder trains, no warning
+    assert "freeze_encoder" not in caplog.text
+    assert all(p.requires_grad for p in task.modules["generator"].encoder.parameters())
 
 
 def test_gain_output_trains_every_generator_layer():
