@@ -142,9 +142,9 @@ def cli() -> None:
 def _memory_line(exc: BaseException, command: str | None) -> str | None:
     """One line for running out of memory outside any one photo's handling (torch failing to
     load under a low ``ulimit -v``, say), or None for other errors."""
-    from flashcli.io.decodefail import is_out_of_memory
+    from flashcli.io.decodefail import is_out_of_memory, one_line
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = one_line(exc, typed=False)
     if isinstance(exc, ImportError):
         if "failed to map segment" not in text and not is_out_of_memory(exc):
             return None

@@ -21,6 +21,7 @@ import pluggy
 
 from flashcli import hookspecs
 from flashcli.errors import FlashcliError, UsageError
+from flashcli.io.decodefail import one_line
 
 GROUP = "flashcli"
 log = logging.getLogger(__name__)
@@ -177,10 +178,6 @@ def check_method_class(cls: Any) -> str | None:
     return None
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".strip()
-
-
 def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Registry:
     """Load every plugin and collect its methods. ``extra_plugins`` adds in-process
     plugins as ``(name, module_or_object)`` (used by tests and embedding code)."""
@@ -198,14 +195,14 @@ def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Regist
             info.obj = ep.load()
             pm.register(info.obj, name=ep.name)
         except (Exception, SystemExit) as exc:  # a broken plugin must not break flashcli
-            info.error = _describe(exc)
+            info.error = one_line(exc, typed=True)
     for name, obj in extra_plugins or ():
         info = PluginInfo(name, getattr(obj, "__name__", repr(obj)), "(in-process)", "", obj=obj)
         reg.plugins.append(info)
         try:
             pm.register(obj, name=name)
         except Exception as exc:
-            info.error = _describe(exc)
+            info.error = one_line(exc, typed=True)
 
     by_obj = {id(p.obj): p for p in reg.plugins if p.obj is not None and not p.error}
     for impl in pm.hook.flashcli_register_enhancers.get_hookimpls():
@@ -216,7 +213,7 @@ def build_registry(extra_plugins: list[tuple[str, Any]] | None = None) -> Regist
         try:
             impl.function(register=staged.append)
         except (Exception, SystemExit) as exc:
-            info.error = _describe(exc)
+            info.error = one_line(exc, typed=True)
             continue
         problems = [p for p in map(check_method_class, staged) if p]
         if problems:
@@ -254,5 +251,5 @@ def register_commands(cli: Any, reg: Registry) -> None:
             impl.function(cli=cli)
         except (Exception, SystemExit) as exc:
             if info is not None:
-                info.error = _describe(exc)
+                info.error = one_line(exc, typed=True)
             log.debug("flashcli: plugin %s failed to add commands: %s", impl.plugin_name, exc)

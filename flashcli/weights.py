@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flashcli.errors import WeightsError
+from flashcli.io.decodefail import one_line
 from flashcli.io.fsutil import (
     atomic_path,
     atomic_write_text,
@@ -36,11 +37,8 @@ _UNSAFE = "Weights only load failed"
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else ""
-    if isinstance(exc, (KeyError, IndexError)) or not line:
-        line = f"{type(exc).__name__}: {line}" if line else type(exc).__name__
-    return line.split(". ")[0]
+    """:func:`one_line`, typed for a bare key or index, up to the end of the first sentence."""
+    return one_line(exc, typed=isinstance(exc, (KeyError, IndexError))).split(". ")[0]
 
 
 def torch_load_untrusted(path: str | Path, map_location: str | torch.device = "cpu", *,

@@ -33,7 +33,7 @@ from flashcli.evaluation.report import (
     ImageScore,
     MethodSummary,
 )
-from flashcli.io.decodefail import is_out_of_memory, out_of_memory
+from flashcli.io.decodefail import is_out_of_memory, one_line, out_of_memory
 from flashcli.io.fsutil import safe_name
 from flashcli.ops import metrics
 from flashcli.ops.look import apply_look
@@ -41,11 +41,6 @@ from flashcli.runtime.progress import ProgressFn
 from flashcli.runtime.progress import report as report_progress
 
 log = logging.getLogger(__name__)
-
-
-def _one_line(exc: BaseException) -> str:
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return text.strip().splitlines()[0]
 
 
 def _memory_message(pair: Pair, flash: torch.Tensor, batch: int) -> str:
@@ -77,7 +72,7 @@ def load_pair(pair: Pair) -> tuple[Pair, torch.Tensor | None, torch.Tensor | Non
         flash, ambient = load_pair_uint8(pair)
         return pair, flash, ambient, None
     except Exception as exc:  # noqa: BLE001 - any decode error is one failed pair
-        return pair, None, None, _one_line(exc)
+        return pair, None, None, one_line(exc, typed=False)
 
 
 def summaries(methods: Sequence[str], chosen: Sequence[metrics.Metric], scores: list[ImageScore],
@@ -187,7 +182,7 @@ class Scoring:
             except Exception as exc:  # noqa: BLE001 - one failed batch must not stop the run
                 self.failures.extend(
                     Failure(p.stem, name, f"{name} on {p.stem}: " + (
-                        _memory_message(p, f, len(batch)) if is_out_of_memory(exc) else _one_line(exc)))
+                        _memory_message(p, f, len(batch)) if is_out_of_memory(exc) else one_line(exc, typed=False)))
                     for p, f, _ in batch)
                 self.advance(len(stems))
                 continue
@@ -229,4 +224,4 @@ def save_outputs(save_dir: Path, name: str, batch, out: torch.Tensor, failures: 
         try:
             write_image(target, image, None, format="png", protect=(pair.flash, pair.ambient))
         except Exception as exc:  # noqa: BLE001 - report, keep going
-            failures.append(Failure(pair.stem, name, f"{target}: could not save ({_one_line(exc)})"))
+            failures.append(Failure(pair.stem, name, f"{target}: could not save ({one_line(exc, typed=False)})"))
