@@ -67,8 +67,8 @@ def _show(summary: dict[str, Any]) -> None:
     table = Table(title=f"flashcli train: {summary['method']}")
     table.add_column("")
     table.add_column("value")
-    for key in ("run", "epochs", "steps", "seconds", "images_per_s", "test_psnr", "test_ssim",
-                "best_test_psnr", "weights"):
+    for key in ("run", "epochs", "steps", "seconds", "images_per_s", "val_pairs", "val_psnr", "val_ssim",
+                "best_val_psnr", "test_pairs", "test_psnr", "test_ssim", "weights"):
         value = summary.get(key)
         if value is not None:
             table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
@@ -124,7 +124,7 @@ def _check_options(method: str | None, options: dict[str, Any]) -> None:
               help="Train on two folders of photos paired by file stem, instead of DATASET.")
 @click.option("--test-pairs", nargs=2, type=click.Path(file_okay=False, exists=True), default=None,
               metavar="FLASH_DIR AMBIENT_DIR",
-              help="With --pairs: the test pairs (test PSNR/SSIM, grids and best weights).")
+              help="With --pairs: the test pairs (test PSNR/SSIM and grids; never the best weights).")
 @click.option("--method", "-m", default=None, metavar="NAME",
               help="Trainable method (default: the one installed as the default for training).")
 @click.option("--opt", "opts", multiple=True, metavar="[NAME.]KEY=VALUE",
@@ -146,6 +146,9 @@ def _check_options(method: str | None, options: dict[str, Any]) -> None:
 @click.option("--lr", type=float, default=None, help="Override the method's main learning rate.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the shuffling, the augmentation and the initial weights.")
+@click.option("--val-fraction", type=float, default=0.1, show_default=True,
+              help="Share of the training pairs held out (by --seed and file name) as the validation "
+                   "pairs that choose the best weights; the test pairs never do (0: no best weights).")
 @click.option("--pretrained/--no-pretrained", default=None,
               help="Short for --opt pretrained=true|false, for methods with a pretrained backbone.")
 @click.option("--category", default=None, help="Train on one FAID category only.")

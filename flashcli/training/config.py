@@ -41,6 +41,7 @@ class TrainConfig:
     crop_min: float = 0.8             # crop side = short side * U(crop_min, 1)
     flip: bool = True
     seed: int = 0
+    val_fraction: float = 0.1         # training pairs held out to choose the best weights on
     lr: float | None = None
     category: str | None = None
     device: str = "auto"
@@ -99,7 +100,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise UsageError(f"{_flag(name)} {value!r}: must be a whole number")
-        for name in ("crop_min", "lr"):
+        for name in ("crop_min", "lr", "val_fraction"):
             value = getattr(self, name)
             if value is None and name == "lr":
                 continue
@@ -140,6 +141,8 @@ class TrainConfig:
             (8 <= self.crop_size <= self.MAX_CROP,
              f"--crop-size {self.crop_size}: must be 8 to {self.MAX_CROP}"),
             (0 < self.crop_min <= 1, f"crop_min {self.crop_min}: must be in (0, 1]"),
+            (0 <= self.val_fraction < 1, f"--val-fraction {self.val_fraction}: must be 0 to 1 (0: no "
+                                         "validation pairs, no best weights)"),
             (self.lr is None or self.lr > 0, f"--lr {self.lr}: must be > 0"),
             (0 <= self.seed <= self.MAX_SEED, f"--seed {self.seed}: must be 0 to {self.MAX_SEED} (2^32 - 1)"),
             (0 <= self.grid_pairs <= 64, f"grid_pairs {self.grid_pairs}: must be 0 to 64"),

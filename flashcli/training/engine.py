@@ -39,12 +39,12 @@ from flashcli.training.config import TrainConfig
 from flashcli.training.data import DeviceData
 from flashcli.training.distributed import Dist, setup, unwrapped, wrap_ddp
 from flashcli.training.logs import CsvLog, JsonlLog, image_grid, save_png
-from flashcli.training.sources import describe, training_sets
+from flashcli.training.sources import describe, training_sets, validation_split
 from flashcli.training.state import LossSums, RunState
 from flashcli.training.task import StepContext, TrainingTask, eval_mode
 
 log = logging.getLogger(__name__)
-#: The test metric that picks the ``best`` weights.
+#: The validation metric that picks the ``best`` weights (never a test one).
 BEST_BY = METRICS[TRAINING_METRICS[0]]
 
 #: Settings that may change when a run is resumed (the rest define the run).
@@ -65,7 +65,8 @@ def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
     if bad:
         raise FlashcliError(f"{run}: {', '.join(bad)} cannot change when resuming a run; "
                             f"only {', '.join(RESUMABLE_OVERRIDES)} can (or start a new run)")
-    data = {**state["config"], **overrides, "out": str(Path(run).expanduser())}
+    data = {"val_fraction": 0.0,  # runs from before the validation split: none
+            **state["config"], **overrides, "out": str(Path(run).expanduser())}
     if overrides.get("data"):  # the data moved: a folder now, whatever it was before
         data.update(pairs=None, test_pairs=overrides.get("test_pairs"))  # given: refused
     elif overrides.get("pairs"):  # two folders now (their test pairs only if given again)
@@ -150,9 +151,11 @@ class Trainer:
         if saved is not None and self.state.done(cfg):
             raise self._finished()
         train_set, test_set = sets or training_sets(cfg, warn=dist.main)
-        self.data, self.test = _decode(train_set, test_set, self.device, progress if dist.main else None)
-        self.n_test = len(test_set.pairs) if test_set else 0
         self.fingerprint = _dataset_fingerprint(cfg, train_set, test_set, saved, warn=dist.main)
+        train_set, val_set = _hold_out(cfg, train_set, self.state, warn=dist.main)
+        self.data, (self.val, self.test) = _decode(train_set, [val_set, test_set], self.device,
+                                                   progress if dist.main else None)
+        self.n_val, self.n_test = (len(s.pairs) if s else 0 for s in (val_set, test_set))
         self.grid = _grid_pairs(self.test, train_set, cfg.grid_pairs, self.device)
         self.jsonl, self.csv_log = _open_logs(self.run_dir, self.state, truncate=saved is not None and dist.main)
         self.total = cfg.steps or cfg.epochs * self.data.steps_per_epoch(self.per_step)
@@ -242,22 +245,13 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, Any]:
-        """Test-split PSNR/SSIM (on 8-bit outputs) and the image grid (rank 0 only)."""
-        chosen = [METRICS[n] for n in TRAINING_METRICS]
-        bs = self.config.batch_size
+        """Validation and test PSNR/SSIM (on 8-bit outputs; ``val_*`` choose the best
+        weights, ``test_*`` are reported only) and the image grid (rank 0 only)."""
         out: dict[str, Any] = {}
         # fp32 (metrics are taken on 8-bit levels), modules in eval mode
         with unwrapped(self.task, self.wrapped), eval_mode(self.task.modules.values()):
-            if self.test:
-                scores: dict[str, list[torch.Tensor]] = {m.name: [] for m in chosen}
-                for g in self.test:
-                    for i in range(0, len(g.stems), bs):
-                        flash = g.flash[i:i + bs].float().div_(255)
-                        ambient = g.ambient[i:i + bs].float().div_(255)
-                        pred = quantize(self.task.predict(flash).float())
-                        for m in chosen:
-                            scores[m.name].append(m.function(pred, ambient).float())
-                out = {f"test_{k}": torch.cat(v).mean().item() for k, v in scores.items()}
+            for prefix, groups in (("val", self.val), ("test", self.test)):
+                out.update(self._scores(prefix, groups))
             rows = []
             for flash, ambient in self.grid:
                 f = flash[None].float().div_(255)
@@ -266,9 +260,25 @@ class Trainer:
             save_png(self.run_dir / "grids" / f"epoch_{self.state.epoch:04d}.png", image_grid(rows))
         return out
 
+    def _scores(self, prefix: str, groups: list[SizeGroup]) -> dict[str, float]:
+        """Mean ``TRAINING_METRICS`` of the current weights on ``groups`` (none: {})."""
+        if not groups:
+            return {}
+        chosen, bs = [METRICS[n] for n in TRAINING_METRICS], self.config.batch_size
+        scores: dict[str, list[torch.Tensor]] = {m.name: [] for m in chosen}
+        for g in groups:
+            for i in range(0, len(g.stems), bs):
+                flash = g.flash[i:i + bs].float().div_(255)
+                ambient = g.ambient[i:i + bs].float().div_(255)
+                pred = quantize(self.task.predict(flash).float())
+                for m in chosen:
+                    scores[m.name].append(m.function(pred, ambient).float())
+        return {f"{prefix}_{k}": torch.cat(v).mean().item() for k, v in scores.items()}
+
     def _keep_best(self, metrics: dict[str, Any]) -> None:
-        """Write the ``best`` weights when the first training metric just improved (rank 0)."""
-        value = metrics.get(f"test_{BEST_BY.name}")
+        """Write the ``best`` weights when the first training metric on the validation
+        pairs just improved (rank 0); the test pairs never choose."""
+        value = metrics.get(f"val_{BEST_BY.name}")
         if value is not None and (self.state.best is None or BEST_BY.better(value, self.state.best)):
             self.state.best = value
             ckpt.save_inference(self.run_dir, ckpt.BEST, self._inference_state(), self._meta(metrics))
@@ -298,7 +308,8 @@ class Trainer:
         return {"method": self.config.method, "options": self.config.options,
                 "train": self.config.to_dict(), "epoch": self.state.epoch, "step": self.state.step,
                 "dataset": {"root": describe(self.config), "fingerprint": self.fingerprint,
-                            "train_pairs": len(self.data), "test_pairs": self.n_test},
+                            "train_pairs": len(self.data), "val_pairs": self.n_val,
+                            "test_pairs": self.n_test},
                 "init": self.init,
                 "metrics": metrics or {}, "versions": ckpt.versions()}
 
@@ -337,7 +348,8 @@ class Trainer:
 
     def _announce(self) -> None:
         if self.dist.main:
-            log.info(f"training {self.config.method} on {len(self.data)} pairs ({self.n_test} test) "
+            log.info(f"training {self.config.method} on {len(self.data)} pairs ({self.n_val} validation, "
+                     f"{self.n_test} test) "
                      f"on {self.device}{f' x{self.dist.world}' if self.dist.active else ''}; "
                      f"run folder {self.run_dir}")
 
@@ -357,7 +369,8 @@ class Trainer:
         return {"run": str(self.run_dir), "method": cfg.method, "epochs": st.epoch,
                 "steps": st.step, "processes": self.dist.world, "rank": self.dist.rank,
                 "seconds": round(seconds, 3), "losses": st.last_log.get("losses", {}),
-                "images_per_s": speed, f"best_test_{BEST_BY.name}": st.best,
+                "images_per_s": speed, "val_pairs": self.n_val, "test_pairs": self.n_test,
+                f"best_val_{BEST_BY.name}": st.best,
                 **st.metrics, "weights": str(self.run_dir / f"{ckpt.LAST}.safetensors")}
 
     # -- the ways a run ends early -----------------------------------------------------
@@ -455,24 +468,39 @@ def _resumed_state(saved: dict[str, Any], run: Path) -> RunState:
     best_side = run / f"{ckpt.BEST}.json"
     if best_side.is_file():
         with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
-            value = json.loads(best_side.read_text())["metrics"][f"test_{BEST_BY.name}"]
+            value = json.loads(best_side.read_text())["metrics"][f"val_{BEST_BY.name}"]
             if state.best is None or BEST_BY.better(value, state.best):
                 state.best = value
     return state
 
 
-def _decode(train_set: PairSet, test_set: PairSet | None, device: torch.device,
-            progress: ProgressFn | None) -> tuple[DeviceData, list[SizeGroup]]:
-    """The training (and test) pairs, decoded onto ``device``."""
-    total, decoded = len(train_set.pairs) + (len(test_set.pairs) if test_set else 0), [0]
+def _decode(train_set: PairSet, others: list[PairSet | None], device: torch.device,
+            progress: ProgressFn | None) -> tuple[DeviceData, list[list[SizeGroup]]]:
+    """The training pairs and the ``others`` (validation, test; None: none), decoded onto
+    ``device``."""
+    total, decoded = len(train_set.pairs) + sum(len(o.pairs) for o in others if o), [0]
 
     def advance(_pair: Any) -> None:
         decoded[0] += 1
         report(progress, "decoding pairs", decoded[0], total)
 
     data = DeviceData(load_pairs_uint8(train_set.pairs, device, on_loaded=advance), device)
-    test = load_pairs_uint8(test_set.pairs, device, on_loaded=advance) if test_set else []
-    return data, test
+    return data, [load_pairs_uint8(o.pairs, device, on_loaded=advance) if o else [] for o in others]
+
+
+def _hold_out(cfg: TrainConfig, train_set: PairSet, state: RunState,
+              warn: bool) -> tuple[PairSet, PairSet | None]:
+    """The training pairs less the validation pairs, and those; ``state.val_stems`` records
+    them (a resumed run keeps the ones it started with)."""
+    train_set, val_set = validation_split(train_set, cfg.val_fraction, cfg.seed, state.val_stems)
+    state.val_stems = sorted({p.stem for p in val_set.pairs}) if val_set else []
+    if not train_set.pairs:
+        raise FlashcliError(f"{describe(cfg)}: no training pairs left after holding out the "
+                            "validation pairs; lower --val-fraction")
+    if val_set is None and warn:
+        log.warning(f"{describe(cfg)}: no validation pairs (--val-fraction {cfg.val_fraction:g}); "
+                    "no best weights are chosen, only last.safetensors is written")
+    return train_set, val_set
 
 
 def _dataset_fingerprint(cfg: TrainConfig, train_set: PairSet, test_set: PairSet | None,

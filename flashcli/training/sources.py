@@ -3,6 +3,7 @@ paired by file stem (``--pairs FLASH_DIR AMBIENT_DIR``, ``--test-pairs ...``).""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,3 +59,24 @@ def training_sets(cfg: TrainConfig, warn: bool = True) -> tuple[PairSet, PairSet
     elif warn:
         log.warning(f"{missing}; training without test PSNR/SSIM and best weights")
     return train_set, test_set
+
+
+def validation_split(train_set: PairSet, fraction: float, seed: int,
+                     stems: list[str] | None = None) -> tuple[PairSet, PairSet | None]:
+    """The training pairs less the validation pairs, and those (None: none). ``stems``: the
+    validation stems of a resumed run (it keeps its split); else ``round(fraction * n)`` of
+    the n stems (at least one when ``fraction`` > 0, and one left to train on), ranked by
+    a hash of (``seed``, stem): the same pairs whatever the order of the files or the machine.
+    The test pairs are never among them: they come from another folder."""
+    if stems is None:
+        names = sorted({p.stem for p in train_set.pairs})
+        k = min(len(names) - 1, max(1, round(fraction * len(names)))) if fraction > 0 else 0
+        rank = sorted(names, key=lambda s: hashlib.sha256(f"{seed}:{s}".encode()).hexdigest())
+        stems = rank[:max(k, 0)]
+    chosen = set(stems)
+    val = [p for p in train_set.pairs if p.stem in chosen]
+    if not val:
+        return train_set, None
+    train = PairSet(train_set.root, [p for p in train_set.pairs if p.stem not in chosen],
+                    train_set.problems)
+    return train, PairSet(train_set.root, val)

@@ -65,8 +65,9 @@ class RunState:
     epoch: int = 0                  # epochs completed
     step: int = 0                   # optimiser steps completed, all epochs together
     batch_in_epoch: int = 0         # steps completed in the epoch under way
-    best: float | None = None       # the best test score so far (that of the ``best`` weights)
-    metrics: dict[str, Any] = field(default_factory=dict)   # the latest test metrics
+    best: float | None = None       # the best validation score so far (the ``best`` weights')
+    metrics: dict[str, Any] = field(default_factory=dict)   # the latest validation and test metrics
+    val_stems: list[str] | None = None  # the validation pairs (a resumed run keeps them)
     last_log: dict[str, Any] = field(default_factory=dict)  # the latest log.jsonl record
     window: LossSums = field(default_factory=LossSums)      # losses since that record
     epoch_sums: LossSums = field(default_factory=LossSums)  # losses of the epoch under way
@@ -92,7 +93,8 @@ class RunState:
         """Where a saved run stopped (``saved``: checked by ``checkpoint.load_state``)."""
         state = cls(epoch=int(saved["epoch"]), step=int(saved["step"]),
                     batch_in_epoch=int(saved["batch_in_epoch"]),
-                    best=saved.get("best", saved.get("best_psnr")))  # best_psnr: states before 0.2
+                    best=saved.get("best", saved.get("best_psnr")),  # best_psnr: states before 0.2
+                    val_stems=_stems(saved.get("val_stems")))
         if state.batch_in_epoch:  # stopped mid-epoch: its row keeps the losses summed so far
             state.epoch_sums = LossSums.from_snapshot(saved.get("epoch_sums"))
         return state
@@ -100,4 +102,11 @@ class RunState:
     def to_saved(self) -> dict[str, Any]:
         """The entries of ``state.pt`` that :meth:`from_saved` reads back."""
         return {"epoch": self.epoch, "step": self.step, "batch_in_epoch": self.batch_in_epoch,
-                "best": self.best, "epoch_sums": self.epoch_sums.snapshot()}
+                "best": self.best, "epoch_sums": self.epoch_sums.snapshot(), "val_stems": self.val_stems}
+
+
+def _stems(value: Any) -> list[str] | None:
+    """Saved validation stems: a list of names, else None (a state from before them)."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    return None
