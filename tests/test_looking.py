@@ -163,3 +163,99 @@ def test_method(monkeypatch):
     reg = plugins.build_registry(extra_plugins=[("test-exposure", plugin)])
     monkeypatch.setattr(plugins, "registry", lambda: reg)
     monkeypatch.setattr(methods, "registry", lambda: reg)
+
+
+# --- item 3: eval per category, 80 columns, the contact sheet's columns ------------------------
+
+LONG = "lime@lime-with-a-rather-long-label-name-indeed"
+
+
+def _two_category_dataset(root):
+    from pair_factory import write_pair_dataset
+
+    root = write_pair_dataset(root, n_train=0, n_test=4, size=(40, 32))
+    test = root / "test"
+    for i, flash in enumerate(sorted(test.glob("*_flash.png"))):
+        if i % 2:
+            stem = flash.name[:-len("_flash.png")]
+            for kind in ("flash", "ambient"):
+                (test / f"{stem}_{kind}.png").rename(test / f"People_{i:03d}_{kind}.png")
+    return root
+
+
+def test_eval_reports_means_per_category(tmp_path):
+    root = _two_category_dataset(tmp_path / "ds")
+    r = _run("eval", root, "-m", "identity,lime", "--json")
+    assert r.exit_code == 0, r.output
+    data = _json(r)
+    cats = {(c["category"], c["method"]): c for c in data["categories"]}
+    assert sorted(cats) == [("Objects", "identity"), ("Objects", "lime"),
+                            ("People", "identity"), ("People", "lime")]
+    people = [i["psnr"] for i in data["images"]
+              if i["method"] == "lime" and i["category"] == "People"]
+    assert cats[("People", "lime")]["images"] == 2 == len(people)
+    assert abs(cats[("People", "lime")]["mean"]["psnr"] - sum(people) / 2) < 1e-9
+    table = _run("eval", root, "-m", "identity,lime", COLUMNS="120")
+    assert table.exit_code == 0, table.output
+    assert "per category" in table.output and "People / lime" in table.output
+    report = tmp_path / "report"
+    assert _run("eval", root, "-m", "identity,lime", "--report", report, "-q").exit_code == 0
+    assert "| People | lime |" in (report / "table.md").read_text()
+
+
+def test_eval_one_category_shows_its_table_only_with_verbose(tmp_path):
+    from pair_factory import write_pair_dataset
+
+    root = write_pair_dataset(tmp_path / "ds", n_train=0, n_test=2, size=(40, 32))
+    plain = _run("eval", root, "-m", "identity", COLUMNS="120")
+    assert plain.exit_code == 0 and "per category" not in plain.output
+    verbose = _run("eval", root, "-m", "identity", "-v", COLUMNS="120")
+    assert verbose.exit_code == 0 and "Objects / identity" in verbose.output
+
+
+def _first_cells(output: str) -> list[str]:
+    return [line.split("│")[1].strip() for line in output.splitlines()
+            if line.startswith("│") and line.count("│") > 2]
+
+
+def test_eval_at_80_columns_breaks_no_name_or_path_mid_word(tmp_path):
+    root = _two_category_dataset(tmp_path / ("a_folder_with_a_long_name_for_the_photographs_" * 2)
+                                 / "dataset")
+    report = tmp_path / "report_folder_with_a_rather_long_name" / "and_one_more_level_below"
+    r = _run("eval", root, "-m", f"identity,lime,{LONG}", "--report", report, COLUMNS="80")
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert all(len(line) <= 80 for line in lines if not line.startswith("wrote "))
+    names = {"identity", "lime", LONG}
+    joined, piece = [], ""
+    for cell in _first_cells(r.output):  # a broken name continues on the next row
+        piece += cell
+        if not piece or piece[-1] not in "-_@/.":
+            joined.append(piece)
+            piece = ""
+    assert {j for j in joined if j} - {"Objects / identity", "Objects / lime", "People / identity",
+                                        "People / lime", f"Objects / {LONG}", f"People / {LONG}"} <= names
+    assert LONG in _first_cells(r.output)  # the name whole where the metrics leave it room
+    title = next(line for line in lines if "flashcli eval:" in line)
+    path_line = title if "/" in title else lines[lines.index(title) + 1]
+    shown = path_line.strip().split(" from ")[-1]
+    assert shown == str(root) or (shown.startswith("…/") and str(root).endswith(shown[1:]))
+    for name in ("results.json", "table.md", "contact_sheet_001.png"):
+        assert f"wrote {report / name}" in r.output
+
+
+def test_eval_contact_sheet_has_no_identity_column(tmp_path):
+    from PIL import Image
+
+    from flashcli.evaluation.report import CAPTION, HEADER, PAD
+
+    root = _two_category_dataset(tmp_path / "ds")
+    sizes = {}
+    for methods in ("identity,lime", "lime"):
+        report = tmp_path / methods.replace(",", "_")
+        r = _run("eval", root, "-m", methods, "--report", report, "-q")
+        assert r.exit_code == 0, r.output
+        sizes[methods] = Image.open(report / "contact_sheet_001.png").size
+    cw, ch = 40, 32  # flash (= identity), lime, ambient
+    assert sizes["identity,lime"] == sizes["lime"] == (
+        PAD + 3 * (cw + PAD), HEADER + 4 * (ch + CAPTION + PAD) + PAD)

@@ -64,8 +64,9 @@ def err() -> Console:
 
 
 def info(message: str) -> None:
+    """One line on stderr unless -q (never wrapped, so a path is never broken)."""
     if not settings().quiet:
-        err().print(message)
+        err().print(escape(message), soft_wrap=True)
 
 
 def debug(message: str) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 from rich.cells import cell_len
 from rich.markup import escape
@@ -11,48 +13,80 @@ from rich.table import Table
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
-from flashcli.evaluation.report import EvalResult, rows
+from flashcli.evaluation.report import EvalResult, categories, category_rows, rows
 from flashcli.ops.metrics import DEFAULT_METRICS, METRICS
 from flashcli.selection import parse_methods, parse_options, parse_weights
 
 
-def _title(result: EvalResult) -> str:
+def _title(result: EvalResult, width: int | None = None) -> str:
+    """The first table's title (it may wrap between words): a path too long for a line of
+    its own keeps its end, from a ``/``, after an ellipsis."""
     config = result.config
-    title = f"flashcli eval: {config.get('pairs', 0)} pairs"
+    width = width or console.out().width
+    head = f"flashcli eval: {config.get('pairs', 0)} pairs"
+    tail = (f" ({config['dataset_problems']} unusable, listed above)"
+            if config.get("dataset_problems") else "")
     if config.get("pairs_dirs"):
-        flash, ambient = config["pairs_dirs"]
-        title += f" from --pairs {flash} {ambient}"
+        paths, lead = [str(p) for p in config["pairs_dirs"]], " from --pairs "
     elif config.get("dataset"):
-        title += f" from {config['dataset']}"
-    if config.get("dataset_problems"):
-        title += f" ({config['dataset_problems']} unusable, listed above)"
-    return title
+        paths, lead = [str(config["dataset"])], " from "
+    else:
+        return head + tail
+    room = width - 4
+    return head + lead + " ".join(short_path(p, room) for p in paths) + tail
 
 
-#: How wide the method column is counted when the metrics are split into tables that fit
-#: the terminal: a longer name folds inside it.
-METHOD_WIDTH = 12
+def short_path(path: str, room: int) -> str:
+    """``path``, or "…" and as much of its end as fits ``room`` cells, cut at a ``/``."""
+    if cell_len(path) <= room:
+        return path
+    parts = path.split("/")
+    for i in range(1, len(parts)):
+        end = "…/" + "/".join(parts[i:])
+        if cell_len(end) <= room:
+            return end
+    return "…/" + parts[-1]
 
 
-def _table(title: str | None, headings: list[str], body: list[list[str]]) -> Table:
-    """Method names wrap; numbers are never cut: each number column is as wide as its
-    widest cell (headings may wrap)."""
+def _table(title: str | None, headings: list[str], body: list[list[str]],
+           width: int | None = None, first: str = "method") -> Table:
+    """Method names stay whole (:func:`metric_groups` splits the metrics over more tables
+    first); a name too long for the terminal even so is broken after a ``-``, ``_``, ``@``,
+    ``/`` or ``.``, never inside a word. Numbers are never cut: each number column is as wide
+    as its widest cell (headings may wrap)."""
+    width = width or console.out().width
+    numbers = [[h, *(r[i] for r in body)] for i, h in enumerate(headings, start=1)]
+    room = max(len(first), width - _width(numbers) - 2)
     table = Table(title=title, padding=(0, 1), collapse_padding=True)
-    table.add_column("method", overflow="fold", ratio=1)
+    longest = max((cell_len(r[0]) for r in body), default=len(first))
+    table.add_column(first, no_wrap=True, min_width=min(max(longest, len(first)), room))
     for i, name in enumerate(headings, start=1):
         widest = max((len(row[i]) for row in body), default=1)
         table.add_column(name, justify="right", no_wrap=True, min_width=widest)
     for row in body:
-        table.add_row(*row)
+        table.add_row(break_name(row[0], room), *row[1:])
     return table
+
+
+def break_name(name: str, width: int) -> str:
+    """``name`` on lines of at most ``width`` cells, broken only after ``-_@/.`` (a part
+    longer than a line is folded, the only way it fits)."""
+    if cell_len(name) <= width:
+        return name
+    lines = [""]
+    for part in re.findall(r"[^-_@/.]*[-_@/.]|[^-_@/.]+$", name):
+        if lines[-1] and cell_len(lines[-1] + part) > width:
+            lines.append("")
+        lines[-1] += part
+    folded = [line[i:i + width] for line in lines for i in range(0, len(line), width)]
+    return "\n".join(folded)
 
 
 def _width(columns: list[list[str]]) -> int:
     """Characters a ``_table`` of these columns (heading and cells each, the method column
-    first) takes: a border and a space of padding per column, two more at the left."""
-    method, *numbers = columns
-    return 2 + min(max(map(cell_len, method)), METHOD_WIDTH) + 2 + sum(
-        max(map(cell_len, column)) + 2 for column in numbers)
+    first, counted whole) takes: a border and a space of padding per column, two more at the
+    left."""
+    return 2 + sum(max(map(cell_len, column)) + 2 for column in columns)
 
 
 def _summary(table: list[dict[str, str]], chosen, first: bool) -> tuple[list[str], list[list[str]]]:
@@ -77,8 +111,8 @@ def _paired(table: list[dict[str, str]], chosen, first: bool) -> tuple[list[str]
     return headings, body
 
 
-def _fits(headings: list[str], body: list[list[str]], width: int) -> bool:
-    columns = [["method", *(r[0] for r in body)],
+def _fits(headings: list[str], body: list[list[str]], width: int, first: str = "method") -> bool:
+    columns = [[first, *(r[0] for r in body)],
                *([h, *(r[i] for r in body)] for i, h in enumerate(headings, start=1))]
     return _width(columns) <= width
 
@@ -102,9 +136,15 @@ def metric_groups(result: EvalResult, width: int | None = None) -> list[list]:
 def summary_tables(result: EvalResult, width: int | None = None) -> list[Table]:
     """The tables printed by ``flashcli eval`` (mean ± sample std over images): one, or one
     per group of :func:`metric_groups` when the metrics do not fit the terminal together."""
-    table = rows(result)
-    return [_table(_title(result) if i == 0 else "(continued)", *_summary(table, group, i == 0))
-            for i, group in enumerate(metric_groups(result, width))]
+    table, width = rows(result), width or console.out().width
+    out = []
+    for i, group in enumerate(metric_groups(result, width)):
+        headings, body = _summary(table, group, i == 0)
+        columns = [["method", *(r[0] for r in body)],
+                   *([h, *(r[j] for r in body)] for j, h in enumerate(headings, start=1))]
+        title = _title(result, min(width, _width(columns))) if i == 0 else "(continued)"
+        out.append(_table(title, headings, body, width))
+    return out
 
 
 def comparison_tables(result: EvalResult, width: int | None = None) -> list[Table]:
@@ -114,8 +154,32 @@ def comparison_tables(result: EvalResult, width: int | None = None) -> list[Tabl
         return []
     table = rows(result)
     title = f"paired with {result.config.get('baseline')}"
-    return [_table(title if i == 0 else f"{title} (continued)", *_paired(table, group, i == 0))
+    return [_table(title if i == 0 else f"{title} (continued)", *_paired(table, group, i == 0),
+                   width)
             for i, group in enumerate(metric_groups(result, width))]
+
+
+def category_tables(result: EvalResult, width: int | None = None) -> list[Table]:
+    """Each method's mean of every metric per category (the dataset's ``<Category>_<NNN>``
+    stems or category folders), the metrics split over tables that fit ``width``."""
+    table = category_rows(result)
+    if not table:
+        return []
+    width, first = width or console.out().width, "category / method"
+
+    def build(group: list) -> tuple[list[str], list[list[str]]]:
+        body = [[f"{r['category']} / {r['method']}", *(r[m.name] for m in group), r["images"]]
+                for r in table]
+        return [*(m.heading for m in group), "images"], body
+
+    groups: list[list] = []
+    for metric in (METRICS[n] for n in result.metrics):
+        if groups and _fits(*build([*groups[-1], metric]), width, first):
+            groups[-1].append(metric)
+        else:
+            groups.append([metric])
+    return [_table("per category (means)" + (" (continued)" if i else ""), *build(g), width, first)
+            for i, g in enumerate(groups)]
 
 
 def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
@@ -127,7 +191,9 @@ def _metric_names(metrics: str | None, no_loe: bool) -> list[str] | None:
 
 def _print(result: EvalResult, written, save_images: str | None) -> None:
     if not console.settings().quiet:  # -q: errors and warnings only
-        for table in [*summary_tables(result), *comparison_tables(result)]:
+        by_category = len(categories(result)) > 1 or console.settings().verbose
+        for table in [*summary_tables(result), *comparison_tables(result),
+                      *(category_tables(result) if by_category else [])]:
             console.out().print(table)
     for path in written:
         console.info(f"wrote {path}")

@@ -127,6 +127,7 @@ class EvalResult:
             "comparisons": [c.to_dict() for c in self.comparisons],
             "failures": [dataclasses.asdict(f) for f in self.failures],
             "images": [s.to_dict() for s in self.scores],
+            "categories": category_means(self),
         })
 
 
@@ -194,6 +195,34 @@ def rows(result: EvalResult) -> list[dict[str, str]]:
     return out
 
 
+def categories(result: EvalResult) -> list[str]:
+    """The categories of the scored images (from the dataset layout: ``<Category>_<NNN>``
+    stems or category folders), sorted; "" for images without one."""
+    return sorted({s.category or "" for s in result.scores})
+
+
+def category_means(result: EvalResult) -> list[dict[str, Any]]:
+    """Per category and method (table order): the images scored and each metric's mean
+    (``{"category", "method", "images", "mean": {metric: value}}``)."""
+    out = []
+    for cat in categories(result):
+        for m in ordered_methods(result.methods):
+            mine = [s for s in result.scores if s.method == m and (s.category or "") == cat]
+            if mine:
+                out.append({"category": cat, "method": m, "images": len(mine),
+                            "mean": {k: math.fsum(s.values[k] for s in mine) / len(mine)
+                                     for k in result.metrics}})
+    return out
+
+
+def category_rows(result: EvalResult) -> list[dict[str, str]]:
+    """:func:`category_means` formatted for a table: ``category``, ``method``, ``images``
+    and per metric ``<name>`` (the mean)."""
+    return [{"category": c["category"] or "-", "method": c["method"], "images": str(c["images"]),
+             **{k: _num(v, METRICS[k].digits) for k, v in c["mean"].items()}}
+            for c in category_means(result)]
+
+
 def table_markdown(result: EvalResult) -> str:
     """The paper-style table (mean ± sample std over images) and the paired comparison."""
     cfg = result.config
@@ -228,6 +257,12 @@ def table_markdown(result: EvalResult) -> str:
             if r["wins"]:
                 lines.append(f"| {r['method']} | " + " | ".join(r[f"d{m.name}"] for m in chosen)
                              + f" | {r['wins']} |")
+    if len(categories(result)) > 1:
+        lines += ["", "Per category (means):", "",
+                  "| Category | Method | " + " | ".join(m.heading for m in chosen) + " | images |",
+                  "|---|---|" + "---|" * (len(chosen) + 1)]
+        lines += [f"| {r['category']} | {r['method']} | " + " | ".join(r[m.name] for m in chosen)
+                  + f" | {r['images']} |" for r in category_rows(result)]
     if result.failures:
         lines += ["", f"{len(result.failures)} failure(s):", ""]
         lines += [f"- {f.message}" for f in result.failures]
