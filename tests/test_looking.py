@@ -139,6 +139,10 @@ def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
     img = Image.open(sheet)
     assert img.format == "JPEG"
     assert img.size == (PAD + 5 * (48 + PAD), HEADER + 2 * (32 + CAPTION + PAD) + PAD)
+    sheet.unlink()  # a rerun relights nothing (the outputs exist): no sheet, one warning
+    again = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "--contact-sheet",
+                 sheet)
+    assert again.exit_code == 0 and "no contact sheet" in again.output and not sheet.exists()
     for args, words in (((shoot / "IMG_0000.jpg",), "one of the photos"),
                         ((tmp_path / "sheet.gif",), ".jpg or .png"),
                         ((sheet, "--sheet-strengths", "0.5,3"), "0 to 2")):

@@ -536,8 +536,8 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
             _dry_run(todo)
         elif todo:
             _relight_jobs(runner, cfg, enhancer, device, workers)
-            if runner.sheet is not None:
-                report.contact_sheet = runner.sheet.write(
+        if runner.sheet is not None:  # None on a dry run
+            report.contact_sheet = runner.sheet.write(
                     cfg.contact_sheet, cfg.sheet_strengths, cfg.look, (PROCESSED, REDONE),
                     protect=tuple(Path(j.source.path) for j in jobs))
     except BaseException:

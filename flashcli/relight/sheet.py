@@ -117,7 +117,8 @@ class SheetCollector:
         rows = [r for r in self.kept if r.job.result is not None and r.job.result.status in done]
         written = write_contact_sheet(path, rows, strengths, look, protect=protect)
         if written is None:
-            log.warning("no contact sheet: no photo was relit in this run")
+            log.warning("no contact sheet: no photo was relit in this run (outputs made before "
+                        "are skipped; --overwrite relights them)")
         return str(written) if written is not None else None
 
 
