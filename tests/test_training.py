@@ -121,7 +121,8 @@ def test_tiny_run_learns_and_writes_everything(dataset, tmp_path):
     side = json.loads((run / "last.json").read_text())
     assert side["method"] == "guided-cgan" and side["options"]["width"] == 1 / 16
     assert side["train"]["crop_size"] == 32 and side["epoch"] == 5 and side["step"] == 15
-    assert len(side["dataset"]["fingerprint"]) == 16 and side["dataset"]["train_pairs"] == 6
+    assert len(side["dataset"]["fingerprint"]) == 16 and side["dataset"]["train_pairs"] == 5  # 6 less 1
+    assert side["dataset"]["val_pairs"] == 1 and side["metrics"]["val_psnr"] > 0
     assert {"flashcli", "torch", "torchvision"} <= set(side["versions"])
     assert side["metrics"]["test_psnr"] == pytest.approx(summary["test_psnr"])
     rows = (run / "epochs.csv").read_text().splitlines()
@@ -185,8 +186,8 @@ def test_dataset_problems_are_listed_before_training(tmp_path):
 def test_without_test_split_grids_show_train_pairs(tmp_path):
     data = make_dataset(tmp_path / "data", train=3, test=0)
     run = tmp_path / "run"
-    summary = train(_config(data, run, steps=1, grid_pairs=2))
-    assert "test_psnr" not in summary and summary["best_test_psnr"] is None
+    summary = train(_config(data, run, steps=1, grid_pairs=2, val_fraction=0.0))  # no validation either
+    assert "test_psnr" not in summary and summary["best_val_psnr"] is None
     assert (run / "last.safetensors").is_file() and not (run / "best.safetensors").exists()
     assert Image.open(run / "grids" / "epoch_0000.png").size == (3 * 48 + 4, 2 * 48 + 2)
 

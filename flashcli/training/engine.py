@@ -153,8 +153,8 @@ class Trainer:
         train_set, test_set = sets or training_sets(cfg, warn=dist.main)
         self.fingerprint = _dataset_fingerprint(cfg, train_set, test_set, saved, warn=dist.main)
         train_set, val_set = _hold_out(cfg, train_set, self.state, warn=dist.main)
-        self.data, (self.val, self.test) = _decode(train_set, [val_set, test_set], self.device,
-                                                   progress if dist.main else None)
+        self.data, self.val, self.test = _decode(train_set, val_set, test_set, self.device,
+                                                 progress if dist.main else None)
         self.n_val, self.n_test = (len(s.pairs) if s else 0 for s in (val_set, test_set))
         self.grid = _grid_pairs(self.test, train_set, cfg.grid_pairs, self.device)
         self.jsonl, self.csv_log = _open_logs(self.run_dir, self.state, truncate=saved is not None and dist.main)
@@ -474,18 +474,30 @@ def _resumed_state(saved: dict[str, Any], run: Path) -> RunState:
     return state
 
 
-def _decode(train_set: PairSet, others: list[PairSet | None], device: torch.device,
-            progress: ProgressFn | None) -> tuple[DeviceData, list[list[SizeGroup]]]:
-    """The training pairs and the ``others`` (validation, test; None: none), decoded onto
-    ``device``."""
-    total, decoded = len(train_set.pairs) + sum(len(o.pairs) for o in others if o), [0]
+def _decode(train_set: PairSet, val_set: PairSet | None, test_set: PairSet | None, device: torch.device,
+            progress: ProgressFn | None) -> tuple[DeviceData, list[SizeGroup], list[SizeGroup]]:
+    """The training, validation and test pairs (None: none), decoded onto ``device``; the
+    training and validation pairs together, so that one error lists the problems of both."""
+    val = val_set.pairs if val_set else []
+    total, decoded = len(train_set.pairs) + len(val) + (len(test_set.pairs) if test_set else 0), [0]
 
     def advance(_pair: Any) -> None:
         decoded[0] += 1
         report(progress, "decoding pairs", decoded[0], total)
 
-    data = DeviceData(load_pairs_uint8(train_set.pairs, device, on_loaded=advance), device)
-    return data, [load_pairs_uint8(o.pairs, device, on_loaded=advance) if o else [] for o in others]
+    both = load_pairs_uint8(train_set.pairs + val, device, on_loaded=advance)
+    held = {p.stem for p in val}
+    train_groups, val_groups = ([_subset(g, held, keep) for g in both] for keep in (False, True))
+    test = load_pairs_uint8(test_set.pairs, device, on_loaded=advance) if test_set else []
+    return DeviceData([g for g in train_groups if g.stems], device), [g for g in val_groups if g.stems], test
+
+
+def _subset(group: SizeGroup, stems: set[str], inside: bool) -> SizeGroup:
+    """The pairs of ``group`` whose stems are (``inside``) or are not in ``stems``."""
+    rows = [i for i, s in enumerate(group.stems) if (s in stems) == inside]
+    index = torch.tensor(rows, dtype=torch.long, device=group.flash.device)
+    return SizeGroup(group.flash.index_select(0, index), group.ambient.index_select(0, index),
+                     [group.stems[i] for i in rows])
 
 
 def _hold_out(cfg: TrainConfig, train_set: PairSet, state: RunState,

@@ -40,7 +40,7 @@ def _from_dirs(dirs: list[str], category: str | None) -> PairSet:
 
 def training_sets(cfg: TrainConfig, warn: bool = True) -> tuple[PairSet, PairSet | None]:
     """The clean training pairs and the test pairs (None: none given; the run then has no
-    test PSNR/SSIM and no best weights). Any dataset problem raises one error listing it."""
+    test PSNR/SSIM). Any dataset problem raises one error listing it."""
     if cfg.pairs:
         train_set = _from_dirs(cfg.pairs, cfg.category)
         test_set = _from_dirs(cfg.test_pairs, cfg.category) if cfg.test_pairs else None
@@ -57,7 +57,7 @@ def training_sets(cfg: TrainConfig, warn: bool = True) -> tuple[PairSet, PairSet
     if test_set is not None:
         require_clean(test_set)
     elif warn:
-        log.warning(f"{missing}; training without test PSNR/SSIM and best weights")
+        log.warning(f"{missing}; training without test PSNR/SSIM")
     return train_set, test_set
 
 
