@@ -136,7 +136,7 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
                    "--sheet-strengths, to pick a strength at a glance (a dry run writes none).")
 @click.option("--sheet-strengths", default=None, metavar="S,S,...",
               help="Strengths the contact sheet shows (default: 0.5,1).")
-@click.option("--sheet-rows", type=click.IntRange(1, 100), default=6, show_default=True,
+@click.option("--sheet-rows", type=click.IntRange(1, 100), default=6, show_default=True, metavar="N",
               help="Photos on the contact sheet.")
 @common_options
 def command(inputs, output_dir, recursive, all_frames, include_unknown, include_relit, method, weights, opts,
