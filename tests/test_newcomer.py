@@ -534,9 +534,10 @@ def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path
                   "--method", "tinynet", "--out", str(run), *TINY, "--epochs", "1", "--json")
     assert result.exit_code == 0, result.output
     summary = _json(result)
-    assert summary["steps"] == 2 and summary["test_psnr"] is not None  # 4 train pairs, batch 2
+    assert summary["steps"] == 2 and summary["test_psnr"] is not None  # 3 train pairs (1 of 4 held out), batch 2
     meta = json.loads((run / "last.json").read_text())
-    assert meta["dataset"]["train_pairs"] == 4 and meta["dataset"]["test_pairs"] == 1
+    assert meta["dataset"]["train_pairs"] == 3 and meta["dataset"]["val_pairs"] == 1  # 4, one held out
+    assert meta["dataset"]["test_pairs"] == 1
     assert meta["dataset"]["root"] == f"--pairs {train_dirs[0]} {train_dirs[1]}"
     assert (run / "best.safetensors").is_file()
     # the run resumes from its saved folders
