@@ -150,3 +150,25 @@ def test_best_weights_are_chosen_on_validation_and_resume_keeps_the_split(tmp_pa
     assert json.loads(res.stdout)["best_val_psnr"] == pytest.approx(float(top["val_psnr"]))
     res = invoke(["train", "--resume", run, "--epochs", "5", "--val-fraction", "0.5"])
     assert res.exit_code != 0 and "--val-fraction" in res.output  # the split cannot change
+
+
+def test_a_run_from_before_the_split_resumes_without_one(tmp_path):
+    """A state.pt without validation stems (and a config without --val-fraction) resumes on
+    all its training pairs, as it started; its saved best (a test score) is not carried on."""
+    from flashcli.training.checkpoint import load_state, save_state
+
+    root = write_pair_dataset(tmp_path / "ds", n_train=6, n_test=2)
+    run = tmp_path / "run"
+    tiny = ["--no-pretrained", "--opt", "width=0.0625", "--crop-size", "16", "--batch-size", "2",
+            "--device", "cpu"]
+    assert invoke(["train", root, "--out", run, *tiny, "--steps", "2"]).exit_code == 0
+    old = load_state(run)
+    old.pop("val_stems")
+    old["config"].pop("val_fraction")
+    save_state(run, old)
+    res = invoke(["train", "--resume", run, "--steps", "4", "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.stdout)
+    assert (summary["val_pairs"], summary["best_val_psnr"]) == (0, None)
+    assert json.loads((run / "last.json").read_text())["dataset"]["train_pairs"] == 6
+    assert load_state(run)["val_stems"] == []

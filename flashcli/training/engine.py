@@ -465,6 +465,9 @@ def _resumed_state(saved: dict[str, Any], run: Path) -> RunState:
     """Where the saved run stopped; its best score is that of ``best.json`` when better
     (the best weights may have been written after the last state)."""
     state = RunState.from_saved(saved)
+    if state.val_stems is None:  # a run from before the validation split: its best was a test score
+        state.best = None
+        return state
     best_side = run / f"{ckpt.BEST}.json"
     if best_side.is_file():
         with contextlib.suppress(ValueError, KeyError, TypeError, RecursionError, OSError):
