@@ -36,19 +36,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # Test files, by what they check.
-FID = "tests/test_fidelity.py"
-OPT = "tests/test_option_wiring.py"
+FID = "tests/relight/test_fidelity.py"
+OPT = "tests/cli/test_option_wiring.py"
 REFIT = "plugins/flashcli_guided_cgan/tests/test_refit_reference.py"
 GAIN = "plugins/flashcli_guided_cgan/tests/test_gain_output.py"
-IMAGEIO = "tests/test_imageio.py"
-EXIF = "tests/test_exif.py"
-UPSAMPLE = "tests/test_upsample.py"
-LOOK = "tests/test_look.py"
-RELIGHT = "tests/test_relight.py"
-RELIGHT_CLI = "tests/test_relight_cli.py"
-EVAL_CLI = "tests/test_eval_cli.py"
-STRENGTH = "tests/test_strength_and_weights.py"
-METRICS = "tests/test_metrics.py"
+IMAGEIO = "tests/io/test_imageio.py"
+EXIF = "tests/io/test_exif.py"
+UPSAMPLE = "tests/ops/test_upsample.py"
+LOOK = "tests/ops/test_look.py"
+RELIGHT = "tests/relight/test_relight.py"
+RELIGHT_CLI = "tests/relight/test_relight_cli.py"
+EVAL_CLI = "tests/eval/test_eval_cli.py"
+STRENGTH = "tests/relight/test_strength_and_weights.py"
+METRICS = "tests/ops/test_metrics.py"
 
 
 @dataclass(frozen=True)

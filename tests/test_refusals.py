@@ -317,7 +317,8 @@ def test_levels_libraw_reports_are_checked_too(tmp_path):
 
 def test_resume_refuses_a_run_whose_saved_width_is_absurd(tmp_path):
     import torch
-    from test_training import make_dataset
+
+    from tests.train.test_training import make_dataset
 
     data = make_dataset(tmp_path / "faid")
     run = tmp_path / "run"

@@ -111,7 +111,7 @@ if wanted synth; then
 fi
 
 # -- 1. tests: the GPU-marked ones, then the rest with --device (smoke: one file; CI runs all)
-if [[ $SMOKE == 1 ]]; then SUITE=(tests/test_linsolve.py); else SUITE=(tests); fi
+if [[ $SMOKE == 1 ]]; then SUITE=(tests/ops/test_linsolve.py); else SUITE=(tests); fi
 step pytest_gpu 90 "$PY" -m pytest -q -m gpu --device "$DEV" -p no:cacheprovider \
     --junitxml="$OUTDIR/pytest_gpu.xml" "${SUITE[@]}"
 # shellcheck disable=SC2046

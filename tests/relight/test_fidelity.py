@@ -18,11 +18,11 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 from PIL import Image
-from test_relight_cli import test_method  # noqa: F401 - fixture: the `test-exposure` method
 
 from flashcli.cli import cli
+from tests.relight.test_relight_cli import test_method  # noqa: F401 - fixture: the `test-exposure` method
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: EXIF tags, by number (the EXIF 2.3 standard).
 MAKE, MODEL, SOFTWARE, EXIF_IFD = 0x010F, 0x0110, 0x0131, 0x8769
 EXPOSURE_TIME, DATE_ORIGINAL, FLASH = 0x829A, 0x9003, 0x9209

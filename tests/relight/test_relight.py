@@ -290,7 +290,7 @@ def test_overwrite_replaces_and_status_constants(shoot, tmp_path):
 def test_example_shoot_shows_the_skip_logic():
     from pathlib import Path
 
-    shoot = Path(__file__).resolve().parents[1] / "examples" / "shoot"
+    shoot = Path(__file__).resolve().parents[2] / "examples" / "shoot"
     report = relight([shoot], shoot.parent / "relit", method="identity", dry_run=True)
     counts = report.counts()
     assert counts[WOULD_PROCESS] == 4 and counts[SKIP_NO_FLASH] == 1 and counts[SKIP_UNKNOWN] == 1
@@ -317,7 +317,7 @@ def test_first_decodes_start_before_torch_is_imported(tmp_path):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     shoot = tmp_path / "shoot"
     shoot.mkdir()
     for name in ("a", "b"):

@@ -6,10 +6,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from test_training import make_dataset
 
 from flashcli.cli import cli
 from flashcli.methods import create_enhancer
+from tests.train.test_training import make_dataset
 
 TINY = ["--opt", "width=0.0625", "--crop-size", "32", "--batch-size", "2", "--device", "cpu"]
 

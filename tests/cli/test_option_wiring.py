@@ -16,10 +16,10 @@ import photo_factory as pf
 import pytest
 from click.testing import CliRunner
 from PIL import Image
-from test_evaluate import make_dataset
-from test_relight_cli import test_method  # noqa: F401 - fixture: the `test-exposure` method
 
 from flashcli.cli import cli
+from tests.eval.test_evaluate import make_dataset
+from tests.relight.test_relight_cli import test_method  # noqa: F401 - fixture: the `test-exposure` method
 
 
 def invoke(*args):

@@ -8,10 +8,10 @@ import numpy as np
 import photo_factory as pf
 from click.testing import CliRunner
 from PIL import Image
-from test_relight_cli import test_method  # noqa: F401 - fixture
 
 from flashcli.cli import cli
 from flashcli.weights import save_weights, sha256_of
+from tests.relight.test_relight_cli import test_method  # noqa: F401 - fixture
 
 
 def _relight(shoot, out, *extra):

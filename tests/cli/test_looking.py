@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from flashcli.cli import cli
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str, **env: str):
@@ -157,10 +157,9 @@ def test_method(monkeypatch):
     """The test-only `test-exposure` method (tests/test_relight.py) for the CLI."""
     import types
 
-    from test_relight import Exposure
-
     import flashcli
     from flashcli import methods, plugins
+    from tests.relight.test_relight import Exposure
 
     plugin = types.SimpleNamespace(
         flashcli_register_enhancers=flashcli.hookimpl(lambda register: register(Exposure)))

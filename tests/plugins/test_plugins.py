@@ -18,7 +18,7 @@ from flashcli.enhancer import Option, parse_opt_pairs
 from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "docs" / "examples" / "flashcli-gamma"
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "flashcli-gamma"
 
 BROKEN = """
 raise ImportError("this plugin is broken on purpose")

@@ -8,11 +8,11 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from test_evaluate import direct_scores, make_dataset, unet_weights
 
 from flashcli.cli import cli
 from flashcli.selection import parse_options as parse_method_options
 from flashcli.selection import parse_weights
+from tests.eval.test_evaluate import direct_scores, make_dataset, unet_weights
 
 
 def run(*args: str, columns: int | None = None):

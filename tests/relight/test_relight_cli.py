@@ -11,12 +11,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 from PIL import Image
-from test_relight import Exposure, exposure
 
 import flashcli
 from flashcli import methods, plugins
 from flashcli.cli import cli
 from flashcli.io.imageio import read_metadata
+from tests.relight.test_relight import Exposure, exposure
 
 
 @pytest.fixture

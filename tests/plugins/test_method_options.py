@@ -16,13 +16,13 @@ import re
 import photo_factory as pf
 import pytest
 from click.testing import CliRunner
-from test_training import make_dataset
 
 from flashcli.cli import cli
 from flashcli.enhancer import Enhancer, Option, OptionValues, option_error, validate_options
 from flashcli.errors import UsageError
 from flashcli.plugins import registry
 from flashcli.training.config import TrainConfig
+from tests.train.test_training import make_dataset
 
 #: (method, bad --opt, what the one line says after "option ")
 BAD = [

@@ -8,7 +8,6 @@ import click
 import photo_factory as pf
 import pytest
 from click.testing import CliRunner
-from test_evaluate import make_dataset
 
 from flashcli import evaluation as ev
 from flashcli.cli import FlashcliGroup, cli
@@ -17,6 +16,7 @@ from flashcli.info import collect_photos
 from flashcli.io import imageio
 from flashcli.ops import metrics
 from flashcli.relight import relight
+from tests.eval.test_evaluate import make_dataset
 
 
 def test_errors_are_plain_exceptions_turned_into_one_line_and_their_exit_code():

@@ -20,7 +20,7 @@ from PIL import Image
 
 from flashcli.cli import cli
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "train-on-your-photos.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "train-on-your-photos.md"
 #: What shortens the recipe to a CPU test: steps instead of epochs, small crops and batches.
 SHORT = ["--steps", "40", "--crop-size", "32", "--batch-size", "4", "--device", "cpu"]
 #: Measured on these pairs: 40 steps of the recipe gain +0.16 dB over the flash photos
