@@ -154,7 +154,7 @@ def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
 
 @pytest.fixture
 def test_method(monkeypatch):
-    """The test-only `test-exposure` method (tests/test_relight.py) for the CLI."""
+    """The test-only `test-exposure` method (tests/relight/test_relight.py) for the CLI."""
     import types
 
     import flashcli
