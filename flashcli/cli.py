@@ -17,11 +17,12 @@ import traceback
 
 import click
 
-from flashcli import __version__
+from flashcli import __version__, plugins
 from flashcli import commands as _commands
 from flashcli.commands._console import LogHandler, Settings, settings
 from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
+from flashcli.io.decodefail import is_out_of_memory, one_line
 from flashcli.io.fsutil import file_error
 from flashcli.runtime.signals import exit_status, signals_as_interrupt
 
@@ -48,8 +49,6 @@ class FlashcliGroup(click.Group):
         if self._plugins_added:
             return
         self._plugins_added = True
-        from flashcli import plugins
-
         try:
             reg = plugins.registry()
         except FlashcliError:
@@ -93,9 +92,7 @@ class FlashcliGroup(click.Group):
             raise _CommandError(line, 1) from None
         except UnicodeDecodeError:
             # Someone else's package metadata that is not UTF-8 breaks torch's import.
-            from flashcli.plugins import unreadable_metadata
-
-            bad = unreadable_metadata()
+            bad = plugins.unreadable_metadata()
             if not bad:
                 raise
             if state.verbose:
@@ -142,8 +139,6 @@ def cli() -> None:
 def _memory_line(exc: BaseException, command: str | None) -> str | None:
     """One line for running out of memory outside any one photo's handling (torch failing to
     load under a low ``ulimit -v``, say), or None for other errors."""
-    from flashcli.io.decodefail import is_out_of_memory, one_line
-
     text = one_line(exc, typed=False)
     if isinstance(exc, ImportError):
         if "failed to map segment" not in text and not is_out_of_memory(exc):
@@ -165,8 +160,6 @@ for _name in CORE_COMMANDS:
 def _report_plugin_failures(state: Settings) -> None:
     if not state.verbose:
         return
-    from flashcli import plugins
-
     try:
         reg = plugins.registry()
     except FlashcliError:

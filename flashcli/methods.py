@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flashcli.enhancer import Enhancer, OptionValues, validate_options
 from flashcli.errors import FlashcliError, WeightsError
@@ -14,7 +14,10 @@ from flashcli.runtime.device import resolve_device
 from flashcli.runtime.lazy import lazy_module
 from flashcli.weights import describe_weights, load_weights, read_meta, stored_method
 
-torch = lazy_module("torch")
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = lazy_module("torch")
 
 
 def method_options(name: str, options: Mapping[str, Any] | None) -> OptionValues:

@@ -15,7 +15,7 @@ import pickle
 import struct
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flashcli.errors import WeightsError
 from flashcli.io.decodefail import one_line
@@ -29,7 +29,10 @@ from flashcli.io.fsutil import (
 from flashcli.io.jsonsafe import loads_untrusted, read_untrusted
 from flashcli.runtime.lazy import lazy_module
 
-torch = lazy_module("torch")
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = lazy_module("torch")
 
 META_KEY = "flashcli"
 #: What torch's restricted (weights_only) unpickler says when it refuses a global.

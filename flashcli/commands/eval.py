@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import click
 from rich.cells import cell_len
@@ -15,7 +16,13 @@ from flashcli.commands._options import common_options
 from flashcli.errors import FlashcliError
 from flashcli.evaluation.report import EvalResult, categories, category_rows, rows
 from flashcli.ops.metrics import DEFAULT_METRICS, METRICS
+from flashcli.runtime.lazy import lazy_module
 from flashcli.selection import parse_methods, parse_options, parse_weights
+
+if TYPE_CHECKING:
+    from flashcli.evaluation import run as evaluation_run
+else:  # imports torch
+    evaluation_run = lazy_module("flashcli.evaluation.run")
 
 
 def _title(result: EvalResult, width: int | None = None) -> str:
@@ -254,21 +261,19 @@ def command(dataset, method, methods, weights, opts, split, limit, category, pai
     DATASET holds train/ and test/ folders of <stem>_flash.png / <stem>_ambient.png pairs;
     the test split is scored unless --split says otherwise.
     """
-    from flashcli.evaluation.run import EvalConfig, run_eval  # imports torch
-
     listed = [*(parse_methods(method) or []),
               *(parse_methods(methods, "--methods") if methods is not None else [])]
     names = list(dict.fromkeys(listed)) or None
     base: str | bool | None = True
     if baseline is not None:
         base = None if baseline.strip().lower() in ("none", "") else baseline.strip()
-    config = EvalConfig(
+    config = evaluation_run.EvalConfig(
         device=console.settings().device, quantize=not no_quantize, baseline=base,
         save_images_dir=save_images, split=split, category=category, limit=limit,
         batch_size=batch_size, metrics=_metric_names(metrics, no_loe), strength=strength,
         exposure=exposure, white_balance=white_balance)
     with console.ProgressBar(enabled=not as_json) as bar:
-        result, written = run_eval(
+        result, written = evaluation_run.run_eval(
             dataset, names, parse_weights(weights, names), parse_options(opts, names), config,
             pairs_dirs=tuple(pairs_dirs) if pairs_dirs else None, report_dir=report_dir,
             sheet_size=sheet_size, progress=bar)

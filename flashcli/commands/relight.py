@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
@@ -30,6 +31,13 @@ from flashcli.relight import (
     RelightReport,
 )
 from flashcli.relight.report import REDONE, UNKNOWN_SETTINGS
+from flashcli.runtime.lazy import lazy_module
+from flashcli.selection import one_method
+
+if TYPE_CHECKING:
+    from flashcli.relight import run as relight_run
+else:  # --help and --dry-run plan without it
+    relight_run = lazy_module("flashcli.relight.run")
 
 _LABELS = {PROCESSED: "processed", REDONE: "redone: settings changed",
            WOULD_PROCESS: "would process", SKIP_NO_FLASH: "skipped: no flash",
@@ -146,11 +154,8 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
 
     Example: flashcli relight examples/shoot -o relit/
     """
-    from flashcli.relight.run import RelightConfig, relight
-    from flashcli.selection import one_method
-
     method, options, weights = one_method(method, opts, weights, "relight")
-    config = RelightConfig(
+    config = relight_run.RelightConfig(
         recursive=recursive, select="all" if all_frames else "fired",
         include_unknown=include_unknown, include_relit=include_relit, method=method, weights=weights,
         options=options, device=console.settings().device,
@@ -176,7 +181,7 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
             if not as_json and not console.settings().quiet:
                 console.err().print(escape(describe_run(started)), soft_wrap=True)
 
-        report = relight(inputs, output_dir, config, on_start=on_start, on_plan=on_plan,
+        report = relight_run.relight(inputs, output_dir, config, on_start=on_start, on_plan=on_plan,
                          on_result=on_result)
     console.debug(f"relight took {time.perf_counter() - start:.2f} s")
     _print(report, as_json)

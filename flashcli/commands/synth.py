@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.table import Table
 
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
+from flashcli.runtime.lazy import lazy_module
+
+if TYPE_CHECKING:
+    from flashcli.synth import dataset
+else:  # imports torch
+    dataset = lazy_module("flashcli.synth.dataset")
 
 
 @click.command("synth")
@@ -49,10 +56,8 @@ def command(out: Path, pairs: int, size: str, seed: int, test_fraction: float, m
     dark), gets sensor noise at its own ISO and is auto-white-balanced, then goes through a
     phone or camera tone curve to PNG.
     """
-    from flashcli.synth.dataset import parse_size, render_dataset
-
     with console.ProgressBar(enabled=not as_json) as bar:
-        summary = render_dataset(out, pairs, parse_size(size), seed, test_fraction,
+        summary = dataset.render_dataset(out, pairs, dataset.parse_size(size), seed, test_fraction,
                                  console.settings().device, misalign, progress=bar,
                                  preview=preview, overwrite=overwrite, workers=workers,
                                  textures=textures, kind=kind)

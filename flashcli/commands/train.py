@@ -3,17 +3,26 @@ paired data (thin layer over :func:`flashcli.training.train`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
 
+from flashcli import plugins
 from flashcli.commands import _console as console
 from flashcli.commands._options import common_options
 from flashcli.errors import UsageError
+from flashcli.methods import method_options
+from flashcli.runtime.lazy import lazy_module
+from flashcli.selection import one_method
 from flashcli.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from flashcli.training import engine
+else:  # imports torch
+    engine = lazy_module("flashcli.training.engine")
 
 
 def _flag(name: str) -> str:
@@ -28,8 +37,6 @@ def _given(ctx: click.Context) -> set[str]:
 
 
 def _options(params: dict[str, Any]) -> dict[str, Any]:
-    from flashcli.selection import one_method
-
     method, options, _ = one_method(params.get("method"), params.pop("opts"), None, "train")
     params["method"] = method
     pretrained = params.pop("pretrained")
@@ -41,9 +48,7 @@ def _options(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_option(method: str | None, option: str) -> bool:
-    from flashcli.plugins import registry
-
-    reg = registry()
+    reg = plugins.registry()
     name = method or reg.default_method("train")
     try:
         return any(o.name == option for o in reg.get(name).cls.options)
@@ -84,19 +89,17 @@ def _dirs(value: tuple[str, str] | None) -> list[str] | None:
 
 def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bool]:
     """The run's config and whether it resumes one."""
-    from flashcli.training.engine import RESUMABLE_OVERRIDES, resume_config
-
     device = console.settings().device
     if params["resume"]:
         given = _given(ctx) - {"resume", "as_json"}
-        bad = sorted(_flag(n) for n in given if n not in RESUMABLE_OVERRIDES)
+        bad = sorted(_flag(n) for n in given if n not in engine.RESUMABLE_OVERRIDES)
         if bad:
             raise UsageError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
                                 "drop them, or start a new run with --out")
         overrides = {n: params[n] for n in given}
         if device != "auto":
             overrides["device"] = device
-        return resume_config(params["resume"], **overrides), True
+        return engine.resume_config(params["resume"], **overrides), True
     if not params["data"] and not params["pairs"]:
         raise UsageError("missing DATASET: pass the dataset folder (holding train/ and test/), "
                          "--pairs FLASH_DIR AMBIENT_DIR, or --resume RUN to continue a run")
@@ -110,11 +113,8 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
 
 def _check_options(method: str | None, options: dict[str, Any]) -> None:
     """A bad --opt value (or an unknown method) is a usage error before any data is read."""
-    from flashcli.methods import method_options
-    from flashcli.plugins import registry
-
     if method is None or method.strip():  # an empty name is refused with its own message
-        method_options(method or registry().default_method("train"), options)
+        method_options(method or plugins.registry().default_method("train"), options)
 
 
 @click.command("train")
@@ -175,11 +175,9 @@ def command(as_json: bool, **params: Any) -> None:
     epochs.csv and grids/ into the run folder. Several GPUs:
     torchrun --nproc-per-node N -m flashcli train DATASET ...
     """
-    from flashcli.training.engine import train
-
     config, resume = _config(click.get_current_context(), params)
     with console.ProgressBar(_TrainFields(), enabled=not as_json) as bar:
-        summary = train(config, resume=resume, progress=bar)
+        summary = engine.train(config, resume=resume, progress=bar)
     if summary.get("rank", 0) != 0:
         return  # under torchrun, rank 0 reports
     if as_json:

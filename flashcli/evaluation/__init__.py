@@ -18,6 +18,8 @@ Importing this package, or its report module, does not import torch; the other s
 imported on first use.
 """
 
+from typing import TYPE_CHECKING
+
 from flashcli.evaluation.report import (
     AMBIENT,
     FLASH,
@@ -33,19 +35,20 @@ from flashcli.evaluation.report import (
     table_markdown,
     write_report,
 )
+from flashcli.runtime.lazy import lazy_exports
 
-#: Names of the other steps, imported on first use (they import torch).
-_LAZY = {"EvalConfig": "plan", "build_enhancers": "plan", "collect_pairs": "pairs",
-         "compare": "score", "evaluate": "run", "run_eval": "run"}
+if TYPE_CHECKING:
+    from flashcli.evaluation.pairs import collect_pairs
+    from flashcli.evaluation.plan import EvalConfig, build_enhancers
+    from flashcli.evaluation.run import evaluate, run_eval
+    from flashcli.evaluation.score import compare
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f"flashcli.evaluation.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# The other steps import torch: imported on first read.
+__getattr__ = lazy_exports(__name__, {
+    "EvalConfig": "flashcli.evaluation.plan", "build_enhancers": "flashcli.evaluation.plan",
+    "collect_pairs": "flashcli.evaluation.pairs", "compare": "flashcli.evaluation.score",
+    "evaluate": "flashcli.evaluation.run", "run_eval": "flashcli.evaluation.run",
+})
 
 __all__ = [
     "AMBIENT", "FLASH", "Comparison", "EvalConfig", "EvalResult", "Failure", "ImageScore",

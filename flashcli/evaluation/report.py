@@ -18,15 +18,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from PIL import Image, ImageDraw, ImageFont
+
+from flashcli import plugins
 from flashcli.io.fsutil import atomic_path, atomic_write_text, ensure_dir
+from flashcli.io.imageio import verify_image
 from flashcli.ops import metrics
 from flashcli.ops.metrics import METRICS
+from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
     import torch
-    from PIL import Image, ImageDraw, ImageFont
 
     from flashcli.datasets import Pair
+else:
+    torch = lazy_module("torch")
 
 #: Columns of a contact sheet besides the methods.
 FLASH, AMBIENT = "flash", "ambient"
@@ -151,9 +157,8 @@ ROWS_PER_SHEET = 8
 def ordered_methods(names) -> list[str]:
     """``names`` in the order the methods declare (``table_rank``), the others after them
     alphabetically."""
-    from flashcli.plugins import registry
 
-    return registry().table_order(names)
+    return plugins.registry().table_order(names)
 
 
 def _num(x: float | None, digits: int) -> str:
@@ -286,7 +291,6 @@ def results_csv(result: EvalResult) -> str:
 
 
 def _font() -> ImageFont.ImageFont:
-    from PIL import ImageFont
 
     return ImageFont.load_default()
 
@@ -294,7 +298,6 @@ def _font() -> ImageFont.ImageFont:
 def grid_sheet(labels: list[str], cells: list[list[tuple[Any, str]]]) -> Image.Image:
     """One sheet: a strip of column ``labels``, then one row per entry of ``cells``, each
     cell a uint8 3 x h x w thumbnail (None: a grey "failed" cell) with a caption under it."""
-    from PIL import Image, ImageDraw
 
     thumbs = [t for row in cells for t, _ in row if t is not None]
     cw = max((t.shape[-1] for t in thumbs), default=32)
@@ -321,8 +324,6 @@ def grid_sheet(labels: list[str], cells: list[list[tuple[Any, str]]]) -> Image.I
 
 def _same_as_flash(result: EvalResult, method: str, stems: list[str]) -> bool:
     """Whether ``method``'s thumbnail is the flash one's on every row (identity's)."""
-    import torch
-
     rows_ = [result.thumbnails[s] for s in stems]
     return bool(rows_) and all(r.get(method) is not None and r.get(FLASH) is not None
                                and torch.equal(r[method], r[FLASH]) for r in rows_)
@@ -366,14 +367,12 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
 
 
 def _to_pil(t: torch.Tensor) -> Image.Image:
-    from PIL import Image
 
     return Image.fromarray(t.permute(1, 2, 0).contiguous().numpy(), "RGB")
 
 
 def write_report(result: EvalResult, folder: str | Path, sheets: bool = True) -> list[Path]:
     """Write results.json, results.csv, table.md and contact_sheet_NNN.png into ``folder``."""
-    from flashcli.io.imageio import verify_image
 
     folder = ensure_dir(folder)  # a file in the way, no permission: one line
     written = []

@@ -35,6 +35,7 @@ from flashcli.evaluation.report import (
 )
 from flashcli.io.decodefail import is_out_of_memory, one_line, out_of_memory
 from flashcli.io.fsutil import safe_name
+from flashcli.io.imageio import write_image
 from flashcli.ops import metrics
 from flashcli.ops.look import apply_look
 from flashcli.runtime.progress import ProgressFn
@@ -217,7 +218,6 @@ class Scoring:
 def save_outputs(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:
     """Write each output of ``batch`` as ``save_dir/<method>/<stem>.png``; a file that cannot
     be written is a failure of that image."""
-    from flashcli.io.imageio import write_image
 
     for (pair, _, _), image in zip(batch, out.cpu(), strict=True):
         target = save_dir / safe_name(name) / f"{pair.stem}.png"

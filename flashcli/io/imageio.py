@@ -15,6 +15,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image, UnidentifiedImageError
 
@@ -36,8 +37,12 @@ from flashcli.io.fsutil import atomic_path, not_regular_reason
 from flashcli.io.raw import RAW_EXTENSIONS, is_raw_path
 from flashcli.runtime.lazy import lazy_module
 
-np = lazy_module("numpy")
-torch = lazy_module("torch")
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+else:
+    np = lazy_module("numpy")
+    torch = lazy_module("torch")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",

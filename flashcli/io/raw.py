@@ -9,7 +9,7 @@ Everything RAW-specific lives here (a new camera quirk goes here, with a generat
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flashcli.errors import FlashcliError
 from flashcli.io import exif
@@ -17,7 +17,10 @@ from flashcli.io.decodefail import one_line
 from flashcli.io.exif import PhotoMeta
 from flashcli.runtime.lazy import lazy_module
 
-np = lazy_module("numpy")
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    np = lazy_module("numpy")
 
 __all__ = ["RAW_EXTENSIONS", "RawReadError", "decode_raw", "is_raw_path", "raw_header",
            "read_meta"]

@@ -7,8 +7,21 @@ its training start; it imports no torch, so plugins declare their options with i
 other names import torch when first read.
 """
 
+from typing import TYPE_CHECKING
+
 from flashcli.nn.backbone import VGGBackbone
 from flashcli.runtime.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from flashcli.nn.decoder import SymmetricDecoder, VGGEncoderDecoder
+    from flashcli.nn.vgg import (
+        VGG16Encoder,
+        init_vgg16_encoder,
+        load_imagenet_vgg16,
+        read_vgg16_file,
+        scaled,
+        vgg16_channels,
+    )
 
 __all__ = [
     "SymmetricDecoder",

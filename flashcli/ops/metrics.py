@@ -32,12 +32,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.runtime.lazy import lazy_module
 
-torch = lazy_module("torch")
-F = lazy_module("torch.nn.functional")
+if TYPE_CHECKING:
+    import torch
+    import torch.nn.functional as F
+else:
+    torch = lazy_module("torch")
+    F = lazy_module("torch.nn.functional")
 
 SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5

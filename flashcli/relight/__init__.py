@@ -12,6 +12,8 @@ three steps, one module each:
    encode; :mod:`~flashcli.relight.report` holds what happened to each file.
 """
 
+from typing import TYPE_CHECKING
+
 from flashcli.relight.discover import Source, discover
 from flashcli.relight.plan import (
     DEFAULT_TEMPLATE,
@@ -36,20 +38,23 @@ from flashcli.relight.report import (
     FileResult,
     RelightReport,
 )
+from flashcli.runtime.lazy import lazy_exports
 
-#: Names of :mod:`~flashcli.relight.run`, imported on first use: the commands that only plan
-#: or describe (``--help``, ``info``) need none of it (and it imports torch lazily itself).
-_RUN_NAMES = ("BATCH_MEGAPIXELS", "DEFAULT_TILE", "IN_FLIGHT_MEGAPIXELS", "RelightConfig",
-              "relight", "resolve_working_size")
+if TYPE_CHECKING:
+    from flashcli.relight.run import (
+        BATCH_MEGAPIXELS,
+        DEFAULT_TILE,
+        IN_FLIGHT_MEGAPIXELS,
+        RelightConfig,
+        relight,
+        resolve_working_size,
+    )
 
-
-def __getattr__(name: str):
-    if name in _RUN_NAMES:
-        from flashcli.relight import run
-
-        return getattr(run, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# The names of run, imported on first read: the commands that only plan or describe
+# (``--help``, ``info``) need none of it (and it imports torch lazily itself).
+__getattr__ = lazy_exports(__name__, dict.fromkeys(
+    ["BATCH_MEGAPIXELS", "DEFAULT_TILE", "IN_FLIGHT_MEGAPIXELS", "RelightConfig", "relight",
+     "resolve_working_size"], "flashcli.relight.run"))
 
 __all__ = [
     "BATCH_MEGAPIXELS", "DEFAULT_TEMPLATE", "DEFAULT_TILE", "FAILED", "FORMATS",

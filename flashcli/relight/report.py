@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flashcli.relight.discover import describe_ignored
+
 # Fates of a file.
 PROCESSED = "processed"
 WOULD_PROCESS = "would-process"
@@ -126,8 +128,6 @@ class RelightReport:
         """What was passed over, and what the outputs do not keep, one line each."""
         out = []
         if self.ignored:
-            from flashcli.relight.discover import describe_ignored
-
             out.append(f"passed over (not photos flashcli reads): {describe_ignored(self.ignored)}; "
                        "-v or --json names them")
         alpha = sum(1 for f in self.files if f.dropped.startswith("alpha"))

@@ -17,11 +17,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flashcli.enhancer import Enhancer
+from flashcli import plugins
+from flashcli.enhancer import Enhancer, resolve_options
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.io.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
+from flashcli.methods import create_enhancer, weights_info
 from flashcli.ops.look import Look, apply_look
 from flashcli.relight import manifest
 from flashcli.relight.discover import Ignored, discover, no_photos_message
@@ -50,9 +52,14 @@ from flashcli.runtime.lazy import lazy_module
 
 # torch and the modules that import it load on first use: relight() starts decoding the first
 # photos (Pillow and NumPy only) before it imports torch, so the two overlap.
-torch = lazy_module("torch")
-tiling = lazy_module("flashcli.ops.tiling")
-upsample = lazy_module("flashcli.ops.upsample")
+if TYPE_CHECKING:
+    import torch
+
+    from flashcli.ops import tiling, upsample
+else:
+    torch = lazy_module("torch")
+    tiling = lazy_module("flashcli.ops.tiling")
+    upsample = lazy_module("flashcli.ops.upsample")
 
 #: Tile side for ``working_size="full"`` when the method names no working size.
 DEFAULT_TILE = 1024
@@ -417,10 +424,8 @@ def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> tuple[Rel
     when there is work)."""
     if enhancer is not None:
         return config, enhancer
-    from flashcli.enhancer import resolve_options
-    from flashcli.plugins import registry
 
-    reg = registry()
+    reg = plugins.registry()  # looked up per call: tests swap in their own
     config = dataclasses.replace(config, method=config.method or reg.default_method("relight"))
     kind = reg.get(config.method).cls
     resolve_options(kind, config.options or {})
@@ -430,7 +435,6 @@ def _method_class(config: RelightConfig, enhancer: Enhancer | None) -> tuple[Rel
 def _weights_of(config: RelightConfig, enhancer: Enhancer | None) -> dict[str, Any] | None:
     if enhancer is not None:
         return getattr(enhancer, "weights_info", None)
-    from flashcli.methods import weights_info
 
     return weights_info(config.method, config.weights)
 
@@ -451,7 +455,6 @@ def _started(cfg: RelightConfig, kind: Any, enhancer: Enhancer | None, size: int
 def _relight_jobs(runner: _Runner, cfg: RelightConfig, enhancer: Enhancer | None,
                   device: torch.device, workers: int) -> None:
     if enhancer is None:
-        from flashcli.methods import create_enhancer
 
         enhancer = create_enhancer(cfg.method, cfg.options, cfg.weights, device)
     runner.attach(enhancer)
@@ -476,7 +479,6 @@ class _Fingerprints:
             if self.enhancer is not None:
                 options = dict(getattr(self.enhancer, "config", {}) or {})
             else:
-                from flashcli.enhancer import resolve_options
 
                 options = resolve_options(self.kind, cfg.options or {})
             self.base = {"method": self.kind.name, "options": options, "working_size": self.size,

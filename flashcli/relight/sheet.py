@@ -10,18 +10,29 @@ grid (rows: photos; columns: the flash photo, then each strength) with eval's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flashcli.errors import UsageError
+from flashcli.evaluation.report import grid_sheet
+from flashcli.io.fsutil import atomic_path, ensure_dir
+from flashcli.io.imageio import verify_image
+from flashcli.ops.look import apply_look
 from flashcli.runtime.lazy import lazy_module
 
-torch = lazy_module("torch")
+if TYPE_CHECKING:
+    import torch
+
+    from flashcli.ops import upsample
+else:
+    torch = lazy_module("torch")
+    upsample = lazy_module("flashcli.ops.upsample")
 log = logging.getLogger(__name__)
 
 #: Long side (pixels) of a photo on the sheet, the rows it has, and the strengths shown.
@@ -72,7 +83,6 @@ class SheetRow:
 
 
 def _small(x: torch.Tensor, side: int) -> torch.Tensor:
-    from flashcli.ops import upsample
 
     x = x.detach().cpu()
     x = x.float() / 255 if x.dtype == torch.uint8 else x.float()
@@ -130,9 +140,7 @@ def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
                 ) -> tuple[list[str], list[list[tuple[Any, str]]]]:
     """The sheet's column labels and cells: per row the flash photo (captioned with its file
     name), then the result at each strength (captioned with the exposure applied)."""
-    import dataclasses
 
-    from flashcli.ops.look import apply_look
 
     labels = ["flash", *(f"strength {s:g}" for s in strengths)]
     cells = []
@@ -151,9 +159,6 @@ def write_contact_sheet(path: str | os.PathLike, rows: Sequence[SheetRow],
                         protect: tuple[Path, ...] = ()) -> Path | None:
     """Draw the sheet and write it atomically to ``path`` (never onto one of ``protect``,
     the inputs); None (nothing written) when no photo was relit."""
-    from flashcli.evaluation.report import grid_sheet
-    from flashcli.io.fsutil import atomic_path, ensure_dir
-    from flashcli.io.imageio import verify_image
 
     if not rows:
         return None

@@ -5,21 +5,22 @@ the config of a run to continue it with ``train(config, resume=True)``. The engi
 imported lazily, so plugins importing ``flashcli.training.task`` stay light.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from flashcli.runtime.lazy import lazy_exports
 from flashcli.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    from flashcli.training.engine import Trainer as Trainer  # public, not in __all__
+    from flashcli.training.engine import TrainingInterrupted, resume_config, train
+    from flashcli.training.task import StepContext, TrainingTask, make_adam
 
 __all__ = ["StepContext", "TrainConfig", "TrainingInterrupted", "TrainingTask", "make_adam",
            "resume_config", "train"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in ("StepContext", "TrainingTask", "make_adam"):  # torch: only when used
-        from flashcli.training import task
-
-        return getattr(task, name)
-    if name in ("train", "resume_config", "TrainingInterrupted", "Trainer"):
-        from flashcli.training import engine
-
-        return getattr(engine, name)
-    raise AttributeError(name)
+# The engine and the task contract import torch: only when a name is first read.
+__getattr__ = lazy_exports(__name__, {
+    **dict.fromkeys(["StepContext", "TrainingTask", "make_adam"], "flashcli.training.task"),
+    **dict.fromkeys(["Trainer", "TrainingInterrupted", "resume_config", "train"],
+                    "flashcli.training.engine"),
+})

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     import torch
 
     from flashcli.training.config import TrainConfig
+    from flashcli_guided_cgan.losses import attention_map
+    from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
+    from flashcli_guided_cgan.networks import apply_log_gain as apply_log_gain  # not in __all__
     from flashcli_guided_cgan.task import GuidedCGANTask
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]

@@ -11,6 +11,13 @@ from flashcli.runtime.lazy import lazy_exports
 if TYPE_CHECKING:
     import torch
 
+    from flashcli_lime.illumination import (
+        initial_illumination,
+        lime,
+        refine_illumination,
+        strategy3_weights,
+    )
+
 __all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strategy3_weights"]
 
 # Imported on first use: the plugin loads for every command, even --help, without torch.

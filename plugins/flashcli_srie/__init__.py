@@ -11,6 +11,8 @@ from flashcli.runtime.lazy import lazy_exports
 if TYPE_CHECKING:
     import torch
 
+    from flashcli_srie.decomposition import Decomposition, decompose, srie
+
 __all__ = ["Decomposition", "Srie", "decompose", "srie"]
 
 # Imported on first use: the plugin loads for every command, even --help, without torch.

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import torch
 
     from flashcli.training.config import TrainConfig
+    from flashcli_unet.network import UNet
     from flashcli_unet.task import UNetTask
 
 __all__ = ["UNet", "UNetEnhancer", "UNetTask"]
