@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from flashcli.errors import FlashcliError
+from flashcli.io.imageio import is_image_path, read_image, read_metadata
 
 _ROLE = re.compile(r"^(?P<stem>.+)_(?P<role>flash|ambient)$", re.IGNORECASE)
 _CATEGORY = re.compile(r"^(?P<cat>[A-Za-z]+)_\d+")
@@ -61,8 +62,6 @@ class SizeGroup:
 
 
 def _is_image(path: Path) -> bool:
-    from flashcli.io.imageio import is_image_path
-
     return path.is_file() and not path.name.startswith(".") and is_image_path(path)
 
 
@@ -198,8 +197,6 @@ def pairs_from_dirs(flash_dir: str | Path, ambient_dir: str | Path, check: bool 
 
 def check_pairs(pairs: Sequence[Pair], root: Path | None = None) -> list[str]:
     """Unreadable files and size mismatches, one line each (headers only, no decode)."""
-    from flashcli.io.imageio import read_metadata
-
     problems = []
     for pair in pairs:
         sizes = []
@@ -240,8 +237,6 @@ def to_uint8(image: torch.Tensor) -> torch.Tensor:
 
 def load_pair_uint8(pair: Pair) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode one pair to uint8 3 x H x W tensors (orientation applied)."""
-    from flashcli.io.imageio import read_image
-
     # 8-bit photos stay 8-bit (no float copy: a quarter of the memory for large images).
     flash, _ = read_image(pair.flash, keep_8bit=True)
     ambient, _ = read_image(pair.ambient, keep_8bit=True)

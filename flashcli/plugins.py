@@ -20,6 +20,7 @@ from typing import Any
 import pluggy
 
 from flashcli import hookspecs
+from flashcli.enhancer import Enhancer, Option
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.io.decodefail import one_line
 
@@ -146,8 +147,6 @@ def check_method_class(cls: Any) -> str | None:
     """Why ``cls`` cannot be registered as a method (None when it can): it must be an
     :class:`~flashcli.enhancer.Enhancer` subclass with a plain name and well-formed
     class attributes, so that listing methods never runs into a broken one later."""
-    from flashcli.enhancer import Enhancer, Option
-
     if not isinstance(cls, type) or not issubclass(cls, Enhancer):
         return f"registered {cls!r}, which is not an Enhancer subclass"
     name = getattr(cls, "name", "")

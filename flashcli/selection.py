@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from flashcli import plugins
 from flashcli.errors import UsageError
 
 LABEL_SEP = "@"
@@ -128,9 +129,7 @@ def one_method(method: str | None, opts: Iterable[str], weights: str | Iterable[
         return (method_of(check_label(method)) if named else method), {}, None
     label = check_label(method) if named else None
     if label is None:
-        from flashcli.plugins import registry
-
-        label = registry().default_method(command)
+        label = plugins.registry().default_method(command)
     options = parse_options(opts, [label])
     chosen = parse_weights(weights, [label])
     for what, given in (("--opt", options), ("--weights", chosen)):

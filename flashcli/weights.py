@@ -30,8 +30,12 @@ from flashcli.io.jsonsafe import loads_untrusted, read_untrusted
 from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
+    import safetensors
+    import safetensors.torch as safetensors_torch
     import torch
 else:
+    safetensors = lazy_module("safetensors")
+    safetensors_torch = lazy_module("safetensors.torch")
     torch = lazy_module("torch")
 
 META_KEY = "flashcli"
@@ -179,25 +183,21 @@ def verify_safetensors(path: Path, shapes: dict[str, tuple[int, ...]] | None = N
 def save_weights(path: str | Path, state: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
     """Write ``state`` as safetensors (meta embedded) and the JSON sidecar, atomically; the
     file on disk is checked before it replaces the old one."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state.items()}
     text = json.dumps(meta, indent=2, sort_keys=True, default=str)
     shapes = {k: tuple(v.shape) for k, v in tensors.items()}
     with atomic_path(path, verify=lambda tmp: verify_safetensors(tmp, shapes)) as tmp:
-        save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=str)})
+        safetensors_torch.save_file(tensors, str(tmp), metadata={META_KEY: json.dumps(meta, default=str)})
     atomic_write_text(sidecar_path(path), text + "\n")
     return path
 
 
 def _read_safetensors(p: Path, device: str | torch.device) -> tuple[dict[str, torch.Tensor], Any]:
-    from safetensors import SafetensorError, safe_open
-
     meta: Any = {}
     try:
         state = {}
-        with safe_open(str(p), framework="pt", device=str(device)) as fh:
+        with safetensors.safe_open(str(p), framework="pt", device=str(device)) as fh:
             raw = (fh.metadata() or {}).get(META_KEY)
             if raw:
                 try:
@@ -207,7 +207,7 @@ def _read_safetensors(p: Path, device: str | torch.device) -> tuple[dict[str, to
                                        "re-export or re-train the weights") from None
             for key in fh.keys():
                 state[key] = fh.get_tensor(key)
-    except (SafetensorError, OSError, ValueError, MemoryError) as exc:
+    except (safetensors.SafetensorError, OSError, ValueError, MemoryError) as exc:
         raise WeightsError(f"{p}: not a readable safetensors file ({_first_line(exc)}); "
                            "re-export or re-train the weights") from None
     return state, meta

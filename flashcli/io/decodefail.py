@@ -15,6 +15,8 @@ from __future__ import annotations
 import struct
 from pathlib import Path
 
+from flashcli.errors import FlashcliError
+
 __all__ = [
     "PhotoOutOfMemory", "one_line", "photo_failure",
     "CONVERT_TIFF", "MEMORY_FIX", "TIFF_COMPRESSIONS", "compression_name", "is_out_of_memory",
@@ -29,8 +31,6 @@ def one_line(exc: BaseException, *, typed: bool | None = None) -> str:
     name when ``typed`` (by default: for anything but a FlashcliError, whose message is
     written for the user); the type name alone when there is no message."""
     if typed is None:
-        from flashcli.errors import FlashcliError
-
         typed = not isinstance(exc, FlashcliError)
     arg = exc.args[0] if len(exc.args) == 1 else None  # LibRaw's messages are bytes
     text = arg.decode(errors="replace") if isinstance(arg, bytes) else str(exc)

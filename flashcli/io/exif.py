@@ -10,11 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image, TiffImagePlugin
 
 from flashcli import __version__
+from flashcli.runtime.lazy import lazy_module
+
+if TYPE_CHECKING:
+    import exifread
+else:
+    exifread = lazy_module("exifread")
 
 TAG_ORIENTATION = 0x0112
 TAG_SOFTWARE = 0x0131
@@ -157,8 +163,6 @@ class _QuietExifread(logging.Filter):
 
 
 def _process(fh) -> dict[str, Any]:
-    import exifread
-
     try:
         tags = exifread.process_file(_BoundedReader(fh), details=False, extract_thumbnail=False)
     except Exception:  # exifread raises many kinds on damaged files: treat as "no EXIF"

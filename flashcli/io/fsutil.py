@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import re
@@ -322,8 +323,6 @@ def safe_name(name: str) -> str:
     """``name`` as one safe path component. Letters, digits and ``. _ + -`` are kept; when
     anything else is in it (separators, control characters) or it starts with a dot, the
     rest becomes ``_`` and a short hash of the original keeps different names apart."""
-    import hashlib
-
     text = str(name)
     safe = _UNSAFE_CHARS.sub("_", text)
     safe = re.sub(r"^\.+", "_", safe)[:80] or "_"

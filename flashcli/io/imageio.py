@@ -17,8 +17,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, TiffImagePlugin, UnidentifiedImageError
 
+from flashcli import __version__
 from flashcli.errors import FlashcliError
 from flashcli.io import exif as _exif
 from flashcli.io import raw
@@ -39,10 +40,14 @@ from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
     import numpy as np
+    import tifffile
     import torch
+    import torchvision.io as torchvision_io
 else:
     np = lazy_module("numpy")
+    tifffile = lazy_module("tifffile")
     torch = lazy_module("torch")
+    torchvision_io = lazy_module("torchvision.io")
 
 __all__ = [
     "IMAGE_EXTENSIONS", "RAW_EXTENSIONS", "DEFAULT_MAX_PIXELS", "FlashInfo", "ImageMemoryError", "ImageReadError",
@@ -180,7 +185,7 @@ def _is_tiff_file(path: Path) -> bool:
 def heif_decoder() -> str | None:
     """None once pillow-heif is registered with Pillow, else why HEIC cannot be read."""
     try:
-        import pillow_heif
+        import pillow_heif  # optional: probes whether it is installed
     except ImportError as e:
         return f"a HEIC/HEIF photo needs the pillow-heif package ({e.msg})"
     pillow_heif.register_heif_opener()
@@ -263,8 +268,6 @@ def _pillow_meta(path: Path, img: Image.Image, tags: dict) -> PhotoMeta:
 
 def _tifffile_meta(path: Path, tags: dict) -> PhotoMeta:
     """Metadata of a TIFF Pillow cannot open (float, 32-bit or multi-sample layouts)."""
-    import tifffile
-
     try:
         with tifffile.TiffFile(path) as tf:
             page = tf.pages[0]
@@ -312,14 +315,10 @@ def read_metadata(path: str | Path) -> PhotoMeta:
 def _check_tiff_codec(path: Path, bit_depth: int) -> None:
     """Refuse a TIFF compression neither Pillow's libtiff (8-bit) nor tifffile (deeper:
     itself, or with imagecodecs, which decoding names) can decode."""
-    from PIL import TiffImagePlugin
-
     code = tiff_compression(path)
     if code is None or (code in TiffImagePlugin.COMPRESSION_INFO and code != 50001):
         return  # 50001 (WebP): in Pillow's table, but its libtiff is built without it
     if bit_depth > 8:
-        import tifffile
-
         try:
             tifffile.TIFF.DECOMPRESSORS[code]
             return
@@ -388,8 +387,6 @@ def _pillow_deep(path: Path) -> np.ndarray | None:
 
 def _tiff_pixels(path: Path) -> np.ndarray:
     """Pixels of a TIFF deeper than 8 bits (16-bit, 32-bit, float) through tifffile."""
-    import tifffile
-
     try:
         arr = tifffile.imread(path, key=0)
     except (ValueError, KeyError, ImportError) as e:
@@ -431,10 +428,8 @@ def _pillow_pixels(path: Path, img: Image.Image, bit_depth: int,
     if img.format == "PNG" and bit_depth > 8:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
-            from torchvision.io import ImageReadMode, decode_png
-
             data = torch.frombuffer(bytearray(path.read_bytes()), dtype=torch.uint8)
-            return decode_png(data, mode=ImageReadMode.RGB).permute(1, 2, 0).numpy()
+            return torchvision_io.decode_png(data, mode=torchvision_io.ImageReadMode.RGB).permute(1, 2, 0).numpy()
     if half_size and img.format == "JPEG":
         img.draft("RGB", ((img.width + 1) // 2, (img.height + 1) // 2))  # DCT-domain scaling
     # Feed the decoder the whole file at once: Pillow releases the GIL inside each decode
@@ -627,8 +622,6 @@ def verify_image(path: Path, fmt: str, size: tuple[int, int]) -> None:
     ``size`` (width, height), a JPEG ends with its end marker, every PNG chunk is there
     with a good CRC, every TIFF strip or tile lies inside the file. Raises when not."""
     if fmt == "TIFF":
-        import tifffile
-
         end = path.stat().st_size
         with tifffile.TiffFile(path) as tf:
             page = tf.pages[0]
@@ -651,10 +644,6 @@ def verify_image(path: Path, fmt: str, size: tuple[int, int]) -> None:
 
 
 def _write_tiff(tmp: Path, arr: np.ndarray, exif, icc: bytes | None) -> None:
-    import tifffile
-
-    from flashcli import __version__
-
     tifffile.imwrite(tmp, arr, photometric="rgb", compression="zlib",
                      compressionargs={"level": 1}, predictor=True, software=f"flashcli {__version__}",
                      iccprofile=icc, extratags=_exif.tiff_extratags(exif), metadata=None)

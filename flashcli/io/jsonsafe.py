@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from flashcli.io.fsutil import open_regular
+
 #: Caps for metadata JSON (a sidecar is a few kB; the bundled one is under 4 kB).
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 32
@@ -64,8 +66,6 @@ def loads_untrusted(data: str | bytes, *, max_bytes: int = MAX_BYTES,
 def read_untrusted(path: str | Path, *, max_bytes: int = MAX_BYTES,
                    max_depth: int = MAX_DEPTH) -> Any:
     """:func:`loads_untrusted` on a regular file (``OSError`` when it cannot be read)."""
-    from flashcli.io.fsutil import open_regular
-
     with open_regular(path) as fh:
         data = fh.read(max_bytes + 1)
     return loads_untrusted(data, max_bytes=max_bytes, max_depth=max_depth)

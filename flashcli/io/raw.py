@@ -19,8 +19,12 @@ from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
     import numpy as np
+    import rawpy
+    import tifffile
 else:
     np = lazy_module("numpy")
+    rawpy = lazy_module("rawpy")
+    tifffile = lazy_module("tifffile")
 
 __all__ = ["RAW_EXTENSIONS", "RawReadError", "decode_raw", "is_raw_path", "raw_header",
            "read_meta"]
@@ -45,8 +49,6 @@ def is_raw_path(path: str | Path) -> bool:
 
 
 def _open(path: Path):
-    import rawpy
-
     try:
         return rawpy.imread(str(path))
     except (rawpy.LibRawError, OSError) as e:
@@ -74,8 +76,6 @@ def _dng_levels(path: Path) -> list[tuple[list[float], list[float]]]:
         with open(path, "rb") as f:
             if f.read(4) not in (b"II*\0", b"MM\0*"):
                 return []
-        import tifffile
-
         with tifffile.TiffFile(path) as tif:
             first = tif.pages.first
             pages = [first, *(first.pages or [])] if first.subifds else [first]
@@ -151,8 +151,6 @@ def decode_raw(path: Path, *, half_size: bool = False) -> np.ndarray:
     ``half_size`` skips demosaicing (one pixel per 2x2 Bayer block): fast previews.
     Exposure is kept as shot (no auto-brightening), so flash/ambient pairs stay comparable.
     """
-    import rawpy
-
     _check_tag_levels(path)
     with _open(path) as raw:
         try:

@@ -18,9 +18,13 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from flashcli.enhancer import Option
+from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
+    from flashcli.nn import vgg
     from flashcli.nn.vgg import VGG16Encoder
+else:  # imports torch: VGGBackbone declares options without it
+    vgg = lazy_module("flashcli.nn.vgg")
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +88,7 @@ class VGGBackbone:
         else ImageNet when ``pretrained``; none when ``resuming``: the saved state replaces
         them), then freeze it if asked. Returns where the weights came from (``"scratch"``,
         ``"imagenet"``, ``"file:PATH"``; None when resuming)."""
-        from flashcli.nn.vgg import init_vgg16_encoder
-
-        init = None if resuming else init_vgg16_encoder(encoder, self.pretrained, self.vgg_weights)
+        init = None if resuming else vgg.init_vgg16_encoder(encoder, self.pretrained, self.vgg_weights)
         encoder.requires_grad_(not self.frozen)
         if init == "scratch" and self.frozen:
             log.warning(f"{method}: the encoder starts from random weights and stays frozen; "

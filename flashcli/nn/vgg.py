@@ -11,13 +11,22 @@ from __future__ import annotations
 import socket
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from flashcli.errors import FlashcliError
 from flashcli.io.fsutil import is_regular, not_regular_reason
+from flashcli.runtime.lazy import lazy_module
 from flashcli.weights import is_safetensors, torch_load_untrusted
+
+if TYPE_CHECKING:
+    import safetensors.torch as safetensors_torch
+    import torchvision.models as torchvision_models
+else:  # torchvision takes seconds to import: only to download the ImageNet weights
+    safetensors_torch = lazy_module("safetensors.torch")
+    torchvision_models = lazy_module("torchvision.models")
 
 #: ImageNet statistics the pretrained VGG-16 expects its input normalised with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -115,10 +124,8 @@ def read_vgg16_file(path: str | Path) -> dict[str, torch.Tensor]:
         raise FlashcliError(f"{p}: {why}")
     hint = "save one with torch.save(torchvision.models.vgg16(...).state_dict(), FILE)"
     if p.suffix == ".safetensors" or is_safetensors(p):  # by content, whatever the name
-        from safetensors.torch import load_file
-
         try:
-            state = load_file(str(p))
+            state = safetensors_torch.load_file(str(p))
         except Exception as exc:  # truncated or foreign files
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise FlashcliError(f"{p}: not a readable vgg16 state dict ({first}); {hint}") from None
@@ -138,9 +145,7 @@ def load_imagenet_vgg16() -> dict[str, torch.Tensor]:
 
     Offline (no cache, no network) this fails at once with a one-line ``FlashcliError``.
     """
-    from torchvision.models import VGG16_Weights
-
-    url = VGG16_Weights.IMAGENET1K_V1.url
+    url = torchvision_models.VGG16_Weights.IMAGENET1K_V1.url
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
     fix = "pass --opt vgg_weights=FILE (a torchvision vgg16 state dict on disk) or --no-pretrained"
     if cached.is_file():

@@ -40,9 +40,11 @@ from flashcli.runtime.lazy import lazy_module
 if TYPE_CHECKING:
     import torch
     import torch.nn.functional as F
+    from scipy import ndimage
 else:
     torch = lazy_module("torch")
     F = lazy_module("torch.nn.functional")
+    ndimage = lazy_module("scipy.ndimage")
 
 SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5
@@ -136,12 +138,10 @@ def _shift_add(x: torch.Tensor, kernel: torch.Tensor, dim: int) -> torch.Tensor:
 
 def _correlate_cpu(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """The CPU filter: scipy.ndimage line by line (cache-friendly), then the valid crop."""
-    from scipy.ndimage import correlate1d
-
     r = (kernel.numel() - 1) // 2
     k = kernel.numpy()
-    y = correlate1d(x.numpy(), k, axis=-1, mode="reflect")[..., r:-r]
-    y = correlate1d(y, k, axis=-2, mode="reflect")[..., r:-r, :]
+    y = ndimage.correlate1d(x.numpy(), k, axis=-1, mode="reflect")[..., r:-r]
+    y = ndimage.correlate1d(y, k, axis=-2, mode="reflect")[..., r:-r, :]
     return torch.from_numpy(y)
 
 

@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.io.fsutil import atomic_path
+from flashcli.io.imageio import verify_image, write_image
 from flashcli.runtime.device import resolve_device
 from flashcli.runtime.progress import ProgressFn, report
 from flashcli.synth import resume
@@ -59,8 +60,6 @@ def stem(category: str, index: int, pairs: int) -> str:
 
 def write_png(path: Path, image: torch.Tensor) -> None:
     """Write a uint8 3 x H x W tensor as PNG, atomically."""
-    from flashcli.io.imageio import verify_image
-
     array = image.detach().to("cpu").permute(1, 2, 0).contiguous().numpy()
     check = functools.partial(verify_image, fmt="PNG", size=(array.shape[1], array.shape[0]))
     with atomic_path(path, verify=check) as tmp:
@@ -84,8 +83,6 @@ def check_preview(preview: Path, overwrite: bool) -> None:
 
 def write_preview(preview: Path, sheet: torch.Tensor) -> None:
     """Write the uint8 preview sheet in the format its name says."""
-    from flashcli.io.imageio import write_image
-
     write_image(preview, sheet.float() / 255.0, format=_PREVIEW_FORMATS[preview.suffix.lower()])
 
 

@@ -20,10 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+from PIL import Image
+
 from flashcli.errors import FlashcliError
 from flashcli.io.fsutil import atomic_write_text, is_regular
+from flashcli.io.imageio import verify_image
 from flashcli.io.jsonsafe import loads_untrusted
 from flashcli.synth.compose import CATEGORIES
+from flashcli.synth.render import RenderedPair
 
 MANIFEST = "synth.json"
 #: The settings that decide the files, as synth.json records them, and their options.
@@ -104,8 +110,6 @@ def kept_pairs(out: Path, old: list[Path], wanted: dict[str, Any], n_test: int) 
 def _complete(out: Path, old: list[Path], done: str, wanted: dict[str, Any],
               n_test: int) -> dict[int, Kept]:
     """Pairs recorded as done whose flash and ambient images are both there and whole."""
-    from flashcli.io.imageio import verify_image
-
     pairs = int(wanted["pairs"])
     w, h = (int(v) for v in str(wanted["size"]).split("x"))
     found: dict[int, set[str]] = {}
@@ -171,12 +175,6 @@ def preview_allowed(out: Path, preview: str | Path | None) -> bool:
 
 def load_pair(out: Path, kept: Kept) -> Any:
     """A kept pair's images from disk (for the preview sheet), as a RenderedPair."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from flashcli.synth.render import RenderedPair
-
     def read(side: str) -> torch.Tensor:
         with Image.open(out / kept.split / f"{kept.name}_{side}.png") as img:
             return torch.from_numpy(np.array(img.convert("RGB"))).permute(2, 0, 1).contiguous()

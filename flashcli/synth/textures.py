@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
 from flashcli.errors import FlashcliError
+from flashcli.io.imageio import ImageReadError, is_image_path, read_image
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ def builtin_photos(size: int = SIZE) -> list[torch.Tensor]:
     """scikit-image's sample photographs (``SAMPLE_PHOTOS``) as textures; [] without scikit-image
     (the renderer then uses its procedural textures only)."""
     try:
-        from skimage import data
+        from skimage import data  # optional: without it, procedural textures only
     except ImportError:
         return []
     out = []
@@ -228,8 +229,6 @@ def builtin_photos(size: int = SIZE) -> list[torch.Tensor]:
 def photo_textures(folder: str | Path, size: int = SIZE) -> list[torch.Tensor]:
     """The photos in ``folder`` (not its subfolders; sorted by name, at most ``MAX_PHOTOS``) as
     textures, read with flashcli's image reader. Unreadable files are skipped with a warning."""
-    from flashcli.io.imageio import ImageReadError, is_image_path, read_image
-
     path = Path(folder)
     if not path.is_dir():
         raise FlashcliError(f"--textures {path}: no such folder; give a folder of photos (JPEG, PNG, TIFF, RAW)")

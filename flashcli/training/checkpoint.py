@@ -6,13 +6,20 @@ from __future__ import annotations
 import io
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
+from flashcli import __version__
 from flashcli.errors import FlashcliError
 from flashcli.io.fsutil import atomic_write_bytes
+from flashcli.runtime.lazy import lazy_module
 from flashcli.weights import save_weights, torch_load_untrusted
+
+if TYPE_CHECKING:
+    import torchvision
+else:  # only its version is read, and importing it takes seconds
+    torchvision = lazy_module("torchvision")
 
 STATE = "state.pt"
 LAST = "last"
@@ -21,10 +28,6 @@ BEST = "best"
 
 def versions() -> dict[str, str]:
     """Versions recorded with every checkpoint."""
-    import torchvision
-
-    from flashcli import __version__
-
     return {"flashcli": __version__, "torch": torch.__version__, "torchvision": torchvision.__version__,
             "python": platform.python_version()}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from flashcli import plugins
 from flashcli.errors import UsageError
 
 
@@ -74,9 +75,7 @@ class TrainConfig:
             raise UsageError(f"--method {self.method!r}: empty method name; name one (see "
                              "`flashcli plugins`) or leave --method out for the default")
         if not self.method:
-            from flashcli.plugins import registry
-
-            self.method = registry().default_method("train")
+            self.method = plugins.registry().default_method("train")
         if not self.out:
             self.out = str(Path("runs") / f"{self.method}-{time.strftime('%Y%m%d-%H%M%S')}")
         return self

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from flashcli.io.fsutil import atomic_write_bytes, write_error
 
@@ -148,8 +149,6 @@ def image_grid(rows: list[list[torch.Tensor]], gap: int = 2) -> torch.Tensor:
 
 def save_png(path: Path, image: torch.Tensor, max_side: int = 2048) -> Path:
     """Write a 3 x H x W float image in [0, 1] as an 8-bit PNG, atomically."""
-    from PIL import Image
-
     h, w = image.shape[-2:]
     if max(h, w) > max_side:
         s = max_side / max(h, w)
