@@ -9,13 +9,18 @@ from typing import TYPE_CHECKING, Any
 import flashcli
 from flashcli.enhancer import Enhancer, Option, OptionValues, option_error
 from flashcli.nn.backbone import VGGBackbone
-from flashcli.runtime.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports, lazy_module
+from flashcli.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from flashcli.training.config import TrainConfig
+    import flashcli_deepflash.task as deepflash_task
+    from flashcli_deepflash import model
     from flashcli_deepflash.task import DeepFlashTask
+else:  # torch: the plugin loads for every command, even --help
+    deepflash_task = lazy_module("flashcli_deepflash.task")
+    model = lazy_module("flashcli_deepflash.model")
 
 __all__ = ["DeepFlash", "DeepFlashTask"]
 
@@ -46,35 +51,26 @@ class DeepFlash(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        from flashcli_deepflash.model import build_network
-
-        self.network = build_network(self.config.width)
+        self.network = model.build_network(self.config.width)
 
     def prefilter(self, images: torch.Tensor) -> torch.Tensor:
         """The bilateral pre-filter with this enhancer's parameters ([0, 1] images)."""
-        from flashcli_deepflash.model import prefilter
-
         c = self.config
-        return prefilter(images, c.bf_window, c.bf_sigma_space, c.bf_sigma_range)
+        return model.prefilter(images, c.bf_window, c.bf_sigma_space, c.bf_sigma_range)
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        from flashcli_deepflash.model import relight
-
         prediction = self.network(self.prefilter(flash))
-        return relight(flash, prediction.float())
+        return model.relight(flash, prediction.float())
 
     def training_task(self, config: TrainConfig) -> DeepFlashTask:
         """Start the encoder from the options ``vgg_weights`` / ``pretrained`` (default:
         ImageNet VGG-16 at width 1.0, random when narrower; nothing when
         ``config.resuming``), freeze it if asked, and return the L1 task; ``config.lr``
         overrides the ``lr`` option."""
-        from flashcli.training.config import TrainConfig
-        from flashcli_deepflash.task import DeepFlashTask
-
         config = TrainConfig.of(config)
         init = VGGBackbone.of(self.config).start(self.network.encoder, self.name, config.resuming)
         self.network.to(self.device)
-        task = DeepFlashTask(self, lr=config.learning_rate(self.config.lr))
+        task = deepflash_task.DeepFlashTask(self, lr=config.learning_rate(self.config.lr))
         task.init = init
         return task
 

@@ -24,16 +24,23 @@ from typing import TYPE_CHECKING, Any
 import flashcli
 from flashcli.enhancer import Enhancer, Option, OptionValues, option_error
 from flashcli.nn.backbone import VGGBackbone
-from flashcli.runtime.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports, lazy_module
+from flashcli.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from flashcli.training.config import TrainConfig
+    import flashcli_guided_cgan.task as guided_task
+    from flashcli.ops import upsample
+    from flashcli_guided_cgan import networks
     from flashcli_guided_cgan.losses import attention_map
     from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
     from flashcli_guided_cgan.networks import apply_log_gain as apply_log_gain  # not in __all__
     from flashcli_guided_cgan.task import GuidedCGANTask
+else:  # torch: the plugin loads for every command, even --help
+    guided_task = lazy_module("flashcli_guided_cgan.task")
+    networks = lazy_module("flashcli_guided_cgan.networks")
+    upsample = lazy_module("flashcli.ops.upsample")
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
 
@@ -100,10 +107,8 @@ class GuidedCGAN(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        from flashcli_guided_cgan.networks import Generator
-
         c = self.config
-        self.network = Generator(c.width, c.output, c.gain_scale, c.gain_cell, c.max_stops,
+        self.network = networks.Generator(c.width, c.output, c.gain_scale, c.gain_cell, c.max_stops,
                                  c.spatial_colour)
 
     @classmethod
@@ -111,15 +116,12 @@ class GuidedCGAN(Enhancer):
         return WEIGHTS if WEIGHTS.is_file() else None
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        from flashcli.ops.upsample import apply_gain, fit_gain
-        from flashcli_guided_cgan.networks import apply_log_gain
-
         c = self.config
         if c.output != "gain":
             return self.network(flash)
-        out = apply_log_gain(flash, self.network.log_gain(flash, c.camera, c.spatial))
+        out = networks.apply_log_gain(flash, self.network.log_gain(flash, c.camera, c.spatial))
         if c.refine_radius > 0:  # the gain as a local affine function of colour
-            out = apply_gain(fit_gain(flash, out, radius=c.refine_radius), flash)
+            out = upsample.apply_gain(upsample.fit_gain(flash, out, radius=c.refine_radius), flash)
         return out
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
@@ -136,17 +138,13 @@ class GuidedCGAN(Enhancer):
         """Start the encoder (options ``pretrained`` / ``vgg_weights``; not when
         ``config.resuming``), freeze it if asked, and build the discriminator and the Adam
         optimisers; ``config.lr`` overrides ``lr_g``."""
-        from flashcli.training.config import TrainConfig
-        from flashcli_guided_cgan.networks import PatchDiscriminator
-        from flashcli_guided_cgan.task import GuidedCGANTask
-
         config, c = TrainConfig.of(config), self.config
         backbone = VGGBackbone.of(c)
         init = backbone.start(self.network.encoder, self.name, config.resuming)
         lr_g = config.learning_rate(c.lr_g if c.lr_g is not None else backbone.learning_rate(LR_PAPER, LR_SCRATCH))
         lr_d = c.lr_d if c.lr_d is not None else lr_g / 10
-        disc = PatchDiscriminator(c.width).to(self.device) if c.adversarial else None
-        task = GuidedCGANTask(self.network.to(self.device), disc, {**c, "lr_d": lr_d}, lr_g)
+        disc = networks.PatchDiscriminator(c.width).to(self.device) if c.adversarial else None
+        task = guided_task.GuidedCGANTask(self.network.to(self.device), disc, {**c, "lr_d": lr_d}, lr_g)
         task.init = init
         return task
 

@@ -6,17 +6,20 @@ from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.runtime.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports, lazy_module
 
 if TYPE_CHECKING:
     import torch
 
+    from flashcli_lime import illumination
     from flashcli_lime.illumination import (
         initial_illumination,
         lime,
         refine_illumination,
         strategy3_weights,
     )
+else:  # torch: the plugin loads for every command, even --help
+    illumination = lazy_module("flashcli_lime.illumination")
 
 __all__ = ["Lime", "initial_illumination", "lime", "refine_illumination", "strategy3_weights"]
 
@@ -39,10 +42,8 @@ class Lime(Enhancer):
     )
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        from flashcli_lime.illumination import lime
-
         c = self.config
-        return lime(flash, c.lambda_, c.sigma, c.gamma, c.eps, c.tol, c.max_iter)
+        return illumination.lime(flash, c.lambda_, c.sigma, c.gamma, c.eps, c.tol, c.max_iter)
 
 
 @flashcli.hookimpl

@@ -6,12 +6,15 @@ from typing import TYPE_CHECKING
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.runtime.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports, lazy_module
 
 if TYPE_CHECKING:
     import torch
 
+    from flashcli_srie import decomposition
     from flashcli_srie.decomposition import Decomposition, decompose, srie
+else:  # torch: the plugin loads for every command, even --help
+    decomposition = lazy_module("flashcli_srie.decomposition")
 
 __all__ = ["Decomposition", "Srie", "decompose", "srie"]
 
@@ -36,10 +39,8 @@ class Srie(Enhancer):
     )
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
-        from flashcli_srie.decomposition import srie
-
         c = self.config
-        return srie(flash, c.c1, c.c2, c.lambda_, c.stop, c.gamma, c.max_iter, c.solver_tol,
+        return decomposition.srie(flash, c.c1, c.c2, c.lambda_, c.stop, c.gamma, c.max_iter, c.solver_tol,
                     c.solver_max_iter)
 
 

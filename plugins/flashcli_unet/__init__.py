@@ -7,14 +7,19 @@ from typing import TYPE_CHECKING, Any
 
 import flashcli
 from flashcli.enhancer import Enhancer, Option
-from flashcli.runtime.lazy import lazy_exports
+from flashcli.runtime.lazy import lazy_exports, lazy_module
+from flashcli.training.config import TrainConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from flashcli.training.config import TrainConfig
+    import flashcli_unet.network as unet_network
+    import flashcli_unet.task as unet_task
     from flashcli_unet.network import UNet
     from flashcli_unet.task import UNetTask
+else:  # torch: the plugin loads for every command, even --help
+    unet_network = lazy_module("flashcli_unet.network")
+    unet_task = lazy_module("flashcli_unet.task")
 
 __all__ = ["UNet", "UNetEnhancer", "UNetTask"]
 
@@ -36,9 +41,7 @@ class UNetEnhancer(Enhancer):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        from flashcli_unet.network import UNet
-
-        self.network = UNet(width=self.config.width)
+        self.network = unet_network.UNet(width=self.config.width)
 
     def enhance(self, flash: torch.Tensor) -> torch.Tensor:
         return self.network(flash).clamp(0.0, 1.0)
@@ -46,12 +49,9 @@ class UNetEnhancer(Enhancer):
     def training_task(self, config: TrainConfig) -> UNetTask:
         """Train from scratch (it has no pretrained backbone, so no such option);
         ``config.lr`` overrides the ``lr`` option."""
-        from flashcli.training.config import TrainConfig
-        from flashcli_unet.task import UNetTask
-
         config = TrainConfig.of(config)
         self.network.to(self.device)
-        task = UNetTask(self.network, lr=config.learning_rate(self.config.lr))
+        task = unet_task.UNetTask(self.network, lr=config.learning_rate(self.config.lr))
         task.init = None if config.resuming else "scratch"
         return task
 

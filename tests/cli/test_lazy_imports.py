@@ -20,13 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: Modules whose function-level imports are still being converted (issue 24, item 5), with
 #: how many are left: the number may only go down, and a module leaves when it reaches 0.
-PENDING: dict[str, int] = {
-    "plugins/flashcli_deepflash/__init__.py": 5,
-    "plugins/flashcli_guided_cgan/__init__.py": 6,
-    "plugins/flashcli_lime/__init__.py": 1,
-    "plugins/flashcli_srie/__init__.py": 1,
-    "plugins/flashcli_unet/__init__.py": 3,
-}
+PENDING: dict[str, int] = {}
 
 
 def _sources():
