@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from flashcli.enhancer import Option
+from flashcli.enhancer import Option, option_error
 from flashcli.runtime.lazy import lazy_module
 
 if TYPE_CHECKING:
@@ -62,6 +62,16 @@ class VGGBackbone:
     def of(cls, options: Mapping[str, Any]) -> VGGBackbone:
         """The bundle from a method's option values (``self.config``)."""
         return cls(**{f.name: options[f.name] for f in fields(cls) if f.name in options})
+
+    @classmethod
+    def check(cls, options: Mapping[str, Any]) -> None:
+        """The backbone's rule across options, for a method's ``check_options``: pretrained
+        weights (ImageNet, or a ``vgg_weights`` file) exist at width 1.0 only."""
+        self = cls.of(options)
+        if self.width != 1.0 and (self.vgg_weights is not None or self.pretrained):
+            name = "vgg_weights" if self.vgg_weights is not None else "pretrained"
+            raise option_error(name, options[name], f"pretrained VGG-16 weights exist only at width 1.0 "
+                               f"(width is {self.width:g}); use --no-pretrained or --opt width=1.0")
 
     @property
     def pretrained_start(self) -> bool:

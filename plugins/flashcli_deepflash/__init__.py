@@ -48,6 +48,7 @@ class DeepFlash(Enhancer):
     def check_options(cls, options: OptionValues) -> None:
         if options.bf_window % 2 == 0:
             raise option_error("bf_window", options.bf_window, "must be odd (1, 3, 5, 7, ...), e.g. 7")
+        VGGBackbone.check(options)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -104,6 +104,7 @@ class GuidedCGAN(Enhancer):
     def check_options(cls, options: OptionValues) -> None:
         if options.beta1 >= 1:
             raise option_error("beta1", options.beta1, "must be below 1 (0 <= beta1 < 1)")
+        VGGBackbone.check(options)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)

@@ -178,3 +178,15 @@ def test_training_config_is_typed_for_the_task():
         lr, resuming = 5e-4, True
 
     assert (TrainConfig.of(Old()).lr, TrainConfig.of(Old()).resuming) == (5e-4, True)
+
+
+@pytest.mark.parametrize("method", ["guided-cgan", "deepflash"])
+def test_pretrained_vgg_at_another_width_is_refused_at_parse_time(shoot, dataset, tmp_path, built, method):
+    why = r"pretrained=True: pretrained VGG-16 weights exist only at width 1.0 \(width is 0.5\)"
+    opts = ["--opt", "width=0.5", "--opt", "pretrained=true"]
+    relight = CliRunner().invoke(cli, ["relight", str(shoot), "-o", str(tmp_path / "out"), "-m", method,
+                                       *opts, "--dry-run"])
+    _refused_at_parse(relight, method, why)
+    train = CliRunner().invoke(cli, ["train", str(dataset), "--out", str(tmp_path / "run"), "-m", method, *opts])
+    _refused_at_parse(train, method, why)
+    assert built == [] and not (tmp_path / "out").exists() and not (tmp_path / "run").exists()

@@ -96,7 +96,7 @@ def test_user_errors(dataset, tmp_path):
     res = invoke("train", dataset, "--out", tmp_path / "a", *TINY, "--opt", "attn=1")
     assert res.exit_code == 2 and "valid options: adversarial, attention_a" in res.output
     res = invoke("train", dataset, "--out", tmp_path / "b", *TINY, "--opt", f"vgg_weights={tmp_path / 'v.pth'}")
-    assert res.exit_code == 1 and "only at width 1.0" in res.output
+    assert res.exit_code == 2 and "only at width 1.0" in res.output  # a usage error, at parse time
     res = invoke("train", "--out", tmp_path / "c")
     assert res.exit_code == 2 and "missing DATASET" in res.output
     res = invoke("train", dataset, "--method", "nope", "--out", tmp_path / "d")
