@@ -51,8 +51,9 @@ def test_registered_and_options():
     assert (cfg["lr_g"], cfg["lr_d"], cfg["lambda"], cfg["beta1"]) == (None, None, 1.0, 0.5)  # auto
     assert cfg["attention_r"] and cfg["attention_a"] and cfg["adversarial"] and cfg["freeze_encoder"] is None
     # auto: the paper's protocol with a pretrained encoder (width 1.0), a trained one from scratch
-    from flashcli.nn.backbone import VGGBackbone
     from flashcli_guided_cgan import LR_PAPER, LR_SCRATCH
+
+    from flashcli.nn.backbone import VGGBackbone
 
     paper, scratch = VGGBackbone(width=1.0), VGGBackbone.of(cfg)
     assert paper.frozen and paper.learning_rate(LR_PAPER, LR_SCRATCH) == 2e-5
