@@ -140,8 +140,6 @@ def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
                 ) -> tuple[list[str], list[list[tuple[Any, str]]]]:
     """The sheet's column labels and cells: per row the flash photo (captioned with its file
     name), then the result at each strength (captioned with the exposure applied)."""
-
-
     labels = ["flash", *(f"strength {s:g}" for s in strengths)]
     cells = []
     for row in rows:
@@ -149,7 +147,7 @@ def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
         for s in strengths:
             image, stats = apply_look(row.flash, row.out, dataclasses.replace(look, strength=s))
             ev = stats[0].get("camera", {}).get("exposure_ev")
-            line.append((_to_u8(image), f"{ev:+.2f} EV" if ev is not None else ""))
+            line.append((_to_u8(image), "" if ev is None else f"{round(ev, 2) or 0.0:+.2f} EV"))  # no "-0.00"
         cells.append(line)
     return labels, cells
 
