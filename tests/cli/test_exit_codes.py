@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 from pair_factory import write_pair_dataset
 
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.clitools import run as _run
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -13,32 +12,15 @@ from pathlib import Path
 import bad_inputs as bi
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-from flashcli.io import fsutil
 from flashcli.io.imageio import read_image
+from tests.clitools import hashes as _hashes
+from tests.clitools import jpeg as _jpeg
+from tests.clitools import no_temp_files as _no_temp_files
+from tests.clitools import run_wide as _run
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if fsutil.is_regular(p) and not p.is_symlink()}
-
-
-def _no_temp_files(folder: Path) -> None:
-    left = [p for p in folder.rglob("*") if ".part" in p.name or fsutil.is_part_file(p.name)]
-    assert left == [], left
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
-
-
-def _jpeg(path: Path, *args, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return pf.write_jpeg(path, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,10 @@ import sys
 
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 from pair_factory import write_pair_dataset
 from plugin_dist import make_dist
 
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.clitools import run as _run
 
 
 def _json(result) -> dict:

@@ -7,13 +7,8 @@ import re
 
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})
+from tests.clitools import run_wide as _run
 
 
 def _refused(result, code: int, pattern: str) -> None:

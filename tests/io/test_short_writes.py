@@ -4,7 +4,6 @@ processed; one line, no temporary file left."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -13,31 +12,14 @@ import bad_inputs as bi
 import photo_factory as pf
 import pytest
 import torch
-from click.testing import CliRunner
 
-from flashcli.cli import cli
 from flashcli.errors import FlashcliError
 from flashcli.io import fsutil
 from flashcli.io.imageio import read_image, write_image
-
-
-def _hashes(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if fsutil.is_regular(p) and not p.is_symlink()}
-
-
-def _no_temp_files(folder: Path) -> None:
-    left = [p for p in folder.rglob("*") if ".part" in p.name or fsutil.is_part_file(p.name)]
-    assert left == [], left
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
-
-
-def _jpeg(path: Path, *args, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return pf.write_jpeg(path, *args, **kwargs)
+from tests.clitools import hashes as _hashes
+from tests.clitools import jpeg as _jpeg
+from tests.clitools import no_temp_files as _no_temp_files
+from tests.clitools import run_wide as _run
 
 
 @pytest.fixture

@@ -8,21 +8,13 @@ from pathlib import Path
 import bad_inputs as bi
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 
-from flashcli.cli import cli
 from flashcli.io.imageio import read_image
+from tests.clitools import jpeg as _jpeg
+from tests.clitools import run_wide as _run
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
-
-
-def _jpeg(path: Path, *args, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return pf.write_jpeg(path, *args, **kwargs)
 
 
 @pytest.fixture

@@ -19,11 +19,10 @@ import numpy as np
 import photo_factory as pf
 import pytest
 import tifffile
-from click.testing import CliRunner
 from PIL import Image
 
-from flashcli.cli import cli
 from flashcli.io.decodefail import is_out_of_memory, tiff_compression
+from tests.clitools import run_wide as _run
 
 #: Compression tag values written into valid uncompressed TIFFs: 7 JPEG, 8/32946 Deflate,
 #: 50000 Zstandard (codecs flashcli has, given data that is not theirs), 34712 JPEG 2000,
@@ -35,10 +34,6 @@ UNSUPPORTED_8BIT = (34712, 34887, 99)
 INTERNAL_TEXT = ("No module named", "decoder error", "Error -3", "ModuleNotFoundError",
                  "DefaultCPUAllocator", "can't allocate", "bad_alloc", "Traceback", "KeyError",
                  "COMPRESSION.")
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})
 
 
 def _written(folder: Path) -> list[str]:

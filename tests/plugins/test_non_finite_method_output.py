@@ -8,11 +8,10 @@ import sys
 
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 from pair_factory import write_pair_dataset
 from plugin_dist import make_dist
 
-from flashcli.cli import cli
+from tests.clitools import run as _run
 
 NAN_METHOD = """
     import torch
@@ -39,10 +38,6 @@ def nan_method(tmp_path_factory, monkeypatch):
     monkeypatch.syspath_prepend(str(site))
     yield
     sys.modules.pop("fx_nanny", None)
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def _json(result) -> dict:

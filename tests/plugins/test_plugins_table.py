@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from click.testing import CliRunner
-
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.clitools import run as _run
 
 
 def test_plugins_table_fits_80_columns_and_keeps_every_description_word():

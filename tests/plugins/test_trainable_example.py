@@ -10,20 +10,15 @@ from pathlib import Path
 
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 from pair_factory import write_pair_dataset
 from plugin_dist import make_dist
 
-from flashcli.cli import cli
+from tests.clitools import run as _run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 TINY = ["--crop-size", "16", "--batch-size", "2", "--device", "cpu"]
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
 
 
 def _json(result) -> dict:

@@ -4,23 +4,13 @@ permission denied (not called damage); one line each."""
 from __future__ import annotations
 
 import errno
-from pathlib import Path
 
 import bad_inputs as bi
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
-
-
-def _jpeg(path: Path, *args, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return pf.write_jpeg(path, *args, **kwargs)
+from tests.clitools import jpeg as _jpeg
+from tests.clitools import run_wide as _run
 
 
 @pytest.fixture

@@ -13,15 +13,10 @@ import bad_inputs as bi
 import numpy as np
 import photo_factory as pf
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from flashcli.cli import cli
 from flashcli.io.imageio import read_metadata
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})
+from tests.clitools import run_wide as _run
 
 
 def _relight(*args: str):

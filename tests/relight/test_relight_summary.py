@@ -6,13 +6,8 @@ from __future__ import annotations
 import json
 
 import photo_factory as pf
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args))
+from tests.clitools import run as _run
 
 
 def _json(result) -> dict:

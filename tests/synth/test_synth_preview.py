@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import bad_inputs as bi
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
+from tests.clitools import run_wide as _run
 
 
 def test_synth_preview_refuses_an_existing_file_and_writes_the_named_format(tmp_path):

@@ -6,13 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from click.testing import CliRunner
 
-from flashcli.cli import cli
-
-
-def _run(*args: str):
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})
+from tests.clitools import run_wide as _run
 
 
 def _refused(result, code: int, pattern: str) -> None:

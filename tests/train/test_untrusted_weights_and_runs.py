@@ -5,48 +5,20 @@ safetensors file named .pt loaded, a saved run state checked on resume, a crashe
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import bad_inputs as bi
 import photo_factory as pf
 import pytest
 import torch
-from click.testing import CliRunner
 
-from flashcli.cli import cli
+from tests.clitools import jpeg as _jpeg
+from tests.clitools import one_clean_line as _one_clean_line
+from tests.clitools import run_subprocess as _subprocess
+from tests.clitools import run_wide as _run
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, list(args), env={"COLUMNS": "400"})  # one line per table row
-
-
-def _subprocess(args: list[str], site: Path | None = None, **kw) -> subprocess.CompletedProcess:
-    env = {**os.environ, "NO_COLOR": "1", **kw.pop("env", {})}
-    paths = [str(site)] if site else []
-    env["PYTHONPATH"] = os.pathsep.join([*paths, str(ROOT), str(ROOT / "plugins"),
-                                         env.get("PYTHONPATH", "")])
-    kw.setdefault("stdout", subprocess.PIPE)
-    kw.setdefault("stderr", subprocess.PIPE)
-    return subprocess.run([sys.executable, "-m", "flashcli", *args], env=env, text=True,
-                          timeout=120, **kw)
-
-
-def _jpeg(path: Path, *args, **kwargs) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return pf.write_jpeg(path, *args, **kwargs)
-
-
-def _one_clean_line(stderr: str, *names: str) -> None:
-    assert "Traceback" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, stderr
-    for name in names:
-        assert name in stderr, (name, stderr)
 
 
 @pytest.fixture(scope="module")
