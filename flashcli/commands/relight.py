@@ -146,10 +146,13 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
               help="Strengths the contact sheet shows (default: 0.5,1).")
 @click.option("--sheet-rows", type=click.IntRange(1, 100), default=6, show_default=True, metavar="N",
               help="Photos on the contact sheet.")
+@click.option("--sheet-exposures", default=None, metavar="EV,EV,...",
+              help="Also show each of these --exposure values on the contact sheet (e.g. -1,0,1), "
+                   "to pick the shoot's exposure at a glance (default: the run's --exposure).")
 @common_options
 def command(inputs, output_dir, recursive, all_frames, include_unknown, include_relit, method, weights, opts,
             working_size, strength, exposure, white_balance, template, fmt, quality, bit_depth, overwrite, dry_run, as_json, workers,
-            max_pixels, contact_sheet, sheet_strengths, sheet_rows) -> None:
+            max_pixels, contact_sheet, sheet_strengths, sheet_rows, sheet_exposures) -> None:
     """Relight the flash-fired photos of INPUTS (files, folders, globs) into OUTPUT.
 
     Example: flashcli relight examples/shoot -o relit/
@@ -162,7 +165,8 @@ def command(inputs, output_dir, recursive, all_frames, include_unknown, include_
         working_size=working_size, template=template, format=fmt, quality=quality,
         bit_depth=int(bit_depth), overwrite=overwrite, dry_run=dry_run, workers=workers,
         max_pixels=max_pixels, strength=strength, exposure=exposure, white_balance=white_balance,
-        contact_sheet=contact_sheet, sheet_strengths=sheet_strengths, sheet_rows=sheet_rows)
+        contact_sheet=contact_sheet, sheet_strengths=sheet_strengths, sheet_rows=sheet_rows,
+        sheet_exposures=sheet_exposures)
     start = time.perf_counter()
     with console.ProgressBar(_Throughput()) as bar:
         done = {"files": 0, "mp": 0.0, "todo": 0}

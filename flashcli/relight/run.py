@@ -46,7 +46,7 @@ from flashcli.relight.report import (
     FileResult,
     RelightReport,
 )
-from flashcli.relight.sheet import SheetCollector, parse_strengths, sheet_format
+from flashcli.relight.sheet import SheetCollector, parse_exposures, parse_strengths, sheet_format
 from flashcli.runtime.device import check_device_spec, resolve_device
 from flashcli.runtime.lazy import lazy_module
 
@@ -108,10 +108,12 @@ class RelightConfig:
     #: ``"auto"`` (the method's), ``"flash"`` (the photo's colour) or kelvin.
     white_balance: str | float = "auto"
     #: A JPEG or PNG of the first ``sheet_rows`` relit photos before and after, at each of
-    #: ``sheet_strengths`` (text ``0.5,1`` or numbers; see :mod:`flashcli.relight.sheet`).
+    #: ``sheet_strengths`` (text ``0.5,1`` or numbers; see :mod:`flashcli.relight.sheet`)
+    #: and each of ``sheet_exposures`` (values of ``exposure``; None: ``exposure`` only).
     contact_sheet: str | os.PathLike | None = None
     sheet_strengths: str | tuple[float, ...] | None = None
     sheet_rows: int = 6
+    sheet_exposures: str | tuple[float, ...] | None = None
 
     @property
     def look(self) -> Look:
@@ -128,11 +130,16 @@ class RelightConfig:
         check_bit_depth(self.format, self.bit_depth)
         if not 1 <= int(self.quality) <= 100:
             raise UsageError(f"--quality {self.quality}: use 1 to 100")
-        strengths = self.sheet_strengths
+        strengths, exposures = self.sheet_strengths, self.sheet_exposures
+        for option, value in (("--sheet-strengths", strengths), ("--sheet-exposures", exposures)):
+            if value is not None and self.contact_sheet is None:
+                raise UsageError(f"{option} {value}: it sets what the contact sheet shows; add "
+                                 "--contact-sheet PATH")
         if self.contact_sheet is not None:
             sheet_format(self.contact_sheet)
-            strengths = parse_strengths(strengths)
-        return dataclasses.replace(self, white_balance=white_balance, sheet_strengths=strengths)
+            strengths, exposures = parse_strengths(strengths), parse_exposures(exposures)
+        return dataclasses.replace(self, white_balance=white_balance, sheet_strengths=strengths,
+                                   sheet_exposures=exposures)
 
 
 def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
@@ -541,7 +548,7 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
         if runner.sheet is not None:  # None on a dry run
             report.contact_sheet = runner.sheet.write(
                     cfg.contact_sheet, cfg.sheet_strengths, cfg.look, (PROCESSED, REDONE),
-                    protect=tuple(Path(j.source.path) for j in jobs))
+                    protect=tuple(Path(j.source.path) for j in jobs), exposures=cfg.sheet_exposures)
     except BaseException:
         runner.cancel()
         raise

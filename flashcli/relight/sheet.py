@@ -1,5 +1,6 @@
 """Relight's contact sheet (``relight --contact-sheet PATH``): the first relit photos of a run
-before and after, at a few strengths, in one image, so a strength can be picked at a glance.
+before and after, at a few strengths (and, with ``--sheet-exposures``, a few exposures), in
+one image, so a strength and an exposure can be picked at a glance.
 
 The runner hands each batch's working-size input and the method's result (before the look)
 to a :class:`SheetCollector`, which keeps small copies of the first few; once the run is over,
@@ -58,18 +59,33 @@ def sheet_format(path: str | os.PathLike) -> str:
     return fmt
 
 
-def parse_strengths(value: str | Sequence[float] | None) -> tuple[float, ...]:
-    """The sheet's strengths from ``0.5,1`` (or numbers); None gives the default."""
-    if value is None:
-        return DEFAULT_STRENGTHS
+def _numbers(value: str | Sequence[float], option: str, low: float, high: float,
+             example: str) -> tuple[float, ...]:
+    """Numbers from ``a,b,c`` (or a sequence), each from ``low`` to ``high``, repeats dropped."""
+    bad = UsageError(f"{option} {value}: use numbers from {low:g} to {high:g}, e.g. {example}")
     parts = value.split(",") if isinstance(value, str) else list(value)
     try:
         numbers = tuple(float(p) for p in parts if str(p).strip())
     except ValueError:
-        raise UsageError(f"--sheet-strengths {value}: use numbers from 0 to 2, e.g. 0.5,1") from None
-    if not numbers or not all(0.0 <= s <= 2.0 for s in numbers):
-        raise UsageError(f"--sheet-strengths {value}: use numbers from 0 to 2, e.g. 0.5,1")
+        raise bad from None
+    if not numbers or not all(low <= n <= high for n in numbers):  # NaN fails too
+        raise bad
     return tuple(dict.fromkeys(numbers))
+
+
+def parse_strengths(value: str | Sequence[float] | None) -> tuple[float, ...]:
+    """The sheet's strengths from ``0.5,1`` (or numbers); None gives the default."""
+    if value is None:
+        return DEFAULT_STRENGTHS
+    return _numbers(value, "--sheet-strengths", 0.0, 2.0, "0.5,1")
+
+
+def parse_exposures(value: str | Sequence[float] | None) -> tuple[float, ...] | None:
+    """The sheet's exposures (values of ``--exposure``, EV) from ``-1,0,1``; None: only the
+    run's own exposure."""
+    if value is None:
+        return None
+    return _numbers(value, "--sheet-exposures", -4.0, 4.0, "-1,0,1")
 
 
 @dataclass
@@ -121,11 +137,13 @@ class SheetCollector:
         check_target(path, inputs)
 
     def write(self, path: str | os.PathLike, strengths: Sequence[float], look: Any,
-              done: Sequence[str], protect: tuple[Path, ...] = ()) -> str | None:
+              done: Sequence[str], protect: tuple[Path, ...] = (),
+              exposures: Sequence[float] | None = None) -> str | None:
         """Write the sheet of the kept photos whose result has a status in ``done`` (never
         onto one of ``protect``, the inputs); None, with a warning, when there is none."""
         rows = [r for r in self.kept if r.job.result is not None and r.job.result.status in done]
-        written = write_contact_sheet(path, rows, strengths, look, protect=protect)
+        written = write_contact_sheet(path, rows, strengths, look, protect=protect,
+                                      exposures=exposures)
         if written is None:
             log.warning("no contact sheet: no photo was relit in this run (outputs made before "
                         "are skipped; --overwrite relights them)")
@@ -136,16 +154,29 @@ def _to_u8(x: torch.Tensor) -> torch.Tensor:
     return x[0].clamp(0, 1).mul(255).round().to(torch.uint8)
 
 
-def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
+def sheet_looks(strengths: Sequence[float], look: Any, exposures: Sequence[float] | None = None
+                ) -> list[tuple[str, Any]]:
+    """The sheet's result columns: a label and the look, for each strength and, when
+    ``exposures`` are given, each exposure (else the run's own)."""
+    if not exposures:
+        return [(f"strength {s:g}", dataclasses.replace(look, strength=s)) for s in strengths]
+    return [(f"strength {s:g}, exposure {e:+g}", dataclasses.replace(look, strength=s, exposure=e))
+            for s in strengths for e in exposures]
+
+
+def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any,
+                exposures: Sequence[float] | None = None
                 ) -> tuple[list[str], list[list[tuple[Any, str]]]]:
     """The sheet's column labels and cells: per row the flash photo (captioned with its file
-    name), then the result at each strength (captioned with the exposure applied)."""
-    labels = ["flash", *(f"strength {s:g}" for s in strengths)]
+    name), then the result at each strength (and exposure, see :func:`sheet_looks`),
+    captioned with the exposure applied."""
+    columns = sheet_looks(strengths, look, exposures)
+    labels = ["flash", *(label for label, _ in columns)]
     cells = []
     for row in rows:
         line = [(_to_u8(row.flash), Path(row.job.source.path).name)]
-        for s in strengths:
-            image, stats = apply_look(row.flash, row.out, dataclasses.replace(look, strength=s))
+        for _, cell_look in columns:
+            image, stats = apply_look(row.flash, row.out, cell_look)
             ev = stats[0].get("camera", {}).get("exposure_ev")
             line.append((_to_u8(image), "" if ev is None else f"{round(ev, 2) or 0.0:+.2f} EV"))  # no "-0.00"
         cells.append(line)
@@ -154,7 +185,8 @@ def sheet_cells(rows: Sequence[SheetRow], strengths: Sequence[float], look: Any
 
 def write_contact_sheet(path: str | os.PathLike, rows: Sequence[SheetRow],
                         strengths: Sequence[float], look: Any,
-                        protect: tuple[Path, ...] = ()) -> Path | None:
+                        protect: tuple[Path, ...] = (),
+                        exposures: Sequence[float] | None = None) -> Path | None:
     """Draw the sheet and write it atomically to ``path`` (never onto one of ``protect``,
     the inputs); None (nothing written) when no photo was relit."""
 
@@ -162,7 +194,7 @@ def write_contact_sheet(path: str | os.PathLike, rows: Sequence[SheetRow],
         return None
     target = Path(path).expanduser()
     fmt = sheet_format(target)
-    sheet = grid_sheet(*sheet_cells(rows, strengths, look))
+    sheet = grid_sheet(*sheet_cells(rows, strengths, look, exposures))
     ensure_dir(target.parent)
     check = functools.partial(verify_image, fmt=fmt, size=sheet.size)
     with atomic_path(target, protect=protect, verify=check) as tmp:

@@ -152,6 +152,58 @@ def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
         assert not (tmp_path / "out2").exists()
 
 
+def test_contact_sheet_exposures_are_one_stop_apart_in_linear_light(tmp_path, test_method):
+    import numpy as np
+    from PIL import Image
+
+    from flashcli.evaluation.report import CAPTION, HEADER, PAD
+
+    shoot = _sheet_shoot(tmp_path, n=2)
+    sheet = tmp_path / "sheet.png"
+    r = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "--working-size",
+             "400", "--contact-sheet", sheet, "--sheet-strengths", "1", "--sheet-exposures",
+             "-1,0,1")
+    assert r.exit_code == 0, r.output
+    img = Image.open(sheet)
+    cw, ch, rows, cols = 320, 240, 2, 4  # flash, then strength 1 at -1, 0 and +1 EV
+    assert img.size == (PAD + cols * (cw + PAD), HEADER + rows * (ch + CAPTION + PAD) + PAD)
+    px = np.asarray(img.convert("RGB"))
+
+    def linear(cell):  # the sRGB curve, written out here
+        x = cell / 255
+        return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+
+    for i in range(rows):
+        dark, plain, bright = (linear(_cell(px, i, c, cw, ch)) for c in (1, 2, 3))
+        keep = (bright.max(-1) < 0.9) & (dark.min(-1) > 0.02)  # not clipped, not lost in 8 bits
+        assert keep.sum() > 5000
+        assert plain[keep].sum() / dark[keep].sum() == pytest.approx(2.0, rel=0.03)
+        assert bright[keep].sum() / plain[keep].sum() == pytest.approx(2.0, rel=0.03)
+    # the 0 EV column is the sheet a run without --sheet-exposures draws for strength 1
+    (tmp_path / "out").rename(tmp_path / "out-first")
+    plain_sheet = tmp_path / "plain.png"
+    again = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", "--working-size",
+                 "400", "--contact-sheet", plain_sheet, "--sheet-strengths", "1")
+    assert again.exit_code == 0, again.output
+    ref = np.asarray(Image.open(plain_sheet).convert("RGB"))
+    for i in range(rows):
+        assert np.array_equal(_cell(px, i, 2, cw, ch), _cell(ref, i, 1, cw, ch))
+
+
+def test_sheet_exposures_refusals(tmp_path, test_method):
+    shoot = _sheet_shoot(tmp_path, n=1, size=(48, 32))
+    for args, words in ((("--contact-sheet", tmp_path / "s.png", "--sheet-exposures", "-1,5"),
+                         "--sheet-exposures -1,5: use numbers from -4 to 4"),
+                        (("--contact-sheet", tmp_path / "s.png", "--sheet-exposures", "nan"),
+                         "from -4 to 4"),
+                        (("--sheet-exposures", "-1,0,1"), "add --contact-sheet PATH"),
+                        (("--sheet-strengths", "0.5"), "add --contact-sheet PATH")):
+        bad = _run("relight", shoot, "-o", tmp_path / "out", "-m", "test-exposure", *args)
+        assert bad.exit_code == 2 and words in bad.output, bad.output
+        assert "Traceback" not in bad.output
+        assert not (tmp_path / "out").exists() and not (tmp_path / "s.png").exists()
+
+
 @pytest.fixture
 def test_method(monkeypatch):
     """The test-only `test-exposure` method (tests/relight/test_relight.py) for the CLI."""
