@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from flashcli.cli import cli
+from tests.relight.test_relight_cli import test_method  # noqa: F401 - fixture: the `test-exposure` method
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,7 @@ def _cell(px, row, col, cw, ch):
     return px[y:y + ch, x:x + cw].astype(float)
 
 
-def test_contact_sheet_shows_each_photo_before_and_after_each_strength(tmp_path, test_method):
+def test_contact_sheet_shows_each_photo_before_and_after_each_strength(tmp_path, test_method):  # noqa: F811
     import numpy as np
     from PIL import Image
 
@@ -121,7 +122,7 @@ def test_contact_sheet_shows_each_photo_before_and_after_each_strength(tmp_path,
     assert sorted(p.name for p in sheet.parent.iterdir()) == ["sheet.png"]  # no temp files
 
 
-def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
+def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):  # noqa: F811
     from PIL import Image
 
     from flashcli.evaluation.report import CAPTION, HEADER, PAD
@@ -152,7 +153,7 @@ def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):
         assert not (tmp_path / "out2").exists()
 
 
-def test_contact_sheet_exposures_are_one_stop_apart_in_linear_light(tmp_path, test_method):
+def test_contact_sheet_exposures_are_one_stop_apart_in_linear_light(tmp_path, test_method):  # noqa: F811
     import numpy as np
     from PIL import Image
 
@@ -190,7 +191,7 @@ def test_contact_sheet_exposures_are_one_stop_apart_in_linear_light(tmp_path, te
         assert np.array_equal(_cell(px, i, 2, cw, ch), _cell(ref, i, 1, cw, ch))
 
 
-def test_sheet_exposures_refusals(tmp_path, test_method):
+def test_sheet_exposures_refusals(tmp_path, test_method):  # noqa: F811
     shoot = _sheet_shoot(tmp_path, n=1, size=(48, 32))
     for args, words in ((("--contact-sheet", tmp_path / "s.png", "--sheet-exposures", "-1,5"),
                          "--sheet-exposures -1,5: use numbers from -4 to 4"),
@@ -202,22 +203,6 @@ def test_sheet_exposures_refusals(tmp_path, test_method):
         assert bad.exit_code == 2 and words in bad.output, bad.output
         assert "Traceback" not in bad.output
         assert not (tmp_path / "out").exists() and not (tmp_path / "s.png").exists()
-
-
-@pytest.fixture
-def test_method(monkeypatch):
-    """The test-only `test-exposure` method (tests/relight/test_relight.py) for the CLI."""
-    import types
-
-    import flashcli
-    from flashcli import methods, plugins
-    from tests.relight.test_relight import Exposure
-
-    plugin = types.SimpleNamespace(
-        flashcli_register_enhancers=flashcli.hookimpl(lambda register: register(Exposure)))
-    reg = plugins.build_registry(extra_plugins=[("test-exposure", plugin)])
-    monkeypatch.setattr(plugins, "registry", lambda: reg)
-    monkeypatch.setattr(methods, "registry", lambda: reg)
 
 
 # --- item 3: eval per category, 80 columns, the contact sheet's columns ------------------------
