@@ -17,9 +17,7 @@ from plugin_dist import make_dist
 from flashcli.cli import cli
 from flashcli.weights import load_weights
 from tests.clitools import run as _run
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
-
+from tests.plugins.test_trainable_example import tinynet  # noqa: F401 - fixture: the example plugin, installed
 
 TINY = ["--crop-size", "16", "--batch-size", "2", "--device", "cpu"]
 
@@ -87,17 +85,6 @@ def diverge_method(tmp_path_factory, monkeypatch):
     sys.modules.pop("fx_diverge", None)
 
 
-@pytest.fixture
-def tinynet(tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    shutil.copytree(EXAMPLES / "flashcli-tinynet" / "flashcli_tinynet", site / "flashcli_tinynet")
-    make_dist(site, "flashcli-tinynet", "0.1.0", {"tinynet": "flashcli_tinynet"})
-    monkeypatch.syspath_prepend(str(site))
-    yield site
-    for mod in [m for m in sys.modules if m.startswith("flashcli_tinynet")]:
-        del sys.modules[mod]
-
-
 def _csv_rows(path: Path) -> list[dict[str, str]]:
     import csv
 
@@ -110,7 +97,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _split_folders(dataset: Path, split: str, dest: Path) -> tuple[Path, Path]:
     """Copy ``dataset/split`` into ``dest/flash`` and ``dest/ambient`` with plain stems."""
-    import shutil
 
     flash, ambient = dest / "flash", dest / "ambient"
     for d in (flash, ambient):
@@ -145,7 +131,7 @@ def test_train_lr_inf_is_refused_at_parse_time(pairs, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_train_resume_of_a_finished_run_says_how_to_extend_it(tinynet, pairs, tmp_path):
+def test_train_resume_of_a_finished_run_says_how_to_extend_it(tinynet, pairs, tmp_path):  # noqa: F811
     run = tmp_path / "run"
     first = _run("train", str(pairs), "--method", "tinynet", "--out", str(run), *TINY, "--epochs", "1")
     assert first.exit_code == 0, first.output
@@ -158,7 +144,7 @@ def test_train_resume_of_a_finished_run_says_how_to_extend_it(tinynet, pairs, tm
     assert longer.exit_code == 0 and _json(longer)["epochs"] == 2
 
 
-def test_epochs_csv_keeps_the_losses_of_an_epoch_split_by_a_resume(tinynet, pairs, tmp_path):
+def test_epochs_csv_keeps_the_losses_of_an_epoch_split_by_a_resume(tinynet, pairs, tmp_path):  # noqa: F811
     whole, split = tmp_path / "whole", tmp_path / "split"
     args = ["--method", "tinynet", *TINY, "--epochs", "1"]
     assert _run("train", str(pairs), "--out", str(whole), *args).exit_code == 0
@@ -170,7 +156,7 @@ def test_epochs_csv_keeps_the_losses_of_an_epoch_split_by_a_resume(tinynet, pair
     assert float(row_split["l1"]) == pytest.approx(float(row_whole["l1"]), rel=1e-5)
 
 
-def test_train_summary_speed_is_the_runs_mean(tinynet, pairs, tmp_path):
+def test_train_summary_speed_is_the_runs_mean(tinynet, pairs, tmp_path):  # noqa: F811
     result = _run("train", str(pairs), "--method", "tinynet", "--out", str(tmp_path / "run"), *TINY,
                   "--steps", "4", "--log-every", "1", "--json")
     summary = _json(result)
@@ -191,7 +177,7 @@ def test_every_train_option_has_help():
     assert "Side of the square random crops" in result.output
 
 
-def test_train_amp_fp16_on_cpu_is_refused_with_the_reason(tinynet, pairs, tmp_path):
+def test_train_amp_fp16_on_cpu_is_refused_with_the_reason(tinynet, pairs, tmp_path):  # noqa: F811
     result = _run("train", str(pairs), "--method", "tinynet", "--out", str(tmp_path / "run"), *TINY,
                   "--amp", "fp16")
     assert result.exit_code == 2
@@ -199,7 +185,7 @@ def test_train_amp_fp16_on_cpu_is_refused_with_the_reason(tinynet, pairs, tmp_pa
     assert "use --amp off, or bf16" in result.output
 
 
-def test_train_wrong_layout_names_only_existing_options(tinynet, tmp_path):
+def test_train_wrong_layout_names_only_existing_options(tinynet, tmp_path):  # noqa: F811
     import re
 
     flat = tmp_path / "flat"
@@ -217,7 +203,7 @@ def test_train_wrong_layout_names_only_existing_options(tinynet, tmp_path):
     assert named <= known, named - known
 
 
-def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path):
+def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path):  # noqa: F811
     train_dirs = _split_folders(pairs, "train", tmp_path / "train")
     test_dirs = _split_folders(pairs, "test", tmp_path / "test")
     run = tmp_path / "run"
@@ -237,7 +223,7 @@ def test_train_on_two_folders_with_pairs_and_test_pairs(tinynet, pairs, tmp_path
     assert _json(longer)["epochs"] == 2
 
 
-def test_resume_may_move_the_data_between_a_dataset_and_pairs(tinynet, pairs, tmp_path):
+def test_resume_may_move_the_data_between_a_dataset_and_pairs(tinynet, pairs, tmp_path):  # noqa: F811
     train_dirs = _split_folders(pairs, "train", tmp_path / "train")
     test_dirs = _split_folders(pairs, "test", tmp_path / "test")
     run = tmp_path / "run"
@@ -257,7 +243,7 @@ def test_resume_may_move_the_data_between_a_dataset_and_pairs(tinynet, pairs, tm
     assert wrong.exit_code == 2 and "--test-pairs goes with --pairs" in wrong.output
 
 
-def test_train_pairs_without_test_pairs_warns_and_trains(tinynet, pairs, tmp_path):
+def test_train_pairs_without_test_pairs_warns_and_trains(tinynet, pairs, tmp_path):  # noqa: F811
     train_dirs = _split_folders(pairs, "train", tmp_path / "train")
     result = _run("train", "--pairs", *map(str, train_dirs), "--method", "tinynet",
                   "--out", str(tmp_path / "run"), *TINY, "--epochs", "1")
@@ -265,7 +251,7 @@ def test_train_pairs_without_test_pairs_warns_and_trains(tinynet, pairs, tmp_pat
     assert "no --test-pairs FLASH_DIR AMBIENT_DIR given" in result.stderr
 
 
-def test_train_pairs_problems_and_misuse_are_one_line_each(tinynet, pairs, tmp_path):
+def test_train_pairs_problems_and_misuse_are_one_line_each(tinynet, pairs, tmp_path):  # noqa: F811
     flash, ambient = _split_folders(pairs, "train", tmp_path / "train")
     (ambient / "Objects_000.png").unlink()
     result = _run("train", "--pairs", str(flash), str(ambient), "--method", "tinynet",
@@ -282,7 +268,7 @@ def test_train_pairs_problems_and_misuse_are_one_line_each(tinynet, pairs, tmp_p
         assert "Traceback" not in result.output
 
 
-def test_wrong_layout_error_names_only_options_train_has(tinynet, tmp_path):
+def test_wrong_layout_error_names_only_options_train_has(tinynet, tmp_path):  # noqa: F811
     from flashcli.commands.train import command as train_command
 
     (tmp_path / "photos").mkdir()
