@@ -186,6 +186,23 @@ def option_error(name: str, value: Any, why: str) -> UsageError:
     return UsageError(f"option {name}={value!r}: {why}")
 
 
+def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
+    """The long side to run ``method`` (an enhancer or its class) at, or ``"full"`` (tiles
+    at the method's own scale); None means the method's ``working_size``. Text (as typed on
+    the command line) is parsed here."""
+    if working_size is None:
+        working_size = getattr(method, "working_size", None) or "full"
+    if isinstance(working_size, str):
+        if working_size.strip().lower() == "full":
+            return "full"
+        if not working_size.strip().isdigit():
+            raise UsageError(f"--working-size {working_size}: use a number of pixels or 'full'")
+        working_size = int(working_size)
+    if int(working_size) < 16:
+        raise UsageError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
+    return int(working_size)
+
+
 class OptionValues(dict):  # a dict: every caller of the old plain dict keeps working
     """A method's option values, parsed to their types, checked, and read-only.
 

@@ -245,6 +245,9 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
               help="Shift every method's exposure by EV stops (the flash photo row stays as it is).")
 @click.option("--white-balance", default="auto", show_default=True, metavar="auto|flash|KELVIN",
               help="Every method's colour: auto (its own), flash (the photo's) or a light's colour temperature.")
+@click.option("--working-size", default=None, metavar="N|full",
+              help="Long side each method runs at, its result carried to full resolution as "
+                   "relight does (default: the method's own); 'full' = the whole image.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True,
               help="Images of one size run through a method together.")
 @click.option("--sheet-size", type=click.IntRange(min=16), default=160, show_default=True,
@@ -252,8 +255,8 @@ def _print(result: EvalResult, written, save_images: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print every number as JSON.")
 @common_options
 def command(dataset, method, methods, weights, opts, split, limit, category, pairs_dirs, no_quantize,
-            baseline, metrics, no_loe, report_dir, save_images, strength, exposure, white_balance, batch_size,
-            sheet_size,
+            baseline, metrics, no_loe, report_dir, save_images, strength, exposure, white_balance,
+            working_size, batch_size, sheet_size,
             as_json) -> None:
     """Score methods on flash/ambient pairs: PSNR, SSIM and LOE (the paper's Table 1), the
     CIEDE2000 colour difference and PSNR after white balance.
@@ -271,7 +274,7 @@ def command(dataset, method, methods, weights, opts, split, limit, category, pai
         device=console.settings().device, quantize=not no_quantize, baseline=base,
         save_images_dir=save_images, split=split, category=category, limit=limit,
         batch_size=batch_size, metrics=_metric_names(metrics, no_loe), strength=strength,
-        exposure=exposure, white_balance=white_balance)
+        exposure=exposure, white_balance=white_balance, working_size=working_size)
     with console.ProgressBar(enabled=not as_json) as bar:
         result, written = evaluation_run.run_eval(
             dataset, names, parse_weights(weights, names), parse_options(opts, names), config,

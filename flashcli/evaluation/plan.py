@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flashcli import selection
+from flashcli import plugins, selection
 from flashcli.enhancer import Enhancer, validate_options
 from flashcli.errors import FlashcliError, UsageError, WeightsError
 from flashcli.methods import create_enhancer
 from flashcli.ops.look import Look
-from flashcli.plugins import registry
 
 if TYPE_CHECKING:
     import torch
@@ -56,6 +55,9 @@ class EvalConfig:
     #: reference method (the flash photo) is scored as it is.
     exposure: float = 0.0
     white_balance: str | float = "auto"
+    #: Long side each method runs at, its gain carried to full resolution as relight does:
+    #: None for the method's own ``working_size``, "full" to run it on the whole image.
+    working_size: int | str | None = None
     #: Leave out (with a warning) methods that fail to start instead of stopping: for the
     #: default set of methods, where one broken plugin must not stop the others.
     skip_broken: bool = False
@@ -71,7 +73,7 @@ def method_list(methods: Sequence[str], baseline: str | bool | None) -> tuple[li
     if not methods:
         raise UsageError("no methods to evaluate; pass -m NAME -m NAME (see `flashcli plugins`)")
     if baseline is True:
-        baseline = registry().reference_method()
+        baseline = plugins.registry().reference_method()
     baseline = baseline or None
     if baseline and baseline not in methods:
         methods.insert(0, baseline)
@@ -91,7 +93,7 @@ def build_enhancers(
     :mod:`flashcli.selection`): the results, weights and options go by the whole name."""
     weights = dict(weights or {})
     options = dict(options or {})
-    reg = registry()
+    reg = plugins.registry()
     for name in methods:
         reg.get(selection.method_of(selection.check_label(name)))  # unknown -> the list
     for what, given in (("--weights", weights), ("--opt", options)):

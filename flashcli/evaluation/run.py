@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from flashcli import __version__, selection
+from flashcli import __version__, plugins, selection
 from flashcli.datasets import Pair, PairSet
-from flashcli.enhancer import Enhancer
+from flashcli.enhancer import Enhancer, resolve_working_size
 from flashcli.errors import UsageError
 from flashcli.evaluation.pairs import check_collected, collect_pairs, data_of
 from flashcli.evaluation.plan import EvalConfig, method_list, start_methods
@@ -24,7 +24,6 @@ from flashcli.evaluation.report import EvalResult, write_report
 from flashcli.evaluation.score import Scoring, compare, summaries
 from flashcli.methods import default_methods
 from flashcli.ops import metrics
-from flashcli.plugins import registry
 from flashcli.runtime.device import resolve_device
 from flashcli.runtime.progress import ProgressFn
 
@@ -52,6 +51,8 @@ def evaluate(
     cfg = dataclasses.replace(config or EvalConfig(), **settings)
     chosen = metrics.select(cfg.metrics)
     cfg.white_balance = cfg.look.validate().white_balance
+    if cfg.working_size is not None:
+        cfg.working_size = resolve_working_size(cfg.working_size, None)
     methods, baseline = method_list(methods, cfg.baseline)
     if cfg.batch_size < 1:
         raise UsageError(f"batch size {cfg.batch_size}: give a positive number")
@@ -95,13 +96,14 @@ def _run_settings(cfg: EvalConfig, methods: list[str], baseline: str | None,
                          if getattr(e, "weights_info", None)},
         "strength": cfg.strength, "exposure": cfg.exposure, "white_balance": cfg.white_balance,
         "options": {m: e.config for m, e in enhancers.items()},
+        "working_size": {m: resolve_working_size(cfg.working_size, e) for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
         "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],
     }
 
 
 def _versions(methods: Sequence[str]) -> dict[str, str]:
-    reg = registry()
+    reg = plugins.registry()
     return {"flashcli": __version__, "torch": torch.__version__,
             "python": platform.python_version(),
             **{f"plugin:{m}": reg.get(selection.method_of(m)).provided_by for m in methods}}

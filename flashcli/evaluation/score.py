@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from flashcli.datasets import Pair, load_pair_uint8
-from flashcli.enhancer import Enhancer
+from flashcli.enhancer import Enhancer, resolve_working_size
 from flashcli.evaluation.plan import EvalConfig
 from flashcli.evaluation.report import (
     AMBIENT,
@@ -36,7 +36,7 @@ from flashcli.evaluation.report import (
 from flashcli.io.decodefail import is_out_of_memory, one_line, out_of_memory
 from flashcli.io.fsutil import safe_name
 from flashcli.io.imageio import write_image
-from flashcli.ops import metrics
+from flashcli.ops import metrics, upsample
 from flashcli.ops.look import apply_look
 from flashcli.runtime.progress import ProgressFn
 from flashcli.runtime.progress import report as report_progress
@@ -203,9 +203,7 @@ class Scoring:
         """The (quantised) output, each metric per image, and the method's seconds."""
         _sync(self.device)
         t0 = time.perf_counter()
-        out = enhancer(flash)
-        if not getattr(enhancer, "reference", False):
-            out, _ = apply_look(flash, out, self.cfg.look)
+        out = self.relit(enhancer, flash)
         _sync(self.device)
         elapsed = time.perf_counter() - t0
         out = out.to(self.device)
@@ -213,6 +211,21 @@ class Scoring:
             out = metrics.quantize(out)
         values = {m.name: m.function(out, ambient).tolist() for m in self.chosen}
         return out, values, elapsed
+
+
+    def relit(self, enhancer: Enhancer, flash: torch.Tensor) -> torch.Tensor:
+        """What relight writes for ``flash``: the method (and the look) run at its working
+        size, the gain carried to full resolution; the whole image when it is no larger."""
+        def method(x: torch.Tensor) -> torch.Tensor:
+            out = enhancer(x)
+            return out if getattr(enhancer, "reference", False) else apply_look(x, out, self.cfg.look)[0]
+
+        size = resolve_working_size(self.cfg.working_size, enhancer)
+        h, w = flash.shape[-2:]
+        if size == "full" or max(h, w) <= size:
+            return method(flash)
+        lo = upsample.downscale(flash, upsample.working_shape(h, w, size))
+        return upsample.gain_upsample(lo, method(lo).clamp(0.0, 1.0), flash)
 
 
 def save_outputs(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flashcli import plugins
-from flashcli.enhancer import Enhancer, resolve_options
+from flashcli.enhancer import Enhancer, resolve_options, resolve_working_size
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.io.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
 from flashcli.methods import create_enhancer, weights_info
@@ -140,23 +140,6 @@ class RelightConfig:
             strengths, exposures = parse_strengths(strengths), parse_exposures(exposures)
         return dataclasses.replace(self, white_balance=white_balance, sheet_strengths=strengths,
                                    sheet_exposures=exposures)
-
-
-def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
-    """The long side to run ``method`` (an enhancer or its class) at, or ``"full"`` (tiles
-    at the method's own scale); None means the method's ``working_size``. Text (as typed on
-    the command line) is parsed here."""
-    if working_size is None:
-        working_size = getattr(method, "working_size", None) or "full"
-    if isinstance(working_size, str):
-        if working_size.strip().lower() == "full":
-            return "full"
-        if not working_size.strip().isdigit():
-            raise UsageError(f"--working-size {working_size}: use a number of pixels or 'full'")
-        working_size = int(working_size)
-    if int(working_size) < 16:
-        raise UsageError(f"--working-size {working_size}: too small; use at least 16 or 'full'")
-    return int(working_size)
 
 
 class _Timer:
