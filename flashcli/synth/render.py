@@ -14,7 +14,7 @@ from flashcli.synth.scene import Scene
 from flashcli.synth.shading import Hits, ambient, flash, pixel_lobes, trace
 
 #: Bumped whenever a change alters the pixels rendered for a given seed.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 AMBIENT_SAMPLES = 8  # area-light samples per pixel (stratified, jittered)
 FLASH_BIAS = -0.3  # stops: flash metering protects the near subject from blowing out
 KINDS = ("photo", "faid")  # flash frame: flash + ambient in one photograph, or flash only
@@ -51,7 +51,8 @@ def _flash_light(sc: Scene, hf: Hits, device: torch.device, width: int) -> tuple
     cam, lt = sc.camera, sc.lighting
     off = lt.flash_offset
     light = (cam.position + off[0] * cam.right + off[1] * cam.up).to(device)
-    rad, irr, vis = flash(sc, pixel_lobes(sc, hf, 1.0 / cam.focal(width)), light)
+    rad, irr, vis = flash(sc, pixel_lobes(sc, hf, 1.0 / cam.focal(width)), light, cam.forward,
+                          sc.camera_model.flash_beam)
     return rad * lt.flash_rgb.to(device), irr, vis, light
 
 

@@ -101,6 +101,7 @@ class CameraModel:
     local_contrast: float  # phone-style detail boost, 0 for none
     denoise: float  # phone noise reduction strength at ISO 3200 (0: none)
     vignette: float  # corner fall-off
+    flash_beam: float  # the flash's fall-off off its axis: intensity ~ cos^flash_beam
 
 
 @dataclass

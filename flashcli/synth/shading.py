@@ -131,8 +131,11 @@ def pixel_lobes(scene: Scene, h: Hits, pixel_angle: float) -> Hits:
     return replace(h, shininess=h.shininess / (1 + h.shininess * sigma * sigma))
 
 
-def flash(scene: Scene, h: Hits, light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """A point light at ``light`` (3): radiance R x 3, irradiance R, visibility R bool."""
+def flash(scene: Scene, h: Hits, light: torch.Tensor, axis: torch.Tensor | None = None,
+          beam: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A point light at ``light`` (3) aimed along ``axis`` (3, unit) whose intensity falls off
+    as cos^``beam`` of the angle off that axis (0: the same in every direction): radiance
+    R x 3, irradiance R, visibility R bool."""
     to_l = light - h.p
     r2 = (to_l * to_l).sum(-1).clamp_min(1e-6)
     r = r2.sqrt()
@@ -140,6 +143,8 @@ def flash(scene: Scene, h: Hits, light: torch.Tensor) -> tuple[torch.Tensor, tor
     cos = (h.n * wi).sum(-1).clamp_min(0)
     visible = ~occluded(scene.shapes, h.p + _BIAS * h.n, wi, r) & h.valid
     irradiance = cos / r2 * visible
+    if axis is not None and beam > 0:
+        irradiance = irradiance * (-(wi @ axis.to(wi))).clamp_min(0) ** beam
     radiance = irradiance.unsqueeze(-1) * (h.albedo / math.pi + _blinn(h, wi).unsqueeze(-1))
     return radiance, irradiance, visible
 

@@ -280,6 +280,35 @@ def test_flash_shadow_falls_opposite_the_light_offset():
         assert counts[-1.0][1] > 10 and counts[-1.0][1] > 4 * counts[-1.0][0]
 
 
+def test_flash_beam_darkens_the_frame_towards_its_corners():
+    g = pair_generator(3, 1)
+    scene = sample_scene(g)
+    irr = {}
+    for beam in (0.0, 4.0):
+        model = dataclasses.replace(scene.camera_model, flash_beam=beam)
+        a = render_scene(dataclasses.replace(scene, camera_model=model), pair_generator(3, 1), SMALL, aux=True).aux
+        irr[beam] = a["flash_irradiance"]
+    lit = (irr[0.0] > 0) & (a["surface"] >= 0)
+    off = a["position"] - a["light"].view(3, 1, 1)
+    cos = (off * scene.camera.forward.view(3, 1, 1)).sum(0) / off.norm(dim=0)
+    # the irradiance scales by cos^4 of the angle off the flash's axis (the camera's)
+    assert torch.allclose(irr[4.0][lit], irr[0.0][lit] * cos[lit] ** 4, rtol=1e-4)
+    h, w = cos.shape
+    corners = torch.cat([cos[:6, :6].flatten(), cos[:6, -6:].flatten(), cos[-6:, :6].flatten(), cos[-6:, -6:].flatten()])
+    assert float(cos[h // 2 - 3:h // 2 + 3, w // 2 - 3:w // 2 + 3].mean()) > 0.99
+    assert float(corners.mean() ** 4) < 0.7  # at least half a stop darker in the corners
+
+
+def test_phones_have_narrower_flash_beams_than_cameras():
+    beams = {"phone": [], "camera": []}
+    for i in range(40):
+        model = sample_scene(pair_generator(9, i), kind="photo").camera_model
+        beams[model.style].append(model.flash_beam)
+    assert len(beams["phone"]) >= 10 and len(beams["camera"]) >= 10
+    assert min(beams["phone"]) >= 2.0 and max(beams["phone"]) <= 6.0
+    assert min(beams["camera"]) >= 0.5 and max(beams["camera"]) <= 2.0
+
+
 def _q(values, p):
     v = sorted(values)
     return v[min(len(v) - 1, int(p * (len(v) - 1) + 0.5))]

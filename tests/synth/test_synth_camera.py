@@ -24,7 +24,7 @@ def _model(style: str = "camera", **kw) -> CameraModel:
         flash_gn=1.8 if phone else 12.0, ttl=not phone, flash_ambient=0.0 if phone else 1.0,
         dim_key=0.3 if phone else 0.0, shot_noise=1e-4, read_noise=1e-7, keep_warmth=0.1,
         keep_warmth_dim=0.5 if phone else 0.2, awb_error=torch.zeros(2, 2), contrast=0.1,
-        shoulder=0.0, local_contrast=0.0, denoise=0.5 if phone else 0.0, vignette=0.1,
+        shoulder=0.0, local_contrast=0.0, denoise=0.5 if phone else 0.0, vignette=0.1, flash_beam=0.0,
     )
     return dataclasses.replace(base, **kw)
 

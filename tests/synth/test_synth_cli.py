@@ -51,7 +51,7 @@ def test_cli_writes_loadable_pairs_and_preview(tmp_path):
 
     manifest = json.loads((out / "synth.json").read_text())
     assert manifest["seed"] == 4 and manifest["renderer_version"] == summary["renderer_version"] == RENDERER_VERSION
-    assert RENDERER_VERSION == "3" and manifest["textures"]["photos"] == len(SAMPLE_PHOTOS)
+    assert RENDERER_VERSION == "4" and manifest["textures"]["photos"] == len(SAMPLE_PHOTOS)
     assert manifest["kind"] == "mixed" and sum(manifest["kinds"].values()) == 3
     sheet = _png(preview)
     assert sheet.shape[0] > 2 * 32 and sheet.shape[1] > 4 * 48  # 3 pairs, two per row
