@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # How the bundled guided-cgan weights were made (2-core CPU, no GPU; about 100 minutes of
-# training in all). The result lives in plugins/flashcli_guided_cgan/weights/; its sidecar
+# training in all, plus a 2-minute fit of the fall-off head). The result lives in plugins/flashcli_guided_cgan/weights/; its sidecar
 # repeats these commands. docs/results.md has the scores.
 set -euo pipefail
 DATA=${DATA:-data}
@@ -68,3 +68,15 @@ python examples/bundle_weights.py "$DATA/runs/ft3" "$DATA/synth-v3" \
     --command "python examples/calibrate.py $DATA/runs/ft3/best.safetensors --data $DATA/synth-v3:test --pairs REALVAL/faid17/flash REALVAL/faid17/ambient --pairs REALVAL/photo10/flash REALVAL/photo10/ambient"
 flashcli eval "$DATA/heldout-v3" --split train --methods identity,lime,srie,guided-cgan --report "$DATA/eval-v3"
 flashcli eval "$DATA/heldout-v3" --split train --methods identity,guided-cgan --strength 0.5 --report "$DATA/eval-v3-half"
+
+# 9. The fall-off towards the frame's corners (renderer v4: the flash's beam). Renders of
+#    today's renderer; a ridge regression of the slope the model above leaves, fitted on their
+#    train split and scored on their test split, stored in the bundled weights.
+flashcli synth "$DATA/synth-v4" --pairs 1000 --size 320x240 --seed 21 --test-fraction 0.1 --workers 2
+flashcli synth "$DATA/heldout-v4" --pairs 116 --size 320x240 --seed 20261201 --test-fraction 0 --workers 2
+W=plugins/flashcli_guided_cgan/weights/guided_cgan_synthetic.safetensors
+python examples/fit_falloff.py "$DATA/synth-v4" --out "$W" \
+    --command "flashcli synth data/synth-v4 --pairs 1000 --size 320x240 --seed 21 --test-fraction 0.1 --workers 2" \
+    --command "python examples/fit_falloff.py data/synth-v4 --out $W"
+flashcli eval "$DATA/heldout-v4" --split train --methods identity,lime,srie,guided-cgan --report "$DATA/eval-v4"
+flashcli eval "$DATA/heldout-v4" --split train --methods identity,guided-cgan --strength 0.5 --report "$DATA/eval-v4-half"

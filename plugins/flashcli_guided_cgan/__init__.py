@@ -82,6 +82,9 @@ class GuidedCGAN(Enhancer):
                "when relighting (not in training)", minimum=0.0, maximum=2.0),
         Option("spatial", 1.0, "gain output: share of the spatial field applied when relighting (not in "
                "training); the bundled model's is chosen on held-out renders", minimum=0.0, maximum=2.0),
+        Option("falloff", 1.0, "gain output: share of the flash's fall-off towards the corners undone when "
+               "relighting (0: none; fitted on renders after training, see examples/fit_falloff.py)",
+               minimum=0.0, maximum=2.0),
         Option("camera_weight", 0.1, "gain output: weight of the camera stage's own loss (squared error of "
                "its three log2 levels against the pair's) in training", minimum=0.0),
         Option("attention_r", True, "multiply the reconstruction loss R by the attention map"),
@@ -97,7 +100,7 @@ class GuidedCGAN(Enhancer):
     )
     needs_weights = True
     trainable = True
-    optional_state = ("camera.",)  # weights from before the camera stage
+    optional_state = ("camera.", "falloff.")  # weights from before the camera stage / the fall-off
     working_size = 320
 
     @classmethod
@@ -120,7 +123,7 @@ class GuidedCGAN(Enhancer):
         c = self.config
         if c.output != "gain":
             return self.network(flash)
-        out = networks.apply_log_gain(flash, self.network.log_gain(flash, c.camera, c.spatial))
+        out = networks.apply_log_gain(flash, self.network.log_gain(flash, c.camera, c.spatial, c.falloff))
         if c.refine_radius > 0:  # the gain as a local affine function of colour
             out = upsample.apply_gain(upsample.fit_gain(flash, out, radius=c.refine_radius), flash)
         return out
@@ -133,6 +136,9 @@ class GuidedCGAN(Enhancer):
             log.warning("guided-cgan: these weights have no camera stage; the photos keep their own "
                         "exposure and colour (retrain, or use the bundled weights)")
             state.update({f"camera.{k}": v for k, v in self.network.camera.state_dict().items()})
+        if self.config.output == "gain" and not any(k.startswith("falloff.") for k in state):
+            # weights from before the fall-off: none is undone
+            state.update({f"falloff.{k}": v for k, v in self.network.falloff.state_dict().items()})
         super().load_state_dict(state)
 
     def training_task(self, config: TrainConfig) -> GuidedCGANTask:

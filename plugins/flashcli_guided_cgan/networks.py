@@ -9,8 +9,10 @@ The generator has two outputs:
   at reduced resolution, averaged over cells of ``gain_cell`` pixels and upsampled
   bilinearly (smooth by construction), with zero mean per photo (it moves light around, the
   camera stage sets the level) and, unless ``spatial_colour`` > 0, the same in every channel
-  (it cannot tint skin grey or cyan). The output keeps every detail of the photo: the
-  network only estimates how the light changes.
+  (it cannot tint skin grey or cyan), plus the flash's fall-off towards the frame's corners
+  (:mod:`flashcli_guided_cgan.falloff`, one slope per photo, also the same in every channel).
+  The output keeps every detail of the photo: the network only estimates how the light
+  changes.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from flashcli.ops.colour import LUMA
 from flashcli.ops.upsample import linear_to_srgb, srgb_to_linear
 from flashcli_guided_cgan import OUTPUTS
 from flashcli_guided_cgan.camera import CameraHead
+from flashcli_guided_cgan.falloff import FalloffHead
 
 #: The encoder pools four times: inputs are padded to a multiple of this.
 MULTIPLE = 16
@@ -70,18 +73,23 @@ class Generator(VGGEncoderDecoder):
             nn.init.zeros_(self.decoder.out.weight)
             nn.init.zeros_(self.decoder.out.bias)
             self.camera = CameraHead(max_stops=max_stops)
+            self.falloff = FalloffHead(max_stops=max_stops)
 
     def _run(self, x: torch.Tensor) -> torch.Tensor:
         padded, (top, left, h, w) = pad_for_network(x)
         return self.head(self.decoder(self.encoder(padded)))[..., top:top + h, left:left + w]
 
-    def log_gain(self, flash: torch.Tensor, camera: float = 1.0, spatial: float = 1.0) -> torch.Tensor:
+    def log_gain(self, flash: torch.Tensor, camera: float = 1.0, spatial: float = 1.0,
+                 falloff: float = 0.0) -> torch.Tensor:
         """The smooth per-channel log2 gain (N x 3 x H x W) this generator applies: the
-        camera stage's levels times ``camera`` plus the spatial field times ``spatial``,
-        squashed to at most ``max_stops``."""
+        camera stage's levels times ``camera`` plus the spatial field times ``spatial`` plus
+        the fall-off towards the corners times ``falloff`` (fitted after training, so 0 in
+        training), squashed to at most ``max_stops``."""
         levels = self.camera(flash) if camera else flash.new_zeros(flash.shape[0], 3)
         field = self.spatial_field(flash) if spatial else 0.0
         total = camera * levels.float()[:, :, None, None] + spatial * field
+        if falloff:
+            total = total + falloff * self.falloff(flash)
         return self.max_stops * torch.tanh(total / self.max_stops)
 
     def spatial_field(self, flash: torch.Tensor) -> torch.Tensor:
