@@ -285,6 +285,9 @@ class Enhancer:
     optional_state: ClassVar[tuple[str, ...]] = ()
     #: Long side (pixels) the method is meant to run at; None means any size.
     working_size: ClassVar[int | None] = None
+    #: True when the method reads the whole frame (global statistics, where its centre is),
+    #: so ``relight --working-size full`` runs it on the whole photo rather than in tiles.
+    whole_frame: ClassVar[bool] = False
     #: Commands that use this method when none is named, e.g. ``("relight", "train")``.
     default_for: ClassVar[tuple[str, ...]] = ()
     #: True for the reference row every other method is compared with in ``flashcli eval``.

@@ -119,7 +119,8 @@ def _details(report: RelightReport, verbose: bool) -> Table | None:
 @click.option("--opt", "opts", multiple=True, metavar="[NAME.]KEY=VALUE",
               help="A method option (repeatable).")
 @click.option("--working-size", default=None, metavar="N|full",
-              help="Long side the method runs at (default: the method's own); 'full' = tiles at full resolution.")
+              help="Long side the method runs at (default: the method's own); 'full' = at full resolution "
+                   "(in tiles, unless the method reads the whole frame).")
 @click.option("--strength", type=click.FloatRange(0.0, 2.0), default=1.0, show_default=True,
               help="How much of the relight to apply: 0 leaves photos untouched, 1 is the full change.")
 @click.option("--exposure", type=click.FloatRange(-4.0, 4.0), default=0.0, show_default=True, metavar="EV",

@@ -214,6 +214,8 @@ class _Runner:
         self.tile = self.config.tile or (getattr(enhancer, "working_size", None) or DEFAULT_TILE)
         self.overlap = (self.config.overlap if self.config.overlap is not None
                         else max(8, self.tile // 4))
+        if getattr(enhancer, "whole_frame", False) and not self.config.tile:
+            self.tile = None  # tiles would each get their own exposure and centre
 
     # -- stages --------------------------------------------------------------------------
 
@@ -357,8 +359,9 @@ class _Runner:
             outs = []
             for x in images:
                 with self.timer.stage("method", sync=True):
-                    y = tiling.run_tiled(self._method, x[None], self.tile, self.overlap,
-                                  batch=self.batch_size, device=self.device)
+                    y = (self._method(x[None]) if self.tile is None else
+                         tiling.run_tiled(self._method, x[None], self.tile, self.overlap,
+                                          batch=self.batch_size, device=self.device))
                     y, looks = self._looked(x[None].to(y.device), y.clamp_(0.0, 1.0))
                 outs.append((y[0].clamp_(0.0, 1.0), looks[0]))
             return outs

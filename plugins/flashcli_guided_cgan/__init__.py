@@ -102,6 +102,7 @@ class GuidedCGAN(Enhancer):
     trainable = True
     optional_state = ("camera.", "falloff.")  # weights from before the camera stage / the fall-off
     working_size = 320
+    whole_frame = True  # the camera stage and the fall-off read the whole photo
 
     @classmethod
     def check_options(cls, options: OptionValues) -> None:

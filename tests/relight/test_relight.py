@@ -221,6 +221,39 @@ def test_tiled_full_resolution_leaves_no_seams(tmp_path):
     assert (relit - blur(full)[0]).abs().max() <= 1 / 255 + 1e-6
 
 
+class FrameMean(Enhancer):
+    """Test method that reads the whole frame: every pixel scaled so the frame's mean
+    becomes 0.5 (run in tiles, each tile would get its own scale)."""
+
+    name = "test-frame-mean"
+    working_size = 32
+    whole_frame = True
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.shapes: list[tuple[int, ...]] = []
+
+    def enhance(self, flash):
+        self.shapes.append(tuple(flash.shape))
+        return (flash * (0.5 / flash.mean((-3, -2, -1), keepdim=True))).clamp(0, 1)
+
+
+def test_whole_frame_methods_are_not_tiled_at_full_resolution(tmp_path):
+    data = edge_pixels(150, 100)
+    (tmp_path / "in").mkdir()
+    pf.write_png(tmp_path / "in" / "t.png", data=data, exif=True, flash=pf.FLASH_FIRED)
+    method = FrameMean()
+    relight([tmp_path / "in"], tmp_path / "out", enhancer=method, working_size="full")
+    assert method.shapes == [(1, 3, 100, 150)]  # once, the whole photo
+    full = torch.from_numpy(data).permute(2, 0, 1)[None].float() / 255
+    relit, _ = read_image(tmp_path / "out" / "t_ambient.png")
+    assert (relit - (full * 0.5 / full.mean()).clamp(0, 1)[0]).abs().max() <= 1 / 255 + 1e-6
+    tiled = FrameMean()
+    tiled.whole_frame = False  # the same method, tiled: 32 px tiles, each scaled on its own
+    relight([tmp_path / "in"], tmp_path / "tiled", enhancer=tiled, working_size="full")
+    assert len(tiled.shapes) > 1 and all(max(s[-2:]) <= 32 for s in tiled.shapes)
+
+
 def test_batches_same_size_frames_and_reports_failures(tmp_path):
     d = tmp_path / "in"
     d.mkdir()
