@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How the bundled guided-cgan weights were made (2-core CPU, no GPU; about 100 minutes of
-# training in all, plus a 2-minute fit of the fall-off head). The result lives in plugins/flashcli_guided_cgan/weights/; its sidecar
-# repeats these commands. docs/results.md has the scores.
+# training in all, plus a 2-minute fit of the fall-off head). The result lives in
+# plugins/flashcli_guided_cgan/weights/; its sidecar repeats these commands. docs/results.md
+# has the scores.
 set -euo pipefail
 DATA=${DATA:-data}
 REALVAL=${REALVAL:-../shared/realval}

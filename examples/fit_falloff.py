@@ -25,6 +25,7 @@ from flashcli_guided_cgan import falloff
 from flashcli_guided_cgan.camera import photo_features
 
 from flashcli.datasets import find_pairs, load_pair_uint8
+from flashcli.errors import FlashcliError
 from flashcli.methods import create_enhancer
 from flashcli.ops import upsample
 from flashcli.weights import load_weights, save_weights
@@ -43,6 +44,19 @@ def features_and_slopes(model, root: Path, split: str) -> tuple[torch.Tensor, to
         feats.append(photo_features(flash))
         slopes.append(falloff.slope(out, ambient))
     return torch.cat(feats), torch.cat(slopes)
+
+
+def _check_splits(roots: list[Path]) -> None:
+    """One line and exit 1 unless every data set has train and test pairs."""
+    for root in roots:
+        for split in ("train", "test"):
+            try:
+                found = find_pairs(root, split).pairs
+            except FlashcliError as exc:
+                raise SystemExit(str(exc)) from None
+            if not found:
+                raise SystemExit(f"{root}: no pairs in its {split} split; render it with "
+                                 "`flashcli synth ... --test-fraction 0.1`")
 
 
 def _synth_settings(root: Path) -> dict | str:
@@ -69,12 +83,13 @@ def main() -> None:
     ap.add_argument("--command", action="append", default=[], help="a command of the pipeline (repeatable)")
     args = ap.parse_args()
 
+    _check_splits(args.data)
     model = create_enhancer("guided-cgan", {"falloff": 0.0}, args.weights, device="cpu")
     parts = [[features_and_slopes(model, root, split) for root in args.data] for split in ("train", "test")]
     (x, y), (xv, yv) = [tuple(torch.cat(t) for t in zip(*p, strict=True)) for p in parts]
     fitted = falloff.fit(x, y, args.ridge)
     state, meta = load_weights(args.weights)
-    head = falloff.FalloffHead(max_stops=float(meta.get("options", {}).get("max_stops", 3.0)))
+    head = falloff.FalloffHead(max_stops=model.config.max_stops)
     head.load_state_dict(fitted)
     with torch.no_grad():
         report = {"train": scores(head.from_features(x), y, float(y.mean())),
@@ -85,9 +100,10 @@ def main() -> None:
     state.update({f"falloff.{k}": v for k, v in fitted.items()})
     prov = meta.setdefault("provenance", {})
     prov["falloff"] = report
-    if prov.get("data") and "fall-off" not in prov["data"]:
+    if prov.get("data"):
         versions = sorted({str(d.get("renderer_version")) for d in report["data"] if isinstance(d, dict)})
-        prov["data"] += f"; fall-off fitted on {len(x)} renders (renderer v{'/'.join(versions)})"
+        prov["data"] = (prov["data"].split("; fall-off fitted on")[0]
+                        + f"; fall-off fitted on {len(x)} renders (renderer v{'/'.join(versions)})")
     save_weights(args.out, state, meta)
     print(json.dumps({k: report[k] for k in ("train", "test", "pairs")}, indent=1))
     print(f"wrote {args.out}")

@@ -187,9 +187,10 @@ def option_error(name: str, value: Any, why: str) -> UsageError:
 
 
 def resolve_working_size(working_size: int | str | None, method: Any) -> int | str:
-    """The long side to run ``method`` (an enhancer or its class) at, or ``"full"`` (tiles
-    at the method's own scale); None means the method's ``working_size``. Text (as typed on
-    the command line) is parsed here."""
+    """The long side to run ``method`` (an enhancer or its class) at, or ``"full"`` (full
+    resolution: relight tiles it at the method's own scale unless it is ``whole_frame``);
+    None means the method's ``working_size``. Text (as typed on the command line) is parsed
+    here."""
     if working_size is None:
         working_size = getattr(method, "working_size", None) or "full"
     if isinstance(working_size, str):

@@ -96,7 +96,8 @@ def _run_settings(cfg: EvalConfig, methods: list[str], baseline: str | None,
                          if getattr(e, "weights_info", None)},
         "strength": cfg.strength, "exposure": cfg.exposure, "white_balance": cfg.white_balance,
         "options": {m: e.config for m, e in enhancers.items()},
-        "working_size": {m: resolve_working_size(cfg.working_size, e) for m, e in enhancers.items()},
+        "working_size": {m: "full" if getattr(e, "reference", False) else resolve_working_size(cfg.working_size, e)
+                         for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
         "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],
     }

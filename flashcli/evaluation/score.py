@@ -212,13 +212,17 @@ class Scoring:
         values = {m.name: m.function(out, ambient).tolist() for m in self.chosen}
         return out, values, elapsed
 
-
     def relit(self, enhancer: Enhancer, flash: torch.Tensor) -> torch.Tensor:
-        """What relight writes for ``flash``: the method (and the look) run at its working
-        size, the gain carried to full resolution; the whole image when it is no larger."""
+        """The method's output for ``flash`` with the look applied, as relight makes it at
+        a working size: run on ``flash`` downscaled to that size, its gain carried to full
+        resolution. At ``"full"``, or when the photo is no larger, on the whole photo (relight
+        would tile a method that does not read the whole frame). The reference row is the
+        photo as it is."""
+        if getattr(enhancer, "reference", False):
+            return enhancer(flash)
+
         def method(x: torch.Tensor) -> torch.Tensor:
-            out = enhancer(x)
-            return out if getattr(enhancer, "reference", False) else apply_look(x, out, self.cfg.look)[0]
+            return apply_look(x, enhancer(x), self.cfg.look)[0]
 
         size = resolve_working_size(self.cfg.working_size, enhancer)
         h, w = flash.shape[-2:]

@@ -2,7 +2,8 @@
 
 The method runs on a working-size copy and its per-pixel gain is carried to full resolution
 by the fast guided filter (:mod:`flashcli.ops.upsample`), or, with ``working_size="full"``, on the
-full image in blended tiles (:mod:`flashcli.ops.tiling`). Failures of single files are collected
+full image in blended tiles (:mod:`flashcli.ops.tiling`), or whole for a method that reads the
+whole frame. Failures of single files are collected
 in the report; the run goes on.
 """
 
@@ -363,7 +364,7 @@ class _Runner:
                          tiling.run_tiled(self._method, x[None], self.tile, self.overlap,
                                           batch=self.batch_size, device=self.device))
                     y, looks = self._looked(x[None].to(y.device), y.clamp_(0.0, 1.0))
-                outs.append((y[0].clamp_(0.0, 1.0), looks[0]))
+                outs.append((y[0].clamp_(0.0, 1.0).cpu(), looks[0]))
             return outs
         return self._gain_path(images)
 

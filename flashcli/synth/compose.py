@@ -341,8 +341,8 @@ def _camera_model(g: torch.Generator, kind: str) -> CameraModel:
         "contrast": tx.uniform(g, 0.0, 0.25), "shoulder": tx.uniform(g, 0.0, 0.3),
         "local_contrast": 0.0, "denoise": 0.0,
     }
-    # A phone's LED lights the frame's corners 0.7-2 stops less than its middle; a camera's
-    # flash head is zoomed to the lens (0.2-0.7 stops).
+    # The flash's beam: cos^b off-axis. A phone's LED lights a 65° frame's corners 0.7-2.1
+    # stops less than its middle; a camera's flash head is zoomed to the lens (b 0.5-2).
     beam = tx.uniform(g, 2.0, 6.0) if phone else tx.uniform(g, 0.5, 2.0)
     return CameraModel(style="phone" if phone else "camera", **common, flash_beam=beam,
                        **(phone_draws if phone else camera_draws))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     import flashcli_guided_cgan.task as guided_task
     from flashcli.ops import upsample
-    from flashcli_guided_cgan import networks
+    from flashcli_guided_cgan import falloff, networks
     from flashcli_guided_cgan.losses import attention_map
     from flashcli_guided_cgan.networks import Generator, PatchDiscriminator
     from flashcli_guided_cgan.networks import apply_log_gain as apply_log_gain  # not in __all__
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 else:  # torch: the plugin loads for every command, even --help
     guided_task = lazy_module("flashcli_guided_cgan.task")
     networks = lazy_module("flashcli_guided_cgan.networks")
+    falloff = lazy_module("flashcli_guided_cgan.falloff")
     upsample = lazy_module("flashcli.ops.upsample")
 
 __all__ = ["Generator", "GuidedCGAN", "GuidedCGANTask", "PatchDiscriminator", "attention_map"]
@@ -102,7 +103,7 @@ class GuidedCGAN(Enhancer):
     trainable = True
     optional_state = ("camera.", "falloff.")  # weights from before the camera stage / the fall-off
     working_size = 320
-    whole_frame = True  # the camera stage and the fall-off read the whole photo
+    whole_frame = True  # the camera stage and the fall-off read the whole photo (gain output)
 
     @classmethod
     def check_options(cls, options: OptionValues) -> None:
@@ -131,15 +132,17 @@ class GuidedCGAN(Enhancer):
 
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         """Weights from before the camera stage (no ``camera.*`` tensors) load with an
-        untrained head: the spatial field alone, the photo's own level."""
+        untrained head: the spatial field alone, the photo's own level; weights from before
+        the fall-off (no ``falloff.*``) undo none."""
         state = dict(state)
         if self.config.output == "gain" and not any(k.startswith("camera.") for k in state):
             log.warning("guided-cgan: these weights have no camera stage; the photos keep their own "
                         "exposure and colour (retrain, or use the bundled weights)")
             state.update({f"camera.{k}": v for k, v in self.network.camera.state_dict().items()})
-        if self.config.output == "gain" and not any(k.startswith("falloff.") for k in state):
+        c = self.config
+        if c.output == "gain" and not any(k.startswith("falloff.") for k in state):
             # weights from before the fall-off: none is undone
-            state.update({f"falloff.{k}": v for k, v in self.network.falloff.state_dict().items()})
+            state.update({f"falloff.{k}": v for k, v in falloff.FalloffHead(c.max_stops).state_dict().items()})
         super().load_state_dict(state)
 
     def training_task(self, config: TrainConfig) -> GuidedCGANTask:

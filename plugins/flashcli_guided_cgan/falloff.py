@@ -49,9 +49,8 @@ def slope(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """N: the least-squares slope, on :func:`radial`, of the log2 luminance of ``target``
     over ``source`` (both N x 3 x H x W sRGB), measured on a blurred copy of each."""
     ratio = _log_luminance(target) - _log_luminance(source)
-    r = radial(*ratio.shape[-2:], device=ratio.device)
-    ratio = ratio - ratio.mean((-2, -1), keepdim=True)
-    return (ratio * r).sum((-2, -1)) / (r * r).sum()
+    r = radial(*ratio.shape[-2:], device=ratio.device)  # zero mean: the ratio's level drops out
+    return (ratio * r).sum((-2, -1)) / (r * r).sum().clamp_min(1e-12)
 
 
 class FalloffHead(nn.Module):
@@ -82,8 +81,8 @@ def fit(features: torch.Tensor, slopes: torch.Tensor, ridge: float = 10.0) -> di
     (the intercept is not shrunk)."""
     x, y = features.double(), slopes.double()
     mean, std = x.mean(0), x.std(0, unbiased=False) + 1e-6
-    z = torch.cat([(x - mean) / std, torch.ones(len(x), 1, dtype=x.dtype)], 1)
-    penalty = ridge * torch.eye(z.shape[1], dtype=x.dtype)
+    z = torch.cat([(x - mean) / std, torch.ones(len(x), 1, dtype=x.dtype, device=x.device)], 1)
+    penalty = ridge * torch.eye(z.shape[1], dtype=x.dtype, device=x.device)
     penalty[-1, -1] = 0
     coef = torch.linalg.solve(z.T @ z + penalty, z.T @ y)
     return {"mean": mean.float(), "std": std.float(), "weight": coef[:-1].float(), "bias": coef[-1].float()}

@@ -7,6 +7,8 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 import torch
 from click.testing import CliRunner
 from flashcli_guided_cgan import GuidedCGAN
@@ -48,10 +50,28 @@ def test_the_script_fits_and_stores_the_head_and_keeps_every_other_tensor(tmp_pa
     assert all(math.isfinite(report[s][k]) for s in ("train", "test") for k in ("mae_stops", "mae_stops_constant"))
     assert meta["provenance"]["data"].startswith("tiny test weights; fall-off fitted on 6 renders (renderer v")
 
-    # the untrained network leaves each photo as it is, so the target is the pair's own slope:
-    # the fitted head reproduces the train split's slopes as a ridge regression would
+    # the head's predictions are a ridge regression's (penalty 10 on the standardised
+    # statistics, the intercept free), solved here as least squares on stacked rows
     enh = create_enhancer("guided-cgan", weights=new, device="cpu")
     x, y = module.features_and_slopes(create_enhancer("guided-cgan", {"falloff": 0.0}, old, device="cpu"),
                                       data, "train")
-    assert torch.allclose(enh.network.falloff.from_features(x).mean(), y.mean(), atol=1e-4)
+    z = (x.double().numpy() - x.double().numpy().mean(0)) / (x.double().numpy().std(0) + 1e-6)
+    k = z.shape[1]
+    a = np.r_[np.c_[z, np.ones(len(z))], np.c_[np.sqrt(10.0) * np.eye(k), np.zeros(k)]]
+    coef = np.linalg.lstsq(a, np.r_[y.double().numpy(), np.zeros(k)], rcond=None)[0]
+    want = np.clip(np.clip(z, -6, 6) @ coef[:-1] + coef[-1], -3, 3)
+    assert np.allclose(enh.network.falloff.from_features(x).numpy(), want, atol=1e-3)
     assert math.isclose(report["train"]["mean_true"], float(y.mean()), abs_tol=1e-6)
+
+
+def test_the_script_refuses_a_data_set_without_a_test_split(tmp_path, monkeypatch):
+    data = tmp_path / "renders"
+    r = CliRunner().invoke(cli, ["synth", str(data), "--pairs", "2", "--size", "32x24", "--test-fraction", "0", "-q"])
+    assert r.exit_code == 0, r.output
+    spec = importlib.util.spec_from_file_location("fit_falloff", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["fit_falloff.py", str(data), "--out", str(tmp_path / "w.safetensors")])
+    with pytest.raises(SystemExit, match=r"renders/test: split folder not found \(found train\)"):
+        module.main()
+    assert not (tmp_path / "w.safetensors").exists()
