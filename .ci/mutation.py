@@ -49,6 +49,8 @@ RELIGHT_CLI = "tests/relight/test_relight_cli.py"
 EVAL_CLI = "tests/eval/test_eval_cli.py"
 STRENGTH = "tests/relight/test_strength_and_weights.py"
 METRICS = "tests/ops/test_metrics.py"
+FALLOFF = "plugins/flashcli_guided_cgan/tests/test_falloff.py"
+EVAL_SIZE = "tests/eval/test_eval_working_size.py"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,19 @@ MUTATIONS: list[Mutation] = [
       "        total = camera * levels.float()[:, :, None, None] + spatial * field",
       "        total = levels.float()[:, :, None, None] + spatial * field",
       [GAIN], "the camera option is not applied"),
+    m("guided-falloff-share-ignored", GNET,
+      "            total = total + falloff * self.falloff(flash)",
+      "            total = total + self.falloff(flash)",
+      [FALLOFF], "the falloff option is not applied"),
+    m("falloff-radial-not-round", "plugins/flashcli_guided_cgan/falloff.py",
+      "    r2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / ((height / 2) ** 2 + (width / 2) ** 2)",
+      "    r2 = ((ys[:, None] / height) ** 2 + (xs[None, :] / width) ** 2) * 2",
+      [FALLOFF], "the fall-off's radial map is stretched to the frame, not round"),
+    # --- eval
+    m("eval-working-size-ignored", "flashcli/evaluation/score.py",
+      '        if size == "full" or max(h, w) <= size:',
+      '        if True:',
+      [EVAL_SIZE], "eval runs every method on the whole photo"),
     # --- the look
     m("look-strength-clamped", LK,
       "        return Look(float(self.strength), float(self.exposure), parse_white_balance(self.white_balance))",
