@@ -69,9 +69,10 @@ class FalloffHead(nn.Module):
         z = ((features.to(self.mean.dtype) - self.mean) / self.std).clamp(-6, 6)
         return (z @ self.weight + self.bias).clamp(-self.max_stops, self.max_stops)
 
-    def forward(self, flash: torch.Tensor) -> torch.Tensor:
-        """N x 1 x H x W log2 gain: each photo's slope times :func:`radial`."""
-        s = self.from_features(photo_features(flash))
+    def forward(self, flash: torch.Tensor, features: torch.Tensor | None = None) -> torch.Tensor:
+        """N x 1 x H x W log2 gain: each photo's slope times :func:`radial` (``features``:
+        :func:`photo_features` of ``flash``, when already measured)."""
+        s = self.from_features(photo_features(flash) if features is None else features)
         return s[:, None, None, None].float() * radial(*flash.shape[-2:], device=flash.device)
 
 

@@ -25,7 +25,7 @@ from flashcli.nn import VGGEncoderDecoder, scaled
 from flashcli.ops.colour import LUMA
 from flashcli.ops.upsample import linear_to_srgb, srgb_to_linear
 from flashcli_guided_cgan import OUTPUTS
-from flashcli_guided_cgan.camera import CameraHead
+from flashcli_guided_cgan.camera import CameraHead, photo_features
 from flashcli_guided_cgan.falloff import FalloffHead
 
 #: The encoder pools four times: inputs are padded to a multiple of this.
@@ -85,11 +85,13 @@ class Generator(VGGEncoderDecoder):
         camera stage's levels times ``camera`` plus the spatial field times ``spatial`` plus
         the fall-off towards the corners times ``falloff`` (fitted after training, so 0 in
         training), squashed to at most ``max_stops``."""
-        levels = self.camera(flash) if camera else flash.new_zeros(flash.shape[0], 3)
+        feats = photo_features(flash) if camera or falloff else None  # both heads read them
+        levels = (self.camera.from_features(feats.to(self.camera.mean.dtype)) if camera
+                  else flash.new_zeros(flash.shape[0], 3))
         field = self.spatial_field(flash) if spatial else 0.0
         total = camera * levels.float()[:, :, None, None] + spatial * field
         if falloff:
-            total = total + falloff * self.falloff(flash)
+            total = total + falloff * self.falloff(flash, feats)
         return self.max_stops * torch.tanh(total / self.max_stops)
 
     def spatial_field(self, flash: torch.Tensor) -> torch.Tensor:
