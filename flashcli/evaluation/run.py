@@ -21,7 +21,7 @@ from flashcli.errors import UsageError
 from flashcli.evaluation.pairs import check_collected, collect_pairs, data_of
 from flashcli.evaluation.plan import EvalConfig, method_list, start_methods
 from flashcli.evaluation.report import EvalResult, write_report
-from flashcli.evaluation.score import Scoring, compare, summaries
+from flashcli.evaluation.score import Scoring, compare, summaries, working_size_of
 from flashcli.methods import default_methods
 from flashcli.ops import metrics
 from flashcli.runtime.device import resolve_device
@@ -96,8 +96,7 @@ def _run_settings(cfg: EvalConfig, methods: list[str], baseline: str | None,
                          if getattr(e, "weights_info", None)},
         "strength": cfg.strength, "exposure": cfg.exposure, "white_balance": cfg.white_balance,
         "options": {m: e.config for m, e in enhancers.items()},
-        "working_size": {m: "full" if getattr(e, "reference", False) else resolve_working_size(cfg.working_size, e)
-                         for m, e in enhancers.items()},
+        "working_size": {m: working_size_of(e, cfg) for m, e in enhancers.items()},
         "device": str(dev), "quantize": cfg.quantize, "baseline": baseline,
         "batch_size": cfg.batch_size, "metrics": [m.name for m in chosen],
     }

@@ -220,16 +220,24 @@ class Scoring:
         photo as it is."""
         if getattr(enhancer, "reference", False):
             return enhancer(flash)
+        size = working_size_of(enhancer, self.cfg)
 
         def method(x: torch.Tensor) -> torch.Tensor:
             return apply_look(x, enhancer(x), self.cfg.look)[0]
 
-        size = resolve_working_size(self.cfg.working_size, enhancer)
         h, w = flash.shape[-2:]
         if size == "full" or max(h, w) <= size:
             return method(flash)
         lo = upsample.downscale(flash, upsample.working_shape(h, w, size))
         return upsample.gain_upsample(lo, method(lo).clamp(0.0, 1.0), flash)
+
+
+def working_size_of(enhancer: Enhancer, cfg: EvalConfig) -> int | str:
+    """The long side eval runs ``enhancer`` at (``"full"``: the whole photo; always so for
+    the reference row, which is scored as it is)."""
+    if getattr(enhancer, "reference", False):
+        return "full"
+    return resolve_working_size(cfg.working_size, enhancer)
 
 
 def save_outputs(save_dir: Path, name: str, batch, out: torch.Tensor, failures: list[Failure]) -> None:

@@ -3,8 +3,7 @@
 The method runs on a working-size copy and its per-pixel gain is carried to full resolution
 by the fast guided filter (:mod:`flashcli.ops.upsample`), or, with ``working_size="full"``, on the
 full image in blended tiles (:mod:`flashcli.ops.tiling`), or whole for a method that reads the
-whole frame. Failures of single files are collected
-in the report; the run goes on.
+whole frame. Failures of single files are collected in the report; the run goes on.
 """
 
 from __future__ import annotations
