@@ -51,6 +51,7 @@ STRENGTH = "tests/relight/test_strength_and_weights.py"
 METRICS = "tests/ops/test_metrics.py"
 FALLOFF = "plugins/flashcli_guided_cgan/tests/test_falloff.py"
 EVAL_SIZE = "tests/eval/test_eval_working_size.py"
+EVAL_TILES = "tests/eval/test_eval_working_size.py::test_full_resolution_is_tiled_as_relight_tiles_it"
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,8 @@ MUTATIONS: list[Mutation] = [
       "        total = levels.float()[:, :, None, None] + spatial * field",
       [GAIN], "the camera option is not applied"),
     m("guided-falloff-share-ignored", GNET,
-      "            total = total + falloff * self.falloff(flash)",
-      "            total = total + self.falloff(flash)",
+      "            total = total + falloff * self.falloff(flash, feats)",
+      "            total = total + self.falloff(flash, feats)",
       [FALLOFF], "the falloff option is not applied"),
     m("falloff-radial-not-round", "plugins/flashcli_guided_cgan/falloff.py",
       "    r2 = (ys[:, None] ** 2 + xs[None, :] ** 2) / ((height / 2) ** 2 + (width / 2) ** 2)",
@@ -145,9 +146,13 @@ MUTATIONS: list[Mutation] = [
       [FALLOFF], "the fall-off's radial map is stretched to the frame, not round"),
     # --- eval
     m("eval-working-size-ignored", "flashcli/evaluation/score.py",
-      '        if size == "full" or max(h, w) <= size:',
+      '        if max(h, w) <= size:',
       '        if True:',
       [EVAL_SIZE], "eval runs every method on the whole photo"),
+    m("eval-full-untiled", "flashcli/evaluation/score.py",
+      "            if tile is None or max(h, w) <= tile:",
+      "            if True:",
+      [EVAL_TILES], "eval at full resolution runs every method whole, where relight tiles it"),
     # --- the look
     m("look-strength-clamped", LK,
       "        return Look(float(self.strength), float(self.exposure), parse_white_balance(self.white_balance))",
@@ -226,8 +231,8 @@ MUTATIONS: list[Mutation] = [
     m("cmd-eval-opt-values", CE, "parse_options(opts, names), config",
       "{k: {} for k in parse_options(opts, names)}, config",
       [OPT, EVAL_CLI], "eval --opt values dropped"),
-    m("cmd-eval-exposure", CE, "        exposure=exposure, white_balance=white_balance)",
-      "        exposure=0.0, white_balance=white_balance)", [OPT, STRENGTH],
+    m("cmd-eval-exposure", CE, "        exposure=exposure, white_balance=white_balance, working_size=working_size)",
+      "        exposure=0.0, white_balance=white_balance, working_size=working_size)", [OPT, STRENGTH],
       "eval --exposure ignored"),
     m("cmd-relight-working-size", CR, "working_size=working_size, template=template",
       "working_size=None, template=template", [OPT, RELIGHT_CLI], "relight --working-size ignored"),

@@ -204,6 +204,22 @@ def resolve_working_size(working_size: int | str | None, method: Any) -> int | s
     return int(working_size)
 
 
+#: Tile side at full resolution when the method names no working size.
+DEFAULT_TILE = 1024
+
+
+def full_resolution_tiles(method: Any, tile: int | None = None,
+                          overlap: int | None = None) -> tuple[int | None, int]:
+    """How ``working_size="full"`` runs ``method`` (an enhancer or its class): the tile side
+    (None: whole, for a ``whole_frame`` method unless ``tile`` is given) and the overlap.
+    By default tiles are the method's own working size, overlapping by a quarter."""
+    side = tile or getattr(method, "working_size", None) or DEFAULT_TILE
+    overlap = overlap if overlap is not None else max(8, side // 4)
+    if getattr(method, "whole_frame", False) and not tile:
+        return None, overlap  # tiles would each get their own exposure and centre
+    return side, overlap
+
+
 class OptionValues(dict):  # a dict: every caller of the old plain dict keeps working
     """A method's option values, parsed to their types, checked, and read-only.
 

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from flashcli.datasets import Pair, load_pair_uint8
-from flashcli.enhancer import Enhancer, resolve_working_size
+from flashcli.enhancer import Enhancer, full_resolution_tiles, resolve_working_size
 from flashcli.evaluation.plan import EvalConfig
 from flashcli.evaluation.report import (
     AMBIENT,
@@ -36,7 +36,7 @@ from flashcli.evaluation.report import (
 from flashcli.io.decodefail import is_out_of_memory, one_line, out_of_memory
 from flashcli.io.fsutil import safe_name
 from flashcli.io.imageio import write_image
-from flashcli.ops import metrics, upsample
+from flashcli.ops import metrics, tiling, upsample
 from flashcli.ops.look import apply_look
 from flashcli.runtime.progress import ProgressFn
 from flashcli.runtime.progress import report as report_progress
@@ -213,11 +213,11 @@ class Scoring:
         return out, values, elapsed
 
     def relit(self, enhancer: Enhancer, flash: torch.Tensor) -> torch.Tensor:
-        """The method's output for ``flash`` with the look applied, as relight makes it at
-        a working size: run on ``flash`` downscaled to that size, its gain carried to full
-        resolution. At ``"full"``, or when the photo is no larger, on the whole photo (relight
-        would tile a method that does not read the whole frame). The reference row is the
-        photo as it is."""
+        """The method's output for ``flash`` with the look applied, as relight makes it: at
+        a working size, run on ``flash`` downscaled to that size and its gain carried to full
+        resolution; at ``"full"``, in relight's blended tiles (whole for a ``whole_frame``
+        method); on the whole photo when it is no larger than the working size. The
+        reference row is the photo as it is."""
         if getattr(enhancer, "reference", False):
             return enhancer(flash)
         size = working_size_of(enhancer, self.cfg)
@@ -226,7 +226,13 @@ class Scoring:
             return apply_look(x, enhancer(x), self.cfg.look)[0]
 
         h, w = flash.shape[-2:]
-        if size == "full" or max(h, w) <= size:
+        if size == "full":
+            tile, overlap = full_resolution_tiles(enhancer)
+            if tile is None or max(h, w) <= tile:
+                return method(flash)
+            out = tiling.run_tiled(enhancer, flash, tile, overlap, batch=self.cfg.batch_size)
+            return apply_look(flash, out.clamp(0.0, 1.0), self.cfg.look)[0]
+        if max(h, w) <= size:
             return method(flash)
         lo = upsample.downscale(flash, upsample.working_shape(h, w, size))
         return upsample.gain_upsample(lo, method(lo).clamp(0.0, 1.0), flash)

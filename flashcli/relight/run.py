@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flashcli import plugins
-from flashcli.enhancer import Enhancer, resolve_options, resolve_working_size
+from flashcli.enhancer import DEFAULT_TILE as DEFAULT_TILE  # re-exported by flashcli.relight
+from flashcli.enhancer import (
+    Enhancer,
+    full_resolution_tiles,
+    resolve_options,
+    resolve_working_size,
+)
 from flashcli.errors import FlashcliError, UsageError
 from flashcli.io.imageio import PhotoMeta, decode_pixels, pixels_to_tensor, write_image
 from flashcli.methods import create_enhancer, weights_info
@@ -61,8 +67,6 @@ else:
     tiling = lazy_module("flashcli.ops.tiling")
     upsample = lazy_module("flashcli.ops.upsample")
 
-#: Tile side for ``working_size="full"`` when the method names no working size.
-DEFAULT_TILE = 1024
 #: Full-resolution megapixels held by one batch, and decoded ahead of the device (memory
 #: guards for 50 MP photos: one megapixel is 12 MB as float32).
 BATCH_MEGAPIXELS = 100.0
@@ -211,11 +215,7 @@ class _Runner:
         self.enhancer = enhancer
         self.device = enhancer.device
         self.amp = self.config.amp and self.device.type == "cuda"
-        self.tile = self.config.tile or (getattr(enhancer, "working_size", None) or DEFAULT_TILE)
-        self.overlap = (self.config.overlap if self.config.overlap is not None
-                        else max(8, self.tile // 4))
-        if getattr(enhancer, "whole_frame", False) and not self.config.tile:
-            self.tile = None  # tiles would each get their own exposure and centre
+        self.tile, self.overlap = full_resolution_tiles(enhancer, self.config.tile, self.config.overlap)
 
     # -- stages --------------------------------------------------------------------------
 

@@ -88,6 +88,25 @@ def test_working_size_full_runs_the_method_on_the_whole_image(test_methods, pair
             assert np.abs(got - blurred).mean() > 2
 
 
+def test_full_resolution_is_tiled_as_relight_tiles_it(test_methods, pairs, tmp_path):
+    # test-exposure's ramp runs across its input: in 64 px tiles it differs from one ramp
+    # across the photo, and eval must score the tiles relight writes.
+    flash, ambient = pairs
+    relit, saved = tmp_path / "relit", tmp_path / "saved"
+    r = _run("relight", flash, "-o", relit, "-m", "test-exposure", "--working-size", "full",
+             "--include-unknown", "--format", "png", "-q")
+    assert r.exit_code == 0, r.output
+    e = _run("eval", "--pairs", flash, ambient, "-m", "test-exposure", "--working-size", "full",
+             "--metrics", "psnr", "--save-images", saved, "--json", "-q")
+    assert e.exit_code == 0, e.output
+    x = torch.from_numpy(np.array(Image.open(flash / "p0.png"))).permute(2, 0, 1)[None] / 255.0
+    whole = (Exposure()(x)[0].permute(1, 2, 0).numpy() * 255).round()
+    written = np.asarray(Image.open(relit / "p0_ambient.png"), np.float64)
+    scored = np.asarray(Image.open(saved / "test-exposure" / "p0.png"), np.float64)
+    assert np.abs(scored - written).max() <= 1
+    assert np.abs(scored - whole).mean() > 2
+
+
 @pytest.mark.parametrize(("value", "message"), [("0", "too small"), ("big", "a number of pixels or 'full'")])
 def test_bad_working_size_is_one_line_and_exit_2(pairs, value, message):
     flash, ambient = pairs
