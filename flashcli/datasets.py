@@ -140,9 +140,17 @@ def find_pairs(root: str | Path, split: str | None = "train", category: str | No
         )
     result = PairSet(root)
     folders = [(base, None)] + [(d, d.name) for d in _category_dirs(base)]
+    seen: dict[str, Pair] = {}
     for folder, cat_dir in folders:
         pairs, problems = _pair_folder(folder, root, split, cat_dir)
-        result.pairs += pairs
+        for pair in pairs:  # scores, saved images and sheets are keyed by the stem
+            first = seen.setdefault(pair.stem, pair)
+            if first is pair:
+                result.pairs.append(pair)
+            else:
+                result.problems.append(
+                    f"{_rel(pair.flash, root)}: the stem {pair.stem!r} is also used by "
+                    f"{_rel(first.flash, root)}; rename one pair (stems must be unique across categories)")
         result.problems += problems
     result.pairs = filter_category(result.pairs, category)
     if check:
@@ -188,6 +196,16 @@ def pairs_from_dirs(flash_dir: str | Path, ambient_dir: str | Path, check: bool 
             result.problems.append(f"{am[0]}: no file with stem {stem!r} in {dirs[0]}")
         else:
             result.pairs.append(Pair(stem, fl[0], am[0], _category_of(stem, None), None))
+    if not result.pairs:
+        counts = [sum(len(v) for v in by_stem.values()) for by_stem in stems]
+        for d, n in zip(dirs, counts, strict=True):
+            if n == 0:
+                raise FlashcliError(f"{d}: no images in this folder; --pairs takes FLASH_DIR AMBIENT_DIR, "
+                                    "each holding one image per pair")
+        raise FlashcliError(
+            f"{dirs[0]} ({counts[0]} images) and {dirs[1]} ({counts[1]}): no file stem is in both, so "
+            "there are no pairs; give each pair's two files the same name (a.png in both folders, "
+            "or a_flash.png and a_ambient.png)")
     if check:
         result.problems += check_pairs(result.pairs, None)
     if not result.pairs and not result.problems:

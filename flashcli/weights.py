@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -39,8 +40,10 @@ else:
     torch = lazy_module("torch")
 
 META_KEY = "flashcli"
-#: What torch's restricted (weights_only) unpickler says when it refuses a global.
-_UNSAFE = "Weights only load failed"
+#: What torch's restricted (weights_only) unpickler says when it refuses a global (a class
+#: or function the pickle would call); damaged data fails the same unpickler differently.
+_UNSAFE = re.compile(r"\bGLOBAL\b|Unsupported global|Unsupported class")
+_UNPICKLER_WHY = re.compile(r"WeightsUnpickler error:\s*(.+)")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -66,16 +69,28 @@ def torch_load_untrusted(path: str | Path, map_location: str | torch.device = "c
             with open_regular(p) as fh:
                 return torch.load(fh, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        if _UNSAFE in str(exc):  # the restricted unpickler met a global it will not call
+        if _UNSAFE.search(str(exc)) or _is_pickle(p):  # a global it will not call, or a raw pickle
             raise WeightsError(
                 f"{p}: refused: this file contains Python objects that could run code; "
                 "use a safetensors file or a plain tensor state dict"
             ) from None
-        raise WeightsError(f"{p}: not a readable checkpoint ({_first_line(exc)}); "
+        why = _UNPICKLER_WHY.search(str(exc))
+        detail = f"damaged or not a checkpoint: {why.group(1).strip()}" if why else _first_line(exc)
+        raise WeightsError(f"{p}: not a readable checkpoint ({detail}); "
                            f"{unreadable_hint}") from None
     except Exception as exc:  # weights_only: nothing ran; damaged files raise anything
         raise WeightsError(f"{p}: not a readable checkpoint ({_first_line(exc)}); "
                            f"{unreadable_hint}") from None
+
+
+def _is_pickle(path: Path) -> bool:
+    """True when the file starts as a Python pickle does (protocol 2 and up): a pickle the
+    restricted unpickler cannot read is treated as one that could run code."""
+    try:
+        with open_regular(path) as fh:
+            return fh.read(1) == b"\x80"
+    except OSError:
+        return False
 
 
 def is_safetensors(path: str | Path) -> bool:

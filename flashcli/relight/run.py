@@ -517,7 +517,8 @@ def _run_jobs(runner: _Runner, cfg: RelightConfig, kind: Any, enhancer: Enhancer
               on_start: Callable[[RelightReport], None] | None,
               on_plan: Callable[[list[Job]], None] | None) -> RelightReport:
     if runner.sheet is not None:
-        runner.sheet.check_target(cfg.contact_sheet, [j.source.path for j in jobs])
+        runner.sheet.check_target(cfg.contact_sheet, [j.source.path for j in jobs],
+                                  [j.output for j in jobs if j.output is not None])
     if todo and not cfg.dry_run:
         runner.start(todo)  # the first decodes overlap torch's import and the weights' load
     try:

@@ -43,12 +43,17 @@ DEFAULT_STRENGTHS = (0.5, 1.0)
 SHEET_FORMATS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 
 
-def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
-    """Refuse, before any work, a sheet path that is one of the inputs."""
+def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike],
+                 outputs: Sequence[str | os.PathLike] = ()) -> None:
+    """Refuse, before any work, a sheet path that is one of the inputs or one of the
+    outputs the run writes (or skips as already written)."""
     target = Path(path).expanduser().resolve()
     if any(Path(p).resolve() == target for p in inputs):
         raise UsageError(f"--contact-sheet {path}: that is one of the photos to relight; "
                          "choose another path")
+    if any(Path(p).resolve() == target for p in outputs):
+        raise UsageError(f"--contact-sheet {path}: that is where a relit photo goes; "
+                         "choose another path, e.g. beside the output folder")
 
 
 def sheet_format(path: str | os.PathLike) -> str:
@@ -133,8 +138,9 @@ class SheetCollector:
         self._seen = []
 
     @staticmethod
-    def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike]) -> None:
-        check_target(path, inputs)
+    def check_target(path: str | os.PathLike, inputs: Sequence[str | os.PathLike],
+                     outputs: Sequence[str | os.PathLike] = ()) -> None:
+        check_target(path, inputs, outputs)
 
     def write(self, path: str | os.PathLike, strengths: Sequence[float], look: Any,
               done: Sequence[str], protect: tuple[Path, ...] = (),

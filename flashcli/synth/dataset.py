@@ -229,6 +229,17 @@ def _check_preview_outside_splits(preview: Path, out: Path) -> None:
                              f"the data set, e.g. --preview {out / 'preview.png'}")
 
 
+def _check_preview_outside_textures(preview: Path, folder: str | None) -> None:
+    """Refuse a preview sheet inside the --textures folder: every file there is an input
+    (``--overwrite`` replaces pairs, never the user's photos)."""
+    if folder is None or folder == BUILTIN:
+        return
+    where, photos = preview.expanduser().resolve(), Path(folder)
+    if where == photos or photos in where.parents:
+        raise UsageError(f"--preview {preview}: lies inside the --textures folder ({photos}), "
+                         "whose photos are inputs; write it elsewhere, e.g. beside the data set")
+
+
 def _manifest(seed: int, pairs: int, size: tuple[int, int], test_fraction: float, misalign: float,
               kind: str, kinds: Counter, textures: dict | None, counts: dict[str, Counter]) -> dict[str, Any]:
     """How a data set was made (``synth.json``)."""
@@ -271,6 +282,7 @@ def render_dataset(out: str | Path, pairs: int, size: tuple[int, int] = (320, 24
     if preview is not None:  # a resumed run may replace the sheet its earlier run wrote
         again = bool(old) and not overwrite and resume.preview_allowed(out, preview)
         _check_request(out, pairs, test_fraction, seed, misalign, workers, preview, overwrite or again, kind)
+        _check_preview_outside_textures(Path(preview), folder)
     dev = resolve_device(device)
     if old and overwrite:
         _clear_previous(out, old)

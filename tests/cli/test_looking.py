@@ -145,6 +145,7 @@ def test_contact_sheet_rows_dry_run_and_refusals(tmp_path, test_method):  # noqa
                  sheet)
     assert again.exit_code == 0 and "no contact sheet" in again.output and not sheet.exists()
     for args, words in (((shoot / "IMG_0000.jpg",), "one of the photos"),
+                        ((tmp_path / "out2" / "IMG_0001_ambient.jpg",), "where a relit photo goes"),
                         ((tmp_path / "sheet.gif",), ".jpg or .png"),
                         ((sheet, "--sheet-strengths", "0.5,3"), "0 to 2")):
         bad = _run("relight", shoot, "-o", tmp_path / "out2", "-m", "test-exposure",

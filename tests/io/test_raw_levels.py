@@ -52,6 +52,12 @@ def test_a_raw_with_sound_levels_still_relights(tmp_path):
     pf.write_dng(shoot / "fine.dng", black_level=64, white_level=4095)
     result = _run("relight", str(shoot), "-o", str(tmp_path / "out"), "-m", "identity")
     assert result.exit_code == 0, result.output
+    written = list((tmp_path / "out").glob("fine*"))
+    assert len(written) == 1 and written[0].stat().st_size > 0
+    from PIL import Image
+
+    with Image.open(written[0]) as im:
+        assert min(im.size) > 0 and im.getextrema() != ((0, 0), (0, 0), (0, 0))
 
 
 def test_levels_libraw_reports_are_checked_too(tmp_path):

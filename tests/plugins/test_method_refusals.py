@@ -9,6 +9,7 @@ import sys
 
 import photo_factory as pf
 import pytest
+from PIL import Image
 from plugin_dist import make_dist
 
 from tests.clitools import run_wide as _run
@@ -89,6 +90,8 @@ def test_relight_writes_a_float_method_output(bad_output_plugin, tmp_path):
     result = _run("relight", str(shoot), "-o", str(tmp_path / "out"), "-m", "badout",
                   "--opt", "kind=float")
     assert result.exit_code == 0, result.output
+    written = list((tmp_path / "out").glob("a*.jpg"))
+    assert len(written) == 1 and Image.open(written[0]).size == (16, 12)
 
 
 def test_eval_refuses_an_int_method_output(bad_output_plugin, tmp_path):

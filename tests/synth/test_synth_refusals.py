@@ -48,3 +48,18 @@ def test_synth_accepts_a_preview_beside_the_splits(tmp_path):
                   "--preview", str(out / "preview.png"))
     assert result.exit_code == 0, result.output
     assert (out / "preview.png").is_file()
+
+
+def test_synth_never_writes_its_preview_over_a_texture_photo(tmp_path):
+    from PIL import Image
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    photo = photos / "IMG_0102.jpg"
+    Image.new("RGB", (64, 48), (120, 90, 60)).save(photo)
+    before = photo.read_bytes()
+    result = _run("synth", str(tmp_path / "synth"), "--pairs", "1", "--size", "32x24", "--textures", str(photos),
+                  "--overwrite", "--preview", str(photo))
+    _refused(result, 2, r"--preview .*IMG_0102\.jpg: lies inside the --textures folder")
+    assert photo.read_bytes() == before
+    assert not (tmp_path / "synth").exists()

@@ -71,6 +71,33 @@ def test_problems_are_named(tmp_path):
     assert "4 dataset problem(s)" in err.value.message
 
 
+def test_a_stem_used_in_two_category_folders_is_a_named_problem(tmp_path):
+    # Scores, saved images and sheets are keyed by the stem: the second pair would overwrite
+    # the first one's saved output and be compared with the wrong baseline row.
+    for cat in ("Objects", "People"):
+        png(tmp_path / "test" / cat / "a_flash.png")
+        png(tmp_path / "test" / cat / "a_ambient.png")
+    png(tmp_path / "test" / "People" / "b_flash.png")
+    png(tmp_path / "test" / "People" / "b_ambient.png")
+    ps = find_pairs(tmp_path, "test")
+    assert sorted((p.stem, p.category) for p in ps.pairs) == [("a", "Objects"), ("b", "People")]
+    assert len(ps.problems) == 1
+    assert "test/People/a_flash.png" in ps.problems[0] and "test/Objects/a_flash.png" in ps.problems[0]
+    assert "rename one pair" in ps.problems[0]
+
+
+def test_two_folders_without_a_shared_stem_are_one_error(tmp_path):
+    png(tmp_path / "f" / "x0.png")
+    png(tmp_path / "f" / "x1.png")
+    png(tmp_path / "a" / "y0.png")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FlashcliError, match=r"\(2 images\) and .*\(1\): no file stem is in both") as err:
+        pairs_from_dirs(tmp_path / "f", tmp_path / "a")
+    assert "same name" in str(err.value)
+    with pytest.raises(FlashcliError, match=r"empty: no images in this folder"):
+        pairs_from_dirs(tmp_path / "empty", tmp_path / "a")
+
+
 def test_missing_split_explains_layout(tmp_path):
     (tmp_path / "train").mkdir()
     with pytest.raises(FlashcliError, match="--pairs FLASH_DIR AMBIENT_DIR"):

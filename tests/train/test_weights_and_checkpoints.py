@@ -93,6 +93,9 @@ def test_cli_refuses_evil_weights(tmp_path):
 @pytest.mark.parametrize("name,content", [
     ("zero.pt", b""),
     ("text.pt", b"hello, this is not a checkpoint\n"),
+    ("word.pt", b"garbage"),  # fails torch's restricted unpickler, as a malicious file does
+    ("noise.pt", bytes(range(256)) * 20),
+    ("photo.pt", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(200)),
     ("cut.pt", None),  # a real torch zip cut short
     ("zero.safetensors", b""),
     ("huge_header.safetensors", (2**62).to_bytes(8, "little") + b"{}"),
