@@ -25,10 +25,6 @@ else:  # imports torch
     engine = lazy_module("flashcli.training.engine")
 
 
-def _flag(name: str) -> str:
-    return f"--{name.replace('_', '-')}"
-
-
 def _given(ctx: click.Context) -> set[str]:
     """Parameters set on the command line (not defaults)."""
     src = click.core.ParameterSource
@@ -92,11 +88,7 @@ def _config(ctx: click.Context, params: dict[str, Any]) -> tuple[TrainConfig, bo
     device = console.settings().device
     if params["resume"]:
         given = _given(ctx) - {"resume", "as_json"}
-        bad = sorted(_flag(n) for n in given if n not in engine.RESUMABLE_OVERRIDES)
-        if bad:
-            raise UsageError(f"{params['resume']}: {', '.join(bad)} cannot change when resuming; "
-                                "drop them, or start a new run with --out")
-        overrides = {n: params[n] for n in given}
+        overrides = {n: params[n] for n in given}  # the engine refuses those that change the run
         if device != "auto":
             overrides["device"] = device
         return engine.resume_config(params["resume"], **overrides), True

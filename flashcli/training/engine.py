@@ -61,10 +61,15 @@ class TrainingInterrupted(FlashcliError):
 def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
     """The config of the run in ``run`` with ``overrides`` (only ``RESUMABLE_OVERRIDES``)."""
     state = ckpt.load_state(run)
+    saved = state["config"]
+    # A setting given again with the run's own value changes nothing: not a change.
+    overrides = {k: v for k, v in overrides.items()
+                 if k in RESUMABLE_OVERRIDES or k not in saved or not _same(saved[k], v)}
     bad = sorted(k for k in overrides if k not in RESUMABLE_OVERRIDES)
     if bad:
-        raise FlashcliError(f"{run}: {', '.join(bad)} cannot change when resuming a run; "
-                            f"only {', '.join(RESUMABLE_OVERRIDES)} can (or start a new run)")
+        flags = ", ".join("--opt" if k == "opts" else "--" + k.replace("_", "-") for k in bad)
+        raise UsageError(f"{run}: {flags} cannot change when resuming; drop them, or start a new "
+                         "run with --out")
     data = {"val_fraction": 0.0,  # runs from before the validation split: none
             **state["config"], **overrides, "out": str(Path(run).expanduser())}
     if overrides.get("data"):  # the data moved: a folder now, whatever it was before
@@ -75,6 +80,14 @@ def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
         return TrainConfig.from_dict(data).validate()
     except (TypeError, ValueError) as exc:
         raise FlashcliError(f"{run}: the run's saved config is malformed ({exc}); start a new run") from None
+
+
+def _same(saved: Any, given: Any) -> bool:
+    """Whether a value given on resuming equals the run's saved one (tuples as lists)."""
+    def plain(v: Any) -> Any:
+        return list(v) if isinstance(v, tuple) else v
+
+    return plain(saved) == plain(given)
 
 
 def _amp_dtype(spec: str, device: torch.device) -> torch.dtype | None:

@@ -46,6 +46,11 @@ def test_train_json_then_resume_longer(dataset, tmp_path):
     res = invoke("train", "--resume", run, "--batch-size", "4")
     assert res.exit_code == 2 and "--batch-size cannot change when resuming" in res.output
 
+    # The run's own values typed again change nothing: resumed, not refused.
+    res = invoke("train", "--resume", run, "--batch-size", "2", "--crop-size", "32", "--epochs", "3", "--json")
+    assert res.exit_code == 0, res.output
+    assert (json.loads(res.stdout)["epochs"], json.loads(res.stdout)["steps"]) == (3, 9)
+
     res = invoke("train", dataset, "--out", run, *TINY, "--steps", "1")
     assert res.exit_code == 1 and f"--resume {run}" in res.output
 

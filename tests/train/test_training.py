@@ -164,8 +164,10 @@ def test_resume_overrides_are_limited(dataset, tmp_path):
         resume_config(tmp_path)
     run = tmp_path / "run"
     train(_config(dataset, run, epochs=1, steps=None))
-    with pytest.raises(FlashcliError, match="batch_size cannot change"):
+    with pytest.raises(FlashcliError, match="--batch-size cannot change"):
         resume_config(run, batch_size=4)
+    saved = resume_config(run, batch_size=2)  # the run's own value: not a change
+    assert saved.batch_size == 2
     summary = train(resume_config(run, epochs=2), resume=True)
     assert summary["epochs"] == 2 and summary["steps"] == 6
     assert [int(r.split(",")[0]) for r in (run / "epochs.csv").read_text().splitlines()[1:]] == [1, 2]
