@@ -202,14 +202,13 @@ def pairs_from_dirs(flash_dir: str | Path, ambient_dir: str | Path, check: bool 
             if n == 0:
                 raise FlashcliError(f"{d}: no images in this folder; --pairs takes FLASH_DIR AMBIENT_DIR, "
                                     "each holding one image per pair")
-        raise FlashcliError(
-            f"{dirs[0]} ({counts[0]} images) and {dirs[1]} ({counts[1]}): no file stem is in both, so "
-            "there are no pairs; give each pair's two files the same name (a.png in both folders, "
-            "or a_flash.png and a_ambient.png)")
+        if not set(stems[0]) & set(stems[1]):  # else: stems shared by several files, listed
+            raise FlashcliError(
+                f"{dirs[0]} ({counts[0]} images) and {dirs[1]} ({counts[1]}): no file stem is in both, so "
+                "there are no pairs; give each pair's two files the same name (a.png in both folders, "
+                "or a_flash.png and a_ambient.png)")
     if check:
         result.problems += check_pairs(result.pairs, None)
-    if not result.pairs and not result.problems:
-        raise FlashcliError(f"{dirs[0]}: no images with matching stems in {dirs[1]}")
     return result
 
 

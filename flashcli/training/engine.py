@@ -71,7 +71,7 @@ def resume_config(run: str | Path, **overrides: Any) -> TrainConfig:
         raise UsageError(f"{run}: {flags} cannot change when resuming; drop them, or start a new "
                          "run with --out")
     data = {"val_fraction": 0.0,  # runs from before the validation split: none
-            **state["config"], **overrides, "out": str(Path(run).expanduser())}
+            **saved, **overrides, "out": str(Path(run).expanduser())}
     if overrides.get("data"):  # the data moved: a folder now, whatever it was before
         data.update(pairs=None, test_pairs=overrides.get("test_pairs"))  # given: refused
     elif overrides.get("pairs"):  # two folders now (their test pairs only if given again)

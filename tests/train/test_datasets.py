@@ -96,6 +96,10 @@ def test_two_folders_without_a_shared_stem_are_one_error(tmp_path):
     assert "same name" in str(err.value)
     with pytest.raises(FlashcliError, match=r"empty: no images in this folder"):
         pairs_from_dirs(tmp_path / "empty", tmp_path / "a")
+    png(tmp_path / "f2" / "y0.png")
+    png(tmp_path / "f2" / "y0.jpg")  # the stem is shared, by too many files: listed, not "no stem"
+    ps = pairs_from_dirs(tmp_path / "f2", tmp_path / "a")
+    assert ps.pairs == [] and len(ps.problems) == 1 and "several files share the stem 'y0'" in ps.problems[0]
 
 
 def test_missing_split_explains_layout(tmp_path):
